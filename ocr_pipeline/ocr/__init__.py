@@ -1,0 +1,109 @@
+"""OCR engines chosen by name, created once and reused, and whole-document recognition.
+
+`auto` picks Aspose.OCR when it runs with a license, else RapidOCR (offline, no license);
+the result says which engine ran and why.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Callable
+
+from ..documents import Document
+from ..errors import EngineUnavailable, OcrError
+from .base import MODES, OcrEngine, OcrPage, OcrResult
+
+ENGINE_NAMES = ("auto", "aspose", "rapidocr", "tesseract")
+
+_engines: dict[tuple, OcrEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_class(name: str) -> type[OcrEngine]:
+    """The class behind an engine name, imported only when asked for (keeps start-up fast)."""
+    if name == "rapidocr":
+        from .rapid import RapidOcrEngine
+
+        return RapidOcrEngine
+    if name == "tesseract":
+        from .tesseract import TesseractEngine
+
+        return TesseractEngine
+    if name == "aspose":
+        from .aspose import AsposeEngine
+
+        return AsposeEngine
+    raise EngineUnavailable(name, f"unknown engine; choose one of {', '.join(ENGINE_NAMES)}.")
+
+
+def engine_status() -> dict[str, tuple[bool, str]]:
+    """Each concrete engine's (available, reason), for the CLI and the dashboard."""
+    return {name: engine_class(name).availability() for name in ENGINE_NAMES if name != "auto"}
+
+
+def get_engine(name: str, **options) -> OcrEngine:
+    """The shared instance of engine `name` (created on first use, with `options`)."""
+    key = (name, tuple(sorted(options.items())))
+    with _engines_lock:
+        if key not in _engines:
+            cls = engine_class(name)
+            available, reason = cls.availability()
+            if not available:
+                raise EngineUnavailable(name, reason)
+            _engines[key] = cls(**options)
+        return _engines[key]
+
+
+def close_engines() -> None:
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.close()
+        _engines.clear()
+
+
+def resolve_engine(name: str, license_path: str | None = None) -> tuple[OcrEngine, str]:
+    """The engine to run for `name` and why; `auto` prefers a licensed Aspose, else RapidOCR."""
+    if name != "auto":
+        options = {"license_path": license_path} if name == "aspose" and license_path else {}
+        return get_engine(name, **options), f"{name} was requested."
+    license_path = license_path or os.environ.get("ASPOSE_LICENSE")
+    if not license_path:
+        reason = "no Aspose license is set (ASPOSE_LICENSE), and unlicensed Aspose cuts pages to ~300 characters"
+    else:
+        available, why = engine_class("aspose").availability()
+        if available:
+            aspose = get_engine("aspose", license_path=license_path)
+            if aspose.is_licensed:
+                return aspose, "auto: Aspose.OCR is licensed."
+            reason = f"the Aspose license {license_path} was not accepted"
+        else:
+            reason = f"Aspose.OCR is unavailable ({why})"
+    return get_engine("rapidocr"), f"auto: RapidOCR, because {reason}."
+
+
+def ocr_document(
+    document: Document,
+    engine: str = "auto",
+    mode: str = "printed",
+    lang: str = "en",
+    license_path: str | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> OcrResult:
+    """Recognize every page of `document`; `on_page(done, total)` reports progress."""
+    if mode not in MODES:
+        raise OcrError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}.")
+    runner, reason = resolve_engine(engine, license_path)
+    result = OcrResult(document.name, runner.name, mode, lang, [], list(document.warnings), reason)
+    for page in document.pages:
+        started = time.perf_counter()
+        page_text = runner.recognize(page.image, mode=mode, lang=lang)
+        seconds = time.perf_counter() - started
+        result.pages.append(OcrPage(page.index, page_text.text, page_text.lines, seconds, page_text.warnings))
+        for warning in page_text.warnings:
+            if warning not in result.warnings:
+                result.warnings.append(warning)
+        if on_page:
+            on_page(page.index + 1, len(document.pages))
+    return result

@@ -1,0 +1,92 @@
+"""The one small interface every OCR engine implements, and the results it returns."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import asdict, dataclass, field
+
+from PIL import Image
+
+MODES = ("printed", "handwritten")
+
+
+@dataclass
+class OcrLine:
+    """One line of recognized text; `box` is (left, top, right, bottom) in page pixels."""
+
+    text: str
+    box: tuple[int, int, int, int] | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class PageText:
+    """What an engine returns for one page image."""
+
+    text: str
+    lines: list[OcrLine] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OcrPage:
+    index: int
+    text: str
+    lines: list[OcrLine]
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OcrResult:
+    """A whole document's OCR: which engine ran (and why), in which mode, page by page."""
+
+    file: str
+    engine: str
+    mode: str
+    lang: str
+    pages: list[OcrPage]
+    warnings: list[str] = field(default_factory=list)
+    engine_reason: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(page.text for page in self.pages)
+
+    def to_json(self, include_lines: bool = False) -> dict:
+        pages = []
+        for page in self.pages:
+            item = {"index": page.index, "text": page.text, "seconds": round(page.seconds, 3)}
+            if page.warnings:
+                item["warnings"] = page.warnings
+            if include_lines:
+                item["lines"] = [asdict(line) for line in page.lines]
+            pages.append(item)
+        return {
+            "file": self.file,
+            "engine": self.engine,
+            "engine_reason": self.engine_reason,
+            "mode": self.mode,
+            "lang": self.lang,
+            "pages": pages,
+            "warnings": self.warnings,
+        }
+
+
+class OcrEngine(abc.ABC):
+    """An engine is created once and reused; `recognize` must be safe to call from several threads."""
+
+    name: str = ""
+    modes: tuple[str, ...] = ("printed",)
+
+    @classmethod
+    @abc.abstractmethod
+    def availability(cls) -> tuple[bool, str]:
+        """(can run here, reason): cheap, never raises, never loads heavy models."""
+
+    @abc.abstractmethod
+    def recognize(self, image: Image.Image, mode: str = "printed", lang: str = "en") -> PageText:
+        """Recognize one page image. Raises OcrError for a page it cannot read."""
+
+    def close(self) -> None:  # noqa: B027 - engines without resources need nothing here
+        """Free what the engine holds (worker processes, sessions)."""

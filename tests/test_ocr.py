@@ -1,0 +1,110 @@
+"""OCR engines on generated documents with known text, and engine selection."""
+
+import re
+import threading
+
+import pytest
+
+from ocr_pipeline import samples
+from ocr_pipeline.documents import load_document
+from ocr_pipeline.errors import EngineUnavailable
+from ocr_pipeline.ocr import engine_status, get_engine, ocr_document
+from ocr_pipeline.ocr.tesseract import TesseractEngine
+
+KEY_LINES = ["Invoice # 12345", "Total: $100.00", "Date: 2023-07-15"]
+
+
+def squash(text: str) -> str:
+    """Spacing is layout, not recognition: compare without whitespace."""
+    return re.sub(r"\s+", "", text)
+
+
+def assert_contains_lines(text: str, lines: list[str]) -> None:
+    missing = [line for line in lines if squash(line) not in squash(text)]
+    assert not missing, f"missing {missing} in:\n{text}"
+
+
+@pytest.fixture(scope="module")
+def invoice_result(invoice_png):
+    return ocr_document(load_document(invoice_png, "invoice.png"), "rapidocr")
+
+
+def test_rapidocr_reads_the_invoice_lines_in_order(invoice_result):
+    assert invoice_result.engine == "rapidocr"
+    assert_contains_lines(invoice_result.text, KEY_LINES)
+    text = squash(invoice_result.text)
+    assert text.index("Invoice#12345") < text.index("Date:2023-07-15") < text.index("Total:$100.00")
+
+
+def test_result_carries_lines_boxes_confidence_and_timing(invoice_result):
+    page = invoice_result.pages[0]
+    assert len(page.lines) == len(samples.INVOICE_LINES)
+    assert all(line.box and 0 < line.confidence <= 1 for line in page.lines)
+    # a row of the table is one line, read left to right, not one line per box
+    assert any(squash(line.text) == squash("Toner cartridge 1 $60.00") for line in page.lines)
+    assert page.seconds > 0
+    payload = invoice_result.to_json()
+    assert set(payload) >= {"file", "engine", "mode", "pages", "warnings"}
+    assert set(payload["pages"][0]) == {"index", "text", "seconds"}
+
+
+def test_rapidocr_reads_a_noisy_scan(noisy_invoice_png):
+    result = ocr_document(load_document(noisy_invoice_png, "noisy.png"), "rapidocr")
+    assert_contains_lines(result.text, KEY_LINES)
+
+
+def test_every_pdf_page_is_read(letter_pdf):
+    result = ocr_document(load_document(letter_pdf, "letter.pdf", dpi=150), "rapidocr")
+    assert [page.index for page in result.pages] == [0, 1]
+    assert_contains_lines(result.pages[0].text, ["Date: 2024-03-01", "$56.20"])
+    assert_contains_lines(result.pages[1].text, ["Payment is due by 2024-03-31.", "555-0147"])
+
+
+def test_progress_reports_each_page(letter_tiff):
+    seen = []
+    ocr_document(load_document(letter_tiff, "letter.tiff"), "rapidocr", on_page=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 2), (2, 2)]
+
+
+def test_auto_without_license_runs_rapidocr_and_says_why(invoice_png, monkeypatch):
+    monkeypatch.delenv("ASPOSE_LICENSE", raising=False)
+    result = ocr_document(load_document(invoice_png, "invoice.png"), "auto")
+    assert result.engine == "rapidocr"
+    assert "no Aspose license" in result.engine_reason
+
+
+def test_unsupported_mode_is_reported_as_a_warning(invoice_png):
+    result = ocr_document(load_document(invoice_png, "invoice.png"), "rapidocr", mode="handwritten")
+    assert any("no handwritten mode" in warning for warning in result.warnings)
+
+
+def test_engine_is_shared_and_thread_safe(rapidocr, invoice_png):
+    assert get_engine("rapidocr") is rapidocr
+    image = load_document(invoice_png, "invoice.png").pages[0].image
+    texts = []
+    threads = [threading.Thread(target=lambda: texts.append(rapidocr.recognize(image).text)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(texts) == 3 and len(set(texts)) == 1
+
+
+def test_unknown_engine_is_a_clear_error():
+    with pytest.raises(EngineUnavailable, match="unknown engine"):
+        get_engine("nonsense")
+
+
+def test_engine_status_explains_each_engine():
+    status = engine_status()
+    assert set(status) == {"aspose", "rapidocr", "tesseract"}
+    assert status["rapidocr"][0] is True
+    assert all(reason for _, reason in status.values())
+
+
+@pytest.mark.skipif(not TesseractEngine.availability()[0], reason="tesseract binary not installed")
+def test_tesseract_reads_the_invoice(invoice_png):
+    result = ocr_document(load_document(invoice_png, "invoice.png"), "tesseract")
+    assert result.engine == "tesseract"
+    assert_contains_lines(result.text, KEY_LINES)
+    assert all(line.box for line in result.pages[0].lines)

@@ -17,7 +17,7 @@ fi
 
 requirements=requirements.txt
 [ "$target" = test ] && requirements=requirements-dev.txt
-fingerprint=$(cat requirements.txt requirements-dev.txt scripts/setup.sh scripts/install_openssl11.sh 2>/dev/null | sha256sum | cut -c1-16)
+fingerprint=$(cat requirements.txt requirements-dev.txt scripts/*.sh | sha256sum | cut -c1-16)
 stamp="$venv/.ready-$target-$fingerprint"
 [ -f "$stamp" ] && exit 0
 

@@ -70,7 +70,7 @@ def resolve_engine(name: str, license_path: str | None = None) -> tuple[OcrEngin
         return get_engine(name, **options), f"{name} was requested."
     license_path = license_path or os.environ.get("ASPOSE_LICENSE")
     if not license_path:
-        reason = "no Aspose license is set (ASPOSE_LICENSE), and unlicensed Aspose cuts pages to ~300 characters"
+        reason = "no Aspose license is set (ASPOSE_LICENSE), and unlicensed Aspose returns only the first ~100-300 characters of each page"
     else:
         available, why = engine_class("aspose").availability()
         if available:

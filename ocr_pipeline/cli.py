@@ -54,21 +54,164 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _gpu_layers(value: str) -> int | str:
+    if value in ("all", "auto"):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of layers, 'all' or 'auto'") from None
+
+
+def _load_backend(args: argparse.Namespace):
+    """Resolve (downloading only with --allow-download), load and wrap the model for correction."""
+    from .llm import LoadOptions, TransformersBackend, load_model
+    from .models import resolve_model
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rdownloading {args.model}: {done / 2**20:.0f} / {total / 2**20:.0f} MiB", end="", file=sys.stderr)
+
+    source = resolve_model(args.model, allow_download=args.allow_download, on_progress=progress)
+    options = LoadOptions(quantization=args.quantization, gpu_layers=args.gpu_layers)
+    loaded = load_model(source, options)
+    print(f"model: {loaded.describe()}", file=sys.stderr)
+    return TransformersBackend(loaded)
+
+
+def _print_verdicts(result) -> None:
+    """The guard's decisions, for a person reading the terminal."""
+    counts = ", ".join(f"{count} {status}" for status, count in result.status_counts().items())
+    print(f"chunks: {counts}; {result.seconds:.1f} s, {result.tokens_per_second:.1f} tokens/s", file=sys.stderr)
+    for chunk in result.chunks:
+        for reason in chunk.reasons:
+            print(f"  chunk {chunk.index + 1} ({chunk.status}): {reason}", file=sys.stderr)
+
+
+def cmd_correct(args: argparse.Namespace) -> int:
+    from .correction import correct_text
+    from .prompts import get_prompt
+
+    if args.text_file in (None, "-"):
+        text = sys.stdin.read()
+    else:
+        path = Path(args.text_file)
+        if not path.is_file():
+            raise PipelineError(f"{args.text_file}: no such file.")
+        text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise PipelineError("the text to correct is empty.")
+    prompt = get_prompt(args.prompt)
+    backend = _load_backend(args)
+    stream = (lambda index, piece: print(piece, end="", file=sys.stderr, flush=True)) if args.stream else None
+    result = correct_text(text, backend, prompt, args.guard, on_token=stream)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        _print_verdicts(result)
+        print(result.corrected)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .correction import correct_text
+    from .documents import load_document
+    from .ocr import ocr_document
+    from .prompts import get_prompt
+
+    prompt = get_prompt(args.prompt)
+    backend = None
+    failed = False
+    for file_name in args.files:
+        path = Path(file_name)
+        try:
+            if not path.is_file():
+                raise PipelineError(f"{file_name}: no such file.")
+            document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
+            ocr = ocr_document(document, args.engine, args.mode, args.lang)
+            backend = backend or _load_backend(args)
+            result = correct_text([page.text for page in ocr.pages], backend, prompt, args.guard)
+        except (PipelineError, OSError) as error:
+            failed = True
+            if args.json:
+                _print_json({"file": file_name, "error": str(error)})
+            else:
+                _fail(str(error))
+            continue
+        if args.json:
+            _print_json({**ocr.to_json(), "file": file_name, "correction": result.to_json()})
+        else:
+            print(f"=== {file_name} — {ocr.engine}, {ocr.mode}; model {result.model}, prompt {result.prompt}")
+            _print_verdicts(result)
+            print(result.corrected, flush=True)
+    return 1 if failed else 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .config import model_dir
+    from .models import list_models
+
+    entries = list_models()
+    if args.json:
+        for entry in entries:
+            _print_json({"name": entry.name, "preset": entry.preset, "available": entry.available,
+                         "path": str(entry.path) if entry.path else None, "size_bytes": entry.size_bytes,
+                         "description": entry.description})
+        return 0
+    print(f"model folder: {model_dir()}")
+    for entry in entries:
+        where = f"{entry.path} ({entry.size_bytes / 2**20:.0f} MiB)" if entry.available else "not downloaded"
+        print(f"{'preset' if entry.preset else 'local ':6}  {entry.name:32}  {where}\n        {entry.description}")
+    return 0
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    from .guard import POLICIES
+    from .llm import QUANTIZATIONS
+
+    parser.add_argument("--model", default="demo", help="preset, Hub repo id, local folder or .gguf file (default: demo)")
+    parser.add_argument("--prompt", default="general", help="prompt name: a preset or a team prompt (default: general)")
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="none")
+    parser.add_argument("--gpu-layers", type=_gpu_layers, default="all", help="decoder layers on the GPU: N, all or auto")
+    parser.add_argument("--guard", choices=tuple(POLICIES), default="strict")
+    parser.add_argument("--allow-download", action="store_true", help="fetch a missing model from the Hugging Face Hub")
+    parser.add_argument("--json", action="store_true", help="one JSON object per result")
+
+
+def _add_ocr_arguments(parser: argparse.ArgumentParser) -> None:
     from .ocr import ENGINE_NAMES
     from .ocr.base import MODES
 
+    parser.add_argument("--engine", choices=ENGINE_NAMES, default="auto")
+    parser.add_argument("--mode", choices=MODES, default="printed")
+    parser.add_argument("--lang", default="en", help="language code, e.g. en, de, fr (default: en)")
+    parser.add_argument("--dpi", type=int, default=None, help="PDF render resolution (default: 300)")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ocr_pipeline", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     ocr = commands.add_parser("ocr", help="OCR images and PDFs into text, page by page")
     ocr.add_argument("files", nargs="+", metavar="FILE")
-    ocr.add_argument("--engine", choices=ENGINE_NAMES, default="auto")
-    ocr.add_argument("--mode", choices=MODES, default="printed")
-    ocr.add_argument("--lang", default="en", help="language code, e.g. en, de, fr (default: en)")
-    ocr.add_argument("--dpi", type=int, default=None, help="PDF render resolution (default: 300)")
+    _add_ocr_arguments(ocr)
     ocr.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
     ocr.set_defaults(handler=cmd_ocr)
+
+    correct = commands.add_parser("correct", help="correct OCR text with a language model, under the guard")
+    correct.add_argument("--text-file", metavar="F", help="the text to correct; '-' or absent: standard input")
+    correct.add_argument("--stream", action="store_true", help="echo generated tokens to stderr as they come")
+    _add_model_arguments(correct)
+    correct.set_defaults(handler=cmd_correct)
+
+    run = commands.add_parser("run", help="OCR files, then correct their text")
+    run.add_argument("files", nargs="+", metavar="FILE")
+    _add_ocr_arguments(run)
+    _add_model_arguments(run)
+    run.set_defaults(handler=cmd_run)
+
+    models = commands.add_parser("models", help="list the model presets and what is downloaded")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(handler=cmd_models)
     return parser
 
 

@@ -41,3 +41,62 @@ def test_bad_usage_exits_2():
     assert run.returncode == 2
     assert "invalid choice" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.fixture(scope="module")
+def ocr_text_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("text") / "ocr.txt"
+    path.write_text("Invoice # 12345\nTota1 due: $1O0.00 on 2023-07-15\n\nThank you f0r your business.\n")
+    return path
+
+
+def test_correct_json_has_raw_corrected_chunks_and_verdicts(tiny_model_dir, ocr_text_file, capsys):
+    status = main(["correct", "--text-file", str(ocr_text_file), "--model", str(tiny_model_dir), "--json"])
+    assert status == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) >= {"raw", "corrected", "chunks", "model", "prompt", "seconds", "tokens_per_second"}
+    assert payload["raw"] == ocr_text_file.read_text()
+    assert payload["prompt"] == "general" and payload["guard"] == "strict"
+    assert all({"raw", "candidate", "accepted", "reasons"} <= set(chunk) for chunk in payload["chunks"])
+    # whatever the random model wrote, the guard keeps every number of the OCR text
+    for number in ("12345", "2023-07-15"):
+        assert number in payload["corrected"]
+
+
+def test_correct_reads_standard_input(tiny_model_dir, ocr_text_file):
+    run = subprocess.run(
+        [sys.executable, "-m", "ocr_pipeline", "correct", "--model", str(tiny_model_dir), "--guard", "off"],
+        input=ocr_text_file.read_text(), capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "chunks:" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_correct_with_an_unknown_model_is_one_clear_line(ocr_text_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OCR_MODEL_DIR", str(tmp_path))
+    status = main(["correct", "--text-file", str(ocr_text_file), "--model", "nobody/no-such-model"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: ") and str(tmp_path) in err
+
+
+def test_correct_with_an_unknown_prompt(ocr_text_file, capsys):
+    assert main(["correct", "--text-file", str(ocr_text_file), "--prompt", "no-such-prompt"]) == 1
+    assert "no-such-prompt" in capsys.readouterr().err
+
+
+def test_run_ocrs_then_corrects_each_file(files, tiny_model_dir, capsys):
+    status = main(["run", str(files / "invoice.png"), str(files / "notes.png"), "--engine", "rapidocr",
+                   "--model", str(tiny_model_dir), "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1
+    assert rows[0]["engine"] == "rapidocr"
+    assert "12345" in rows[0]["correction"]["corrected"]
+    assert "error" in rows[1]
+
+
+def test_models_lists_presets_and_the_demo_file(capsys):
+    assert main(["models", "--json"]) == 0
+    rows = {row["name"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert {"demo", "Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-3B-Instruct"} <= set(rows)
+    assert rows["demo"]["available"] and rows["demo"]["path"].endswith(".gguf")

@@ -1,8 +1,22 @@
-"""The dashboard's router: page config, navigation, and nothing heavy at start-up."""
+"""The dashboard's router: page config, the shared sidebar, navigation. Nothing heavy at start-up."""
 
 import streamlit as st
 
-st.set_page_config(page_title="OCR Correction Studio", page_icon="📄", layout="wide")
+from dashboard import sidebar
+from dashboard.boundary import guarded
 
-navigation = st.navigation([st.Page("pages/correct.py", title="Correct", icon="✏️", default=True)])
-navigation.run()
+st.set_page_config(page_title="OCR Correction Studio", page_icon=":material/document_scanner:", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/correct.py", title="Correct", icon=":material/edit_document:", default=True),
+        st.Page("pages/compare.py", title="Compare prompts", icon=":material/compare:"),
+        st.Page("pages/batch.py", title="Batch", icon=":material/folder_copy:"),
+        st.Page("pages/models.py", title="Models & resources", icon=":material/memory:"),
+        st.Page("pages/demo.py", title="Demo", icon=":material/slideshow:"),
+    ]
+)
+with st.sidebar, guarded("in the sidebar"):
+    sidebar.draw()
+with guarded(f"on page {navigation.title}"):
+    navigation.run()

@@ -1,26 +1,39 @@
-"""Upload a document and read its OCR text page by page."""
+"""Correct: upload a document, read it with OCR, repair the text with the model, review every change."""
 
 import streamlit as st
 
-from ocr_pipeline.documents import SUPPORTED_SUFFIXES, load_document
-from ocr_pipeline.errors import PipelineError
-from ocr_pipeline.ocr import ENGINE_NAMES, ocr_document
+from dashboard import correction_view, document_view, session
+from ocr_pipeline import samples
+
+SLOT = "correct"
 
 st.title("Correct a document")
-upload = st.file_uploader("Document", type=[suffix[1:] for suffix in SUPPORTED_SUFFIXES])
-engine = st.selectbox("OCR engine", ENGINE_NAMES)
+st.caption("1 · Upload a scan  →  2 · Run OCR  →  3 · Pick a prompt and press Correct  →  4 · Review the diff and download.")
 
-if upload is not None and st.button("Run OCR", type="primary"):
-    try:
-        document = load_document(upload.getvalue(), upload.name)
-        progress = st.progress(0.0, text="Reading pages…")
-        result = ocr_document(document, engine, on_page=lambda done, total: progress.progress(done / total))
-    except PipelineError as error:
-        st.error(str(error))
-    else:
-        st.caption(result.engine_reason)
-        for warning in result.warnings:
-            st.warning(warning)
-        for page in result.pages:
-            st.subheader(f"Page {page.index + 1}")
-            st.text_area("Text", page.text, key=f"page-{page.index}", height=240)
+user_file = document_view.upload(SLOT)
+if user_file is None:
+    st.info("Drop an invoice, receipt, letter or note above (PNG, JPEG, TIFF, PDF), or start with a sample.", icon=":material/waving_hand:")
+    if st.button("Use a sample invoice", key=f"{SLOT}:sample"):
+        name, data = samples.demo_documents()["Noisy invoice"]
+        session.set_file(SLOT, session.UserFile.of(name, data))
+        st.rerun()
+    st.stop()
+
+document = document_view.decode(user_file)
+if document is None:
+    st.stop()
+
+scan, text_column = st.columns([2, 3], gap="large")
+with scan:
+    st.subheader("Scan")
+    document_view.preview(document, SLOT)
+with text_column:
+    st.subheader("OCR text")
+    ocr_text = document_view.ocr(user_file, document, SLOT)
+
+if ocr_text:
+    st.divider()
+    ocr_result = st.session_state[f"{SLOT}.ocr"]
+    context = {"file": user_file.name, "engine": ocr_result.engine, "engine_reason": ocr_result.engine_reason,
+               "ocr_seconds": round(sum(page.seconds for page in ocr_result.pages), 3)}
+    correction_view.correct_section(SLOT, ocr_text, user_file.name, context)

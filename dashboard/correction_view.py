@@ -1,0 +1,208 @@
+"""Correct with progress per chunk and streamed tokens; the result as a diff, verdicts with toggles, downloads."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import streamlit as st
+
+from ocr_pipeline.correction import CorrectionResult, correct_text
+from ocr_pipeline.diff import inline_html, side_by_side_html
+from ocr_pipeline.guard import POLICIES
+
+from . import model_state, prompt_view, resources
+from .boundary import explain
+from .model_state import ModelChoice
+
+STREAM_REFRESH_SECONDS = 0.15
+VERDICT_ICONS = {"accepted": "✓ accepted", "partial": "◐ partial", "rejected": "✗ rejected", "error": "! error",
+                 "unchanged": "= unchanged", "skipped": "· skipped"}
+
+
+def run(text: str, prompt, choice: ModelChoice, who: str, guard: str = "strict") -> CorrectionResult | None:
+    """Correct `text`, showing model download/load, the queue, progress per chunk and the tokens as they come."""
+    with st.status(f"Correcting with {choice.label}…", expanded=True) as status:
+        try:
+            bar = st.empty()
+            with st.spinner(f"Preparing {choice.label} ({model_state.state_text(choice)})…"):
+                backend = model_state.backend(choice, lambda done, total: bar.progress(
+                    min(done / max(total, 1), 1.0), text=f"Downloading: {done / 2**20:,.0f} of {total / 2**20:,.0f} MiB"))
+            bar.empty()
+            queue = st.empty()
+            progress = st.progress(0.0, text="Starting…")
+            stream = st.empty()
+            streamed = {"chunk": -1, "text": "", "shown_at": 0.0}
+
+            def on_token(chunk_index: int, piece: str) -> None:
+                if chunk_index != streamed["chunk"]:
+                    streamed.update(chunk=chunk_index, text="")
+                streamed["text"] += piece
+                if time.monotonic() - streamed["shown_at"] > STREAM_REFRESH_SECONDS:
+                    stream.code(streamed["text"], language=None, wrap_lines=True)
+                    streamed["shown_at"] = time.monotonic()
+
+            def on_progress(done: int, total: int, chunk) -> None:
+                progress.progress(done / total, text=f"Chunk {done} of {total}: {chunk.status}")
+
+            def on_wait(waiting: int, holder: str) -> None:
+                queue.info(f"Queued: the model is busy ({holder}); {waiting} waiting. Yours starts as soon as it is free.",
+                           icon=":material/hourglass_top:")
+
+            with resources.generation_gate().turn(who, on_wait):
+                queue.empty()
+                result = correct_text(text, backend, prompt, guard, on_progress=on_progress, on_token=on_token)
+            stream.empty()
+        except Exception as error:
+            status.update(label="Correction failed", state="error", expanded=True)
+            st.error(explain(error), icon=":material/error:")
+            return None
+        status.update(label=f"Corrected in {result.seconds:.1f} s — {result.changes} word(s) changed, "
+                      f"{result.rejected_chunks} chunk(s) refused", state="complete", expanded=False)
+    return result
+
+
+def corrector(prompt, choice: ModelChoice, who: str):
+    """`text -> CorrectionResult` for the batch: the shared model, one generation at a time, no drawing."""
+
+    def correct(text: str) -> CorrectionResult:
+        backend = model_state.backend(choice)
+        with resources.generation_gate().turn(who):
+            return correct_text(text, backend, prompt)
+
+    return correct
+
+
+def diff_tabs(old: str, new: str, key: str) -> None:
+    """Side by side and inline, word-level with character detail; insertions green, deletions red."""
+    side, inline = st.tabs(["Side by side", "Inline"], key=f"{key}:tabs")
+    with side:
+        st.html(side_by_side_html(old, new))
+    with inline:
+        st.html(inline_html(old, new))
+
+
+def refusals(result: CorrectionResult) -> None:
+    """What the guard refused, chunk by chunk, in words."""
+    refused = [chunk for chunk in result.chunks if chunk.reasons]
+    if not refused:
+        st.success("The guard refused nothing: every change the model proposed looked like a repair.",
+                   icon=":material/verified:")
+    for chunk in refused:
+        st.markdown(f"**Chunk {chunk.index + 1}** (page {chunk.page}) — {VERDICT_ICONS[chunk.status]}")
+        st.markdown("\n".join(f"- {reason}" for reason in chunk.reasons))
+
+
+def with_overrides(result: CorrectionResult, overrides: dict[int, bool]) -> CorrectionResult:
+    for index, accept in overrides.items():
+        result = result.override(index, accept)
+    return result
+
+
+def decisions_table(result: CorrectionResult, key: str) -> CorrectionResult:
+    """Each chunk's verdict and reasons with an accept toggle; returns the result with the user's overrides."""
+    import pandas as pd  # only once there is a result: keeps the first screen fast
+
+    store, version = f"{key}.overrides", f"{key}.table_version"
+    overrides: dict[int, bool] = st.session_state.setdefault(store, {})
+    st.session_state.setdefault(version, 0)
+    current = with_overrides(result, overrides)
+    rows = [chunk for chunk in current.chunks if chunk.candidate is not None]
+    editor_key = f"{key}:table:{st.session_state[version]}"
+
+    def take_edits() -> None:
+        for row, change in st.session_state[editor_key]["edited_rows"].items():
+            if "accept" in change:
+                chunk = rows[int(row)]
+                overrides[chunk.index] = bool(change["accept"])
+        st.session_state[version] += 1
+
+    table = pd.DataFrame({
+        "chunk": [chunk.index + 1 for chunk in rows],
+        "page": [chunk.page for chunk in rows],
+        "verdict": [VERDICT_ICONS[result.chunks[chunk.index].status] for chunk in rows],
+        "accept": [chunk.text == chunk.candidate and chunk.override is not False for chunk in rows],
+        "reasons": ["; ".join(chunk.reasons) for chunk in rows],
+        "OCR text": [chunk.raw for chunk in rows],
+        "model's answer": [chunk.candidate for chunk in rows],
+    })
+    st.data_editor(table, key=editor_key, on_change=take_edits, hide_index=True, width="stretch",
+                   disabled=[column for column in table.columns if column != "accept"],
+                   column_config={"accept": st.column_config.CheckboxColumn(
+                       "accept", help="Use the model's whole answer for this chunk (off: keep the OCR text).")})
+    if overrides and st.button("Back to the guard's decisions", key=f"{key}:reset"):
+        st.session_state[store] = {}
+        st.session_state[version] += 1
+        st.rerun()
+    return current
+
+
+def quality(result: CorrectionResult, key: str) -> None:
+    """Optional ground truth (pasted or uploaded) gives CER and WER before and after."""
+    with st.expander("Ground truth: measure CER / WER", icon=":material/rule:"):
+        truth_file = st.file_uploader("Upload the true text (.txt)", type=["txt"], key=f"{key}:truth_file")
+        truth = st.text_area("…or paste it", key=f"{key}.truth", persist_state="session", height=120)
+        if truth_file is not None:
+            truth = truth_file.getvalue().decode("utf-8", errors="replace")
+        if truth.strip():
+            figures = result.quality(truth)
+            columns = st.columns(2)
+            columns[0].metric("CER", f"{figures.cer_after:.1%}", f"{(figures.cer_after - figures.cer_before) * 100:+.1f} points",
+                              delta_color="inverse", help=f"before correction: {figures.cer_before:.1%}")
+            columns[1].metric("WER", f"{figures.wer_after:.1%}", f"{(figures.wer_after - figures.wer_before) * 100:+.1f} points",
+                              delta_color="inverse", help=f"before correction: {figures.wer_before:.1%}")
+
+
+def downloads(result: CorrectionResult, context: dict, stem: str, key: str) -> None:
+    """Corrected .txt, a .json report (raw, corrected, chunks, verdicts, engine, model, prompt, timings), a .md report."""
+    report = context | result.to_json()
+    markdown = "\n".join(f"- {name}: {value}" for name, value in context.items() if not isinstance(value, (dict, list)))
+    with st.container(horizontal=True):
+        st.download_button("Corrected text (.txt)", result.corrected, f"{stem}.corrected.txt", "text/plain",
+                           key=f"{key}:txt", icon=":material/download:")
+        st.download_button("Report (.json)", json.dumps(report, indent=2, ensure_ascii=False), f"{stem}.report.json",
+                           "application/json", key=f"{key}:json", icon=":material/data_object:")
+        st.download_button("Report (.md)", result.to_markdown().replace("\n\n", f"\n\n{markdown}\n\n", 1),
+                           f"{stem}.report.md", "text/markdown", key=f"{key}:md", icon=":material/description:")
+
+
+def correct_section(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
+    """The Correct page's second half: prompt, Correct, and everything about the result."""
+    settings, action = st.columns([3, 1], gap="large", vertical_alignment="bottom")
+    with settings:
+        prompt = prompt_view.picker(slot)
+    with action:
+        guard = st.selectbox("Guard", list(POLICIES), key=f"{slot}.guard", persist_state="session",
+                             help="strict: only repairs of non-words, numbers untouched; lenient: any small edit "
+                             "that keeps numbers; off: the model's raw answer.")
+        pressed = st.button("Correct", type="primary", key=f"{slot}:correct", icon=":material/auto_fix_high:",
+                            width="stretch")
+        prompt_view.save_form(prompt, slot)
+    if pressed:
+        result = run(ocr_text, prompt, model_state.current_choice(), "Correct", guard)
+        if result is not None:
+            st.session_state[f"{slot}.result"] = result
+            st.session_state[f"{slot}.result_prompt"] = prompt.instruction
+            st.session_state.pop(f"{slot}.overrides", None)
+            st.rerun()  # the sidebar was drawn before the model loaded: show its new state
+    result: CorrectionResult | None = st.session_state.get(f"{slot}.result")
+    if result is None:
+        return
+    if result.raw != ocr_text:
+        st.caption(":material/info: The OCR text was edited after this correction; press **Correct** again to include the edits.")
+    st.subheader("What changed")
+    figures = st.columns(4)
+    figures[0].metric("Words changed", result.changes)
+    figures[1].metric("Chunks refused", result.rejected_chunks, help="rejected outright or failed")
+    figures[2].metric("Time", f"{result.seconds:.1f} s")
+    figures[3].metric("Speed", f"{result.tokens_per_second:.1f} tok/s")
+    for warning in result.warnings:
+        st.warning(warning, icon=":material/warning:")
+    st.markdown("**Decisions per chunk** — untick *accept* to keep the OCR text of a chunk, tick it to take the model's answer.")
+    final = decisions_table(result, slot)
+    diff_tabs(result.raw, final.corrected, key=f"{slot}.diff")
+    st.subheader("Final text")
+    st.code(final.corrected, language=None, wrap_lines=True)
+    quality(final, slot)
+    downloads(final, context | {"prompt_text": st.session_state.get(f"{slot}.result_prompt", "")},
+              file_name.rsplit(".", 1)[0], slot)

@@ -1,0 +1,49 @@
+"""Batch: OCR (and optionally correct) many files or a .zip; every file becomes a row, errors included."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import correction_view, document_view, model_state, prompt_view, resources, sidebar
+from ocr_pipeline.batch import batch_zip, expand_inputs, run_batch
+
+st.title("Batch")
+st.caption("Drop many documents, or one .zip of them. A file that cannot be read becomes a row with its error; the rest go on.")
+
+uploads = st.file_uploader("Documents or a .zip", type=[*document_view.UPLOAD_TYPES, "zip"],
+                           accept_multiple_files=True, key="batch:uploader")
+with st.container(horizontal=True):
+    also_correct = st.toggle("Correct with the model", key="batch.correct", persist_state="session",
+                             help=f"Uses {model_state.current_choice().label} and the prompt picked below.")
+    release_each = st.toggle("Release the model after each file", key="batch.release", persist_state="session",
+                             disabled=not also_correct, help="Slower, but keeps memory low between files.")
+prompt = prompt_view.picker("batch") if also_correct else None
+
+if not uploads:
+    st.info("Nothing to process yet: drop files above.", icon=":material/upload_file:")
+    st.stop()
+
+if st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run", icon=":material/play_arrow:"):
+    inputs = expand_inputs((upload.name, upload.getvalue()) for upload in uploads)
+    files_bar = st.progress(0.0, text=f"{len(inputs)} file(s)")
+    pages_bar = st.progress(0.0, text="")
+
+    def show_progress(position, count, name, done, total):
+        files_bar.progress((position + done / max(total, 1)) / count, text=f"File {position + 1} of {count}: {name}")
+        pages_bar.progress(done / max(total, 1), text=f"Page {done} of {total}" if total > 1 or done else "")
+
+    def ocr(document, data, on_page):
+        return resources.run_ocr(document, resources.digest(data), sidebar.engine(), sidebar.mode(),
+                                 license_path=sidebar.license_path(), on_page=on_page)
+
+    correct = correction_view.corrector(prompt, model_state.current_choice(), "Batch") if also_correct else None
+    after_file = model_state.release if (also_correct and release_each) else None
+    st.session_state["batch.rows"] = list(run_batch(inputs, ocr, correct, show_progress, after_file))
+    st.rerun()  # the sidebar was drawn before the model loaded: show its new state
+
+rows = st.session_state.get("batch.rows")
+if rows:
+    failed = sum(1 for row in rows if row.error)
+    st.success(f"{len(rows) - failed} file(s) processed, {failed} with errors.", icon=":material/check_circle:" if not failed else ":material/warning:")
+    st.dataframe(pd.DataFrame([row.summary() for row in rows]), hide_index=True, width="stretch")
+    st.download_button("Download everything (.zip)", batch_zip(rows), "batch-results.zip", "application/zip",
+                       icon=":material/download:", key="batch:download")

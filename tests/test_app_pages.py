@@ -1,0 +1,119 @@
+"""AppTest, the other pages: Batch, Models & resources, Compare prompts, Demo."""
+
+import io
+import zipfile
+
+import pytest
+
+from tests.test_app_correct import assert_no_exception, messages, start
+
+
+@pytest.fixture(autouse=True)
+def app_home(tmp_path, monkeypatch, tiny_model_dir):
+    monkeypatch.setenv("OCR_PIPELINE_HOME", str(tmp_path))
+    monkeypatch.setenv("OCR_MODEL", str(tiny_model_dir))
+
+
+def test_batch_rows_for_good_and_bad_files_and_one_zip(invoice_png, letter_pdf):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("scans/letter.pdf", letter_pdf)
+        bundle.writestr("scans/readme.txt", "not a document")
+    app = start("pages/batch.py")
+    app.file_uploader[0].set_value(
+        [("invoice.png", invoice_png, "image/png"), ("bad.png", b"nope", "image/png"),
+         ("bundle.zip", archive.getvalue(), "application/zip")]
+    ).run()
+    app.button(key="batch:run").click().run()
+    assert_no_exception(app)
+    table = app.dataframe[0].value
+    assert list(table["file"]) == ["invoice.png", "bad.png", "bundle.zip/scans/letter.pdf", "bundle.zip/scans/readme.txt"]
+    assert list(table["pages"]) == [1, 0, 2, 0]
+    assert table["error"][0] == "" and "not a readable PNG" in table["error"][1] and "skipped" in table["error"][3]
+    assert "2 with errors" in messages(app, "success")[0]
+    assert app.download_button(key="batch:download")
+
+
+def test_batch_can_correct_and_release_after_each_file(invoice_png):
+    app = start("pages/batch.py")
+    app.file_uploader[0].set_value([("a.png", invoice_png, "image/png"), ("b.png", invoice_png, "image/png")]).run()
+    app.toggle(key="batch.correct").set_value(True).run()
+    app.toggle(key="batch.release").set_value(True).run()
+    app.button(key="batch:run").click().run()
+    assert_no_exception(app)
+    table = app.dataframe[0].value
+    assert list(table["error"]) == ["", ""]
+    assert table["changes"].notna().all() and table["rejected chunks"].notna().all()
+    from dashboard.model_state import hub
+
+    assert not hub().loaded  # released after the last file
+
+
+def test_models_page_loads_shows_the_device_map_and_releases():
+    app = start("pages/models.py")
+    assert_no_exception(app)
+    assert app.slider(key="models.gpu_layers_off").disabled  # no CUDA here: explained, not offered
+    app.button(key="models:load").click().run()
+    assert_no_exception(app)
+    assert any("2 layers: 2 on cpu" in success.value for success in app.success), messages(app, "success")
+    devices = app.dataframe[-1].value
+    assert list(devices.columns) == ["module", "device"] and set(devices["device"]) == {"cpu"}
+    assert {metric.label for metric in app.metric} >= {"Process memory (RSS)", "GPU memory"}
+    app.button(key="models:release").click().run()
+    assert_no_exception(app)
+    report = [caption.value for caption in app.caption if caption.value.startswith("Released.")]
+    assert report and "before: RSS" in report[0] and "after: RSS" in report[0]
+    assert app.button(key="models:release").disabled
+
+
+def test_models_page_explains_a_missing_download():
+    app = start("pages/models.py")
+    app.selectbox(key="models.pick").set_value("Qwen/Qwen2.5-0.5B-Instruct").run()
+    app.button(key="models:download").click().run()
+    assert_no_exception(app)
+    assert any("downloading is off" in message for message in messages(app)), messages(app)
+
+
+def test_compare_runs_prompts_side_by_side_and_exports(invoice_png):
+    app = start("pages/compare.py")
+    app.file_uploader[0].set_value(("invoice.png", invoice_png, "image/png")).run()
+    app.button(key="compare:run_ocr").click().run()
+    app.number_input(key="compare.count").set_value(3).run()
+    app.button(key="compare:run").click().run()
+    assert_no_exception(app)
+    table = app.dataframe[0].value
+    assert len(table) == 3
+    assert {"changes", "rejected chunks", "numbers touched", "seconds", "tokens/s"} <= set(table.columns)
+    assert table["numbers touched"].eq(0).all()  # the strict guard never lets a number change
+    app.radio(key="compare.winner").set_value(table["run"][1]).run()
+    labels = {button.proto.label for button in app.get("download_button")}
+    assert labels == {"Comparison (.md)", "Comparison (.json)"}
+
+
+def test_saved_prompt_joins_the_team_library(invoice_png):
+    from ocr_pipeline.prompts import load_custom_prompts
+
+    app = start("pages/compare.py")
+    app.file_uploader[0].set_value(("invoice.png", invoice_png, "image/png")).run()
+    app.button(key="compare:run_ocr").click().run()
+    app.text_area(key="compare.0.prompt_text").set_value("Fix OCR errors in receipts; keep every number.").run()
+    app.button(key="compare:run").click().run()
+    app.text_input(key="compare.save.A:save_name").set_value("receipts").run()
+    app.button(key="compare.save.A:save").click().run()
+    assert_no_exception(app)
+    assert load_custom_prompts()["receipts"].instruction == "Fix OCR errors in receipts; keep every number."
+
+
+def test_demo_runs_a_sample_end_to_end(monkeypatch, tiny_model_dir):
+    import dashboard.model_state
+
+    monkeypatch.setattr(dashboard.model_state, "DEMO_MODEL", str(tiny_model_dir))  # the real one takes minutes here
+    app = start("pages/demo.py")
+    assert_no_exception(app)
+    assert len(app.segmented_control(key="demo.sample").options) == 4
+    app.button(key="demo:run").click().run()
+    assert_no_exception(app)
+    assert not messages(app)
+    assert [metric.label for metric in app.metric] == ["Character error rate", "Character error rate"]
+    assert any("ocr-diff" in element.proto.body for element in app.html)
+    assert any(text.value.startswith("**Chunk") for text in app.markdown) or app.success

@@ -1,0 +1,165 @@
+"""The real thing: `streamlit run` in a subprocess, driven by Chromium through Playwright.
+
+Uploads a generated invoice, runs OCR and correction (tiny test model), sees the diff, presses
+Release, and saves a screenshot of every page to docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ocr_pipeline import samples
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+VIEWPORT = {"width": 1280, "height": 800}
+TIMINGS: dict[str, float] = {}
+MEMORY: dict[str, str] = {}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} not healthy after {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, tiny_model_dir):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium; `make test` does it)")
+    port = free_port()
+    home = tmp_path_factory.mktemp("app-home")
+    env = os.environ | {
+        "OCR_MODEL": os.environ.get("BROWSER_TEST_MODEL", str(tiny_model_dir)),
+        "OCR_PIPELINE_HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    started = time.perf_counter()
+    log = (home / "streamlit.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        TIMINGS["server healthy"] = time.perf_counter() - started
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        print("\n" + (home / "streamlit.log").read_text()[-3000:])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_selector("[data-testid='stSkeleton']", state="detached")
+    wait_idle(page)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def wait_idle(page, timeout: float = 120_000) -> None:
+    """Wait until the script run (and any rerun it asked for) has finished."""
+    page.wait_for_timeout(500)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+def sidebar_memory(page) -> str:
+    return page.locator("[data-testid='stSidebar']").get_by_text("Memory: RSS").inner_text()
+
+
+def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
+    """The main path, timed; BROWSER_TEST_FILE swaps the generated invoice for a real scan."""
+    upload = Path(os.environ.get("BROWSER_TEST_FILE", tmp_path / "invoice.png"))
+    if not upload.exists():
+        upload.write_bytes(samples.to_bytes(samples.add_scan_noise(samples.render_lines(samples.INVOICE_LINES))))
+    page = browser.new_page(viewport=VIEWPORT)
+    started = time.perf_counter()
+    page.goto(app_url)
+    page.get_by_text("Correct a document").wait_for(timeout=60_000)
+    TIMINGS["first screen"] = time.perf_counter() - started
+    wait_idle(page)
+    MEMORY["before load"] = sidebar_memory(page)
+
+    page.locator("input[type=file]").first.set_input_files(str(upload))
+    page.get_by_role("button", name="Run OCR").wait_for()
+    started = time.perf_counter()
+    page.get_by_role("button", name="Run OCR").click()
+    text_box = page.get_by_label("OCR text (editable)")
+    text_box.wait_for(timeout=120_000)
+    TIMINGS["upload to OCR text"] = time.perf_counter() - started
+    assert text_box.input_value().strip()
+    wait_idle(page)
+
+    started = time.perf_counter()
+    page.get_by_role("button", name="Correct", exact=True).click()
+    page.locator(".ocr-diff-columns").first.wait_for(timeout=600_000)
+    TIMINGS["Correct to diff"] = time.perf_counter() - started
+    wait_idle(page)
+    MEMORY["after load"] = sidebar_memory(page)
+    assert "loaded: " in page.locator("[data-testid='stSidebar']").inner_text()
+    page.get_by_role("heading", name="What changed").evaluate("heading => heading.scrollIntoView({block: 'start'})")
+    shoot(page, "correct")
+
+    page.locator("[data-testid='stSidebar']").get_by_role("button", name="Release model").click()
+    released = page.get_by_text("Released. Memory")
+    released.wait_for(timeout=60_000)
+    MEMORY["release report"] = released.inner_text()
+    assert "before: RSS" in MEMORY["release report"] and "after: RSS" in MEMORY["release report"]
+    wait_idle(page)
+    MEMORY["after release"] = sidebar_memory(page)
+    print("\ntimings (s):", {name: round(seconds, 2) for name, seconds in TIMINGS.items()})
+    print("memory:", MEMORY)
+
+
+@pytest.mark.parametrize(("title", "name"), [("Compare prompts", "compare"), ("Batch", "batch"),
+                                             ("Models & resources", "models"), ("Demo", "demo")])
+def test_every_page_opens_without_error(app_url, browser, title, name):
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(app_url)
+    page.get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    shoot(page, name)

@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from ocr_pipeline.config import data_dir
 from ocr_pipeline.ocr import ENGINE_NAMES
 from ocr_pipeline.ocr.base import MODES
 
@@ -24,8 +25,25 @@ def mode() -> str:
     return st.session_state.get(MODE_KEY, "printed")
 
 
+LICENSE_KEY = "settings.aspose_license"
+
+
 def license_path() -> str | None:
-    return os.environ.get("ASPOSE_LICENSE") or None
+    """An uploaded Aspose license (kept in the user data folder), else `ASPOSE_LICENSE`."""
+    return st.session_state.get(LICENSE_KEY) or os.environ.get("ASPOSE_LICENSE") or None
+
+
+def _license_uploader() -> None:
+    with st.expander("Aspose.OCR license"):
+        upload = st.file_uploader("License file", type=["lic", "xml"], key="settings.license_upload",
+                                  help="Without a license Aspose returns only the start of each page (trial mode).")
+        if license_path():
+            st.caption(f"Using {license_path()}")
+    if upload is not None:
+        path = data_dir() / "aspose" / upload.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(upload.getvalue())
+        st.session_state[LICENSE_KEY] = str(path)
 
 
 def _engine_status() -> dict[str, tuple[bool, str]]:
@@ -52,6 +70,8 @@ def draw() -> None:
         available, reason = _engine_status().get(engine(), (True, ""))
         if not available:
             st.caption(f":material/warning: {reason}")
+        if engine() in ("auto", "aspose"):
+            _license_uploader()
         st.selectbox("Mode", MODES, key=MODE_KEY, help="handwritten needs an engine with a handwriting model (Aspose).")
         st.markdown("### Model")
         with guarded("in the sidebar's model panel"):

@@ -12,6 +12,7 @@ navigation = st.navigation(
         st.Page("pages/correct.py", title="Correct", icon=":material/edit_document:", default=True),
         st.Page("pages/compare.py", title="Compare prompts", icon=":material/compare:"),
         st.Page("pages/batch.py", title="Batch", icon=":material/folder_copy:"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:"),
         st.Page("pages/models.py", title="Models & resources", icon=":material/memory:"),
         st.Page("pages/demo.py", title="Demo", icon=":material/slideshow:"),
     ]

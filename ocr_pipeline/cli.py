@@ -212,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the model presets and what is downloaded")
     models.add_argument("--json", action="store_true")
     models.set_defaults(handler=cmd_models)
+
+    from .bench import add_bench_commands  # noqa: PLC0415 - bench imports this module's helpers
+
+    add_bench_commands(commands)
     return parser
 
 

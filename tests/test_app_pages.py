@@ -1,9 +1,12 @@
-"""AppTest, the other pages: Batch, Models & resources, Compare prompts, Demo."""
+"""AppTest, the other pages: Batch, Models & resources, Compare prompts, Demo, Evaluate."""
 
 import io
+import json
 import zipfile
 
 import pytest
+
+from ocr_pipeline import samples
 
 from tests.test_app_correct import assert_no_exception, messages, start
 
@@ -117,3 +120,58 @@ def test_demo_runs_a_sample_end_to_end(monkeypatch, tiny_model_dir):
     assert [metric.label for metric in app.metric] == ["Character error rate", "Character error rate"]
     assert any("ocr-diff" in element.proto.body for element in app.html)
     assert any(text.value.startswith("**Chunk") for text in app.markdown) or app.success
+
+
+@pytest.fixture
+def transcribed_scans(tmp_path, invoice_png):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "invoice.png").write_bytes(invoice_png)
+    (folder / "invoice.gt.txt").write_text("\n".join(samples.INVOICE_LINES))
+    (folder / "invoice.key.json").write_text(json.dumps({"total": "$100.00", "date": "2023-07-15"}))
+    return folder
+
+
+def test_evaluate_compares_ocr_engines_on_a_folder(transcribed_scans):
+    app = start("pages/evaluate.py")
+    assert_no_exception(app)
+    assert app.button(key="evaluate:run").disabled  # no folder yet
+    app.text_input(key="evaluate.folder").set_value(str(transcribed_scans)).run()
+    app.multiselect(key="evaluate.engines").set_value(["rapidocr", "rapidocr-plain"]).run()
+    app.button(key="evaluate:run").click().run()
+    assert_no_exception(app)
+    assert not messages(app)
+    table = app.dataframe[0].value
+    assert list(table["engine"]) == ["rapidocr", "rapidocr-plain"]
+    assert table["CER"][0] < 0.05 and table["total found"][0]
+    assert "s/page (median)" in app.code[0].value
+    assert {button.proto.label for button in app.get("download_button")} == {"Download JSON", "Download CSV"}
+
+
+def test_evaluate_measures_correction_on_uploaded_pairs():
+    pairs = "\n".join(json.dumps(row) for row in [
+        {"ocr": "Tbe total was $1O0.00", "gt": "The total was $100.00"},
+        {"ocr": "Invoice # 12345 from ACME", "gt": "Invoice # 12345 from ACME"},
+    ])
+    app = start("pages/evaluate.py")
+    app.segmented_control(key="evaluate.source").set_value("OCR / ground-truth pairs (.jsonl)").run()
+    app.file_uploader(key="evaluate:pairs").set_value(("pairs.jsonl", pairs.encode(), "application/json")).run()
+    app.button(key="evaluate:run").click().run()
+    assert_no_exception(app)
+    table = app.dataframe[0].value
+    assert len(table) == 2
+    assert (table["CER guarded"] <= table["CER OCR"]).all()  # the guard never makes a pair worse
+    assert "Correction of 2 pairs" in app.code[0].value
+
+
+def test_evaluate_explains_bad_input(tmp_path):
+    app = start("pages/evaluate.py")
+    app.text_input(key="evaluate.folder").set_value(str(tmp_path / "nowhere")).run()
+    app.button(key="evaluate:run").click().run()
+    assert_no_exception(app)
+    assert any("no such folder" in message for message in messages(app)), messages(app)
+    app.segmented_control(key="evaluate.source").set_value("OCR / ground-truth pairs (.jsonl)").run()
+    app.file_uploader(key="evaluate:pairs").set_value(("pairs.jsonl", b"{not json", "application/json")).run()
+    app.button(key="evaluate:run").click().run()
+    assert_no_exception(app)
+    assert any("line 1: not JSON" in message for message in messages(app)), messages(app)

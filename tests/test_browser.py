@@ -155,6 +155,7 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
 
 
 @pytest.mark.parametrize(("title", "name"), [("Compare prompts", "compare"), ("Batch", "batch"),
+                                             ("Evaluate", "evaluate"),
                                              ("Models & resources", "models"), ("Demo", "demo")])
 def test_every_page_opens_without_error(app_url, browser, title, name):
     page = browser.new_page(viewport=VIEWPORT)

@@ -1,0 +1,95 @@
+"""Evaluate: the `bench` measurements on a folder of scans with transcripts or on uploaded pairs."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import model_state, prompt_view, resources, sidebar
+from ocr_pipeline import bench
+from ocr_pipeline.errors import PipelineError
+from ocr_pipeline.guard import POLICIES
+from ocr_pipeline.ocr import ENGINE_NAMES
+
+SCANS, PAIRS = "Scans with transcripts (folder)", "OCR / ground-truth pairs (.jsonl)"
+REPORT_KEY = "evaluate.report"
+
+st.title("Evaluate")
+st.caption("Measure OCR and correction against ground truth, the same way `python -m ocr_pipeline bench` does: "
+           "CER and WER before and after, documents made worse, key fields kept, speed.")
+
+source = st.segmented_control("Data", [SCANS, PAIRS], default=SCANS, key="evaluate.source", required=True)
+limit = st.number_input("At most this many documents (0: all)", min_value=0, value=10, step=1, key="evaluate.limit",
+                        help="Correction on a CPU takes seconds to minutes per document: start small.")
+if source == SCANS:
+    folder = st.text_input("Folder", key="evaluate.folder", placeholder="/path/to/scans",
+                           help="Images or PDFs, each with NAME.gt.txt beside it (and optionally NAME.key.json "
+                                "with fields such as total and date).")
+    also_correct = st.toggle("Correct with the model (OCR, then correction)", key="evaluate.correct",
+                             help=f"Uses {model_state.current_choice().label}; without it, the OCR engines are compared.")
+    if also_correct:
+        engines = [st.selectbox("OCR engine", ENGINE_NAMES, index=ENGINE_NAMES.index(sidebar.engine()),
+                                key="evaluate.engine")]
+    else:
+        engines = st.multiselect("OCR engines", [*ENGINE_NAMES, bench.PLAIN_RAPIDOCR], default=[sidebar.engine()],
+                                 key="evaluate.engines",
+                                 help=f"{bench.PLAIN_RAPIDOCR}: RapidOCR as it comes, the baseline for speed.")
+    ready = bool(folder.strip()) and bool(engines)
+else:
+    upload = st.file_uploader("Pairs (.jsonl)", type=["jsonl", "json"], key="evaluate:pairs",
+                              help='One {"ocr": ..., "gt": ...} per line, or the HIPE-OCRepair schema (Overproof).')
+    also_correct, ready = True, upload is not None
+prompt = prompt_view.picker("evaluate") if also_correct else None
+guard = st.selectbox("Guard", [name for name in POLICIES if name != "off"], key="evaluate.guard",
+                     help="The unguarded answer is always measured too.") if also_correct else "strict"
+
+if st.button("Run", type="primary", key="evaluate:run", icon=":material/play_arrow:", disabled=not ready):
+    bar = st.progress(0.0, text="Starting…")
+
+    def show_progress(done: int, total: int, what: str) -> None:
+        bar.progress(done / max(total, 1), text=f"{done} of {total}: {what}")
+
+    try:
+        with st.spinner("Measuring…"):
+            if source == PAIRS:
+                pairs = bench.parse_pairs(upload.getvalue().decode("utf-8", errors="replace").splitlines(), upload.name)
+                pairs = pairs[: limit or None]
+                backend = model_state.backend(model_state.current_choice())
+                with resources.generation_gate().turn("Evaluate"):
+                    report = bench.benchmark_correction(pairs, backend, prompt, guard, upload.name, show_progress)
+            elif also_correct:
+                bench.load_scan_set(folder, limit or None)  # a wrong folder is reported before the model loads
+                backend = model_state.backend(model_state.current_choice())
+                with resources.generation_gate().turn("Evaluate"):
+                    report = bench.benchmark_pipeline(folder, backend, engines[0], prompt, guard, limit or None,
+                                                      show_progress)
+            else:
+                report = bench.benchmark_ocr(folder, engines, limit or None, show_progress)
+        st.session_state[REPORT_KEY] = report
+    except PipelineError as error:
+        st.error(str(error), icon=":material/error:")
+    bar.empty()
+
+report = st.session_state.get(REPORT_KEY)
+if report is None:
+    st.info("Choose the data above and press Run.", icon=":material/monitoring:")
+    st.stop()
+
+st.subheader("Results")
+st.code(bench.render_report(report), language=None)
+rows = pd.DataFrame(bench.document_rows(report))
+st.dataframe(rows, hide_index=True, width="stretch")
+cer_columns = [column for column in ("CER OCR", "CER unguarded", "CER guarded") if column in rows]
+if cer_columns:
+    st.markdown("**CER per document, before and after correction** (lower is better)")
+    st.bar_chart(rows.set_index("document")[cer_columns], stack=False, x_label="document", y_label="CER")
+elif "CER" in rows:
+    st.markdown("**CER per document and engine** (lower is better)")
+    st.bar_chart(rows.pivot_table(index="document", columns="engine", values="CER"), stack=False,
+                 x_label="document", y_label="CER")
+kind = report.to_json()["benchmark"]
+with st.container(horizontal=True):
+    st.download_button("Download JSON", json.dumps(report.to_json(), indent=2, ensure_ascii=False),
+                       f"evaluate-{kind}.json", "application/json", icon=":material/download:", key="evaluate:json")
+    st.download_button("Download CSV", rows.to_csv(index=False), f"evaluate-{kind}.csv", "text/csv",
+                       icon=":material/download:", key="evaluate:csv")

@@ -1,0 +1,239 @@
+"""Benchmarks: data loading, scoring, every measurement on generated data with the tiny model, the CLI."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ocr_pipeline import bench, samples
+from ocr_pipeline.chunking import PAGE_BREAK
+from ocr_pipeline.cli import main
+from ocr_pipeline.errors import PipelineError
+
+INVOICE_TEXT = "\n".join(samples.INVOICE_LINES)
+RECEIPT_TEXT = "\n".join(samples.RECEIPT_LINES)
+
+
+@pytest.fixture(scope="module")
+def scan_folder(tmp_path_factory) -> Path:
+    """Two generated scans with transcripts and key fields, a scan without one, and a broken scan."""
+    folder = tmp_path_factory.mktemp("scans")
+    (folder / "invoice.png").write_bytes(samples.to_bytes(samples.render_lines(samples.INVOICE_LINES)))
+    (folder / "invoice.gt.txt").write_text(INVOICE_TEXT)
+    (folder / "invoice.key.json").write_text(json.dumps({"total": "$100.00", "date": "2023-07-15", "company": ""}))
+    (folder / "receipt.jpg").write_bytes(
+        samples.to_bytes(samples.render_lines(samples.RECEIPT_LINES, size=30, width=760), "JPEG"))
+    (folder / "receipt.gt.txt").write_text(RECEIPT_TEXT)
+    (folder / "receipt.key.json").write_text(json.dumps({"total": "11.50", "date": "15/07/2023"}))
+    (folder / "untranscribed.png").write_bytes(samples.to_bytes(samples.render_lines(["no transcript"])))
+    (folder / "zz_broken.png").write_bytes(b"not an image at all")
+    (folder / "zz_broken.gt.txt").write_text("whatever")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("pairs") / "pairs.jsonl"
+    rows = [
+        {"ocr": "Tbe total was $1O0.00 on 2023-07-15.", "gt": "The total was $100.00 on 2023-07-15."},
+        {"ocr": "Invoice # 12345 from ACME Supp1ies", "gt": "Invoice # 12345 from ACME Supplies"},
+        {"ocr": "the meeting rnoved to Friday at 10:30", "gt": "the meeting moved to Friday at 10:30"},
+    ]
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n\n")
+    return path
+
+
+# --- data and scoring -----------------------------------------------------------------------------
+
+
+def test_scan_set_takes_transcribed_scans_with_their_key_fields(scan_folder):
+    items = bench.load_scan_set(scan_folder)
+    assert [item.name for item in items] == ["invoice.png", "receipt.jpg", "zz_broken.png"]
+    assert items[0].keys == {"total": "$100.00", "date": "2023-07-15"}  # empty fields are dropped
+    assert items[0].ground_truth == INVOICE_TEXT
+    assert [item.name for item in bench.load_scan_set(scan_folder, limit=1)] == ["invoice.png"]
+
+
+def test_scan_set_errors_name_the_folder(tmp_path):
+    with pytest.raises(PipelineError, match="no such folder"):
+        bench.load_scan_set(tmp_path / "missing")
+    (tmp_path / "a.png").write_bytes(b"x")
+    with pytest.raises(PipelineError, match="no scans with a NAME.gt.txt"):
+        bench.load_scan_set(tmp_path)
+    (tmp_path / "a.gt.txt").write_text("a")
+    (tmp_path / "a.key.json").write_text("{not json")
+    with pytest.raises(PipelineError, match="a.key.json: not valid JSON"):
+        bench.load_scan_set(tmp_path)
+
+
+def test_double_suffix_scans_find_their_transcript(tmp_path):
+    (tmp_path / "010001.bin.png").write_bytes(b"x")
+    (tmp_path / "010001.gt.txt").write_text("a line")
+    assert [item.ground_truth for item in bench.load_scan_set(tmp_path)] == ["a line"]
+
+
+@pytest.mark.parametrize(("field", "value", "text", "found"), [
+    ("total", "9.00", "TOTAL RM 9.00", True),
+    ("total", "RM 9.00", "total 9.00", True),
+    ("total", "9.00", "TOTAL 19.00", False),
+    ("total", "9.00", "TOTAL 9.001", False),
+    ("date", "25/12/2018", "Date: 25/12/2018 10:00", True),
+    ("date", "25/12/2018", "Date: 25/12/2019", False),
+])
+def test_key_fields_are_found_as_whole_values(field, value, text, found):
+    assert bench.key_found(field, value, text) is found
+
+
+def test_numbers_kept_counts_repeats_and_look_alike_repairs_as_changes():
+    assert bench.numbers_kept("pay 10.00 and 10.00 by 2023-07-15", "pay 10.00 by 2023-07-15") == (2, 3)
+    assert bench.numbers_kept("$1O0.00", "$100.00") == (0, 2)  # "1" and "0.00" are gone: "100.00" is new
+    assert bench.numbers_kept("no digits", "none") == (0, 0)
+
+
+def test_pairs_in_both_schemas_and_bad_lines(tmp_path):
+    lines = [
+        json.dumps({"ocr": "a", "gt": "b", "id": "first"}),
+        json.dumps({"id": "doc", "ocr_hypothesis": {"transcription_unit": "x"},
+                    "ground_truth": {"transcription_unit": "y"}}),
+    ]
+    pairs = bench.parse_pairs(lines)
+    assert [(pair.ocr, pair.gt) for pair in pairs] == [("a", "b"), ("x", "y")]
+    with pytest.raises(PipelineError, match="line 1"):
+        bench.parse_pairs(["{broken"])
+    with pytest.raises(PipelineError):
+        bench.load_pairs(tmp_path / "missing.jsonl")
+
+
+# --- measurements ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ocr_report(scan_folder):
+    seen = []
+    report = bench.benchmark_ocr(scan_folder, ["rapidocr", bench.PLAIN_RAPIDOCR],
+                                 on_progress=lambda done, total, what: seen.append((done, total)))
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+    return report
+
+
+def test_ocr_benchmark_scores_every_engine_and_reports_the_broken_scan(ocr_report):
+    summaries = {summary.engine: summary for summary in ocr_report.engines}
+    assert set(summaries) == {"rapidocr", bench.PLAIN_RAPIDOCR}
+    ours = summaries["rapidocr"]
+    assert ours.documents == 3 and ours.failed == 1
+    assert ours.scores.cer < 0.05  # clean renders of known text
+    assert ours.keys_found == {"total": [2, 2], "date": [2, 2]}
+    assert ours.median_seconds_per_page > 0 and ours.peak_rss_mib > 0
+    broken = [score for score in ocr_report.documents if score.document == "zz_broken.png"]
+    assert len(broken) == 2 and all("not a readable PNG" in score.error for score in broken)
+    assert ocr_report.time_ratio("rapidocr") > 0
+    figures = ocr_report.to_json()
+    assert figures["benchmark"] == "ocr" and figures["machine"]["cores"] >= 1
+    assert "rapidocr" in figures["time_ratio_vs_plain"]
+
+
+def test_ocr_report_renders_as_a_table_and_rows(ocr_report):
+    text = bench.render_report(ocr_report)
+    assert "s/page (median)" in text and "rapidocr-plain" in text and "zz_broken.png (rapidocr)" in text
+    assert "machine:" in text
+    rows = bench.document_rows(ocr_report)
+    assert len(rows) == 6 and {"document", "engine", "CER", "total found", "error"} <= set(rows[0])
+
+
+def test_correction_benchmark_guarded_is_never_worse_than_the_ocr(pairs_file, tiny_backend):
+    pairs = bench.load_pairs(pairs_file)
+    assert len(pairs) == 3  # the blank line is skipped
+    report = bench.benchmark_correction(pairs, tiny_backend, "general", "strict", str(pairs_file))
+    outputs = {summary.output: summary for summary in report.outputs}
+    assert set(outputs) == {"unguarded", "guarded"}
+    for item in report.items:
+        assert item.outputs["guarded"].cer <= item.ocr.cer + 1e-9, item.texts
+        assert item.numbers_kept["guarded"] == item.numbers
+    assert outputs["guarded"].worse == 0 and outputs["guarded"].numbers_kept == 1.0
+    # the random model writes noise: unguarded, that is worse on every pair
+    assert outputs["unguarded"].worse == 1.0 and outputs["unguarded"].scores.cer > report.ocr.cer
+    assert report.tokens_per_second > 0 and report.load_seconds is not None
+    assert "worse than the OCR text on" in bench.render_report(report)
+    assert {"CER OCR", "CER unguarded", "CER guarded"} <= set(bench.document_rows(report)[0])
+
+
+def test_pipeline_benchmark_keeps_every_key_field(scan_folder, tiny_backend):
+    report = bench.benchmark_pipeline(scan_folder, tiny_backend, "rapidocr", "financial", "strict")
+    assert [item.error != "" for item in report.items] == [False, False, True]
+    assert report.keys_lost == []
+    assert report.keys_kept["total"]["guarded"] == [2, 2] and report.keys_kept["date"]["guarded"] == [2, 2]
+    assert report.outputs["guarded"].cer <= report.ocr.cer
+    assert "key fields lost after guarded correction: none" in bench.render_report(report)
+
+
+def test_release_benchmark_records_each_cycle(tiny_model_dir):
+    from ocr_pipeline.llm import LoadOptions
+    from ocr_pipeline.models import ModelSource
+
+    report = bench.benchmark_release(ModelSource("tiny", tiny_model_dir), LoadOptions(device="cpu"), cycles=3)
+    assert [cycle.cycle for cycle in report.cycles] == [1, 2, 3]
+    assert all(cycle.after_release["rss_bytes"] > 0 for cycle in report.cycles)
+    assert report.cuda_returned is None  # no CUDA here
+    assert abs(report.rss_growth_after_first) < 0.5
+    assert "RSS growth" in bench.render_report(report)
+
+
+def test_overhead_benchmark_decodes_the_same_tokens_both_ways(tiny_backend):
+    report = bench.benchmark_overhead(tiny_backend, repeats=1)
+    assert report.chunks == 5  # the five sample pages
+    assert report.pipeline_new_tokens == report.plain_new_tokens > 0
+    assert report.ratio > 0 and len(report.pipeline_seconds) == len(report.plain_seconds) == 1
+
+
+def test_gpu_benchmark_says_it_was_skipped_without_cuda():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the real run is the gpu-marked test")
+    report = bench.benchmark_gpu(["Qwen2.5-0.5B"])
+    assert report.skipped == bench.NO_CUDA and report.runs == []
+    assert bench.NO_CUDA in bench.render_report(report)
+
+
+def test_gpu_benchmark_rejects_unknown_shapes():
+    with pytest.raises(PipelineError, match="Unknown shape"):
+        bench.benchmark_gpu(["Qwen9-1T"])
+
+
+@pytest.mark.gpu
+def test_gpu_benchmark_measures_batched_generation():
+    report = bench.benchmark_gpu(["Qwen2.5-0.5B"], batch=4, prompt_tokens=32, new_tokens=8)
+    assert not report.skipped and report.runs
+    assert all(not run.error for run in report.runs), [run.error for run in report.runs]
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+def test_cli_bench_ocr_json_and_exit_status(scan_folder, capsys):
+    status = main(["bench", "ocr", str(scan_folder), "--engine", "rapidocr", "--limit", "2", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0  # the broken scan is past the limit
+    assert report["benchmark"] == "ocr" and report["engines"][0]["documents"] == 2
+    assert {"cpu", "cores", "versions"} <= set(report["machine"])
+
+
+def test_cli_bench_correct_and_overhead_with_a_local_model(pairs_file, tiny_model_dir, tmp_path, capsys):
+    assert main(["bench", "correct", str(pairs_file), "--model", str(tiny_model_dir), "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Correction of 2 pairs" in out and "guarded" in out
+    text = tmp_path / "page.txt"
+    text.write_text(INVOICE_TEXT + PAGE_BREAK + RECEIPT_TEXT)
+    assert main(["bench", "overhead", "--model", str(tiny_model_dir), "--text-file", str(text),
+                 "--repeats", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["chunks"] == 2 and report["ratio"] > 0
+
+
+def test_cli_bench_errors_are_one_line(tmp_path, capsys):
+    assert main(["bench", "ocr", str(tmp_path / "nowhere")]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: no such folder."
+    assert main(["bench", "correct", str(tmp_path / "none.jsonl"), "--model", "demo"]) == 1
+    assert "none.jsonl" in capsys.readouterr().err
+    assert main(["bench", "correct", str(tmp_path / "none.jsonl"), "--prompt", "no-such-prompt"]) == 1
+    assert "no-such-prompt" in capsys.readouterr().err

@@ -1,0 +1,97 @@
+"""Evaluation data: scans with `NAME.gt.txt` transcripts (and `NAME.key.json` fields), and
+`{"ocr", "gt"}` text pairs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..documents import SUPPORTED_SUFFIXES
+from ..errors import PipelineError
+
+
+@dataclass(frozen=True)
+class ScanItem:
+    """A scan with its transcript and, where given, its key fields (SROIE: company, date, address, total)."""
+
+    name: str
+    path: Path
+    ground_truth: str
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+def _sidecar(path: Path, suffix: str) -> Path | None:
+    """`NAME.gt.txt` for `NAME.jpg`, also for double suffixes (`x.bin.png` -> `x.gt.txt`)."""
+    for stem in dict.fromkeys((path.stem, path.name.split(".")[0])):
+        candidate = path.with_name(stem + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_scan_set(folder: str | Path, limit: int | None = None) -> list[ScanItem]:
+    """The scans in `folder` that have a `NAME.gt.txt` transcript, sorted by name."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise PipelineError(f"{folder}: no such folder.")
+    items = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES or not path.is_file():
+            continue
+        transcript = _sidecar(path, ".gt.txt")
+        if transcript is None:
+            continue
+        keys_file = _sidecar(path, ".key.json")
+        try:
+            keys = json.loads(keys_file.read_text(encoding="utf-8")) if keys_file else {}
+        except ValueError as error:
+            raise PipelineError(f"{keys_file}: not valid JSON ({error}).") from error
+        text = transcript.read_text(encoding="utf-8", errors="replace")
+        items.append(ScanItem(path.name, path, text, {k: str(v) for k, v in keys.items() if v not in (None, "")}))
+    if not items:
+        raise PipelineError(f"{folder} has no scans with a NAME.gt.txt transcript beside them.")
+    return items[:limit] if limit else items
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: str
+    ocr: str
+    gt: str
+
+
+def parse_pairs(lines: Sequence[str], source: str = "pairs") -> list[Pair]:
+    """Pairs from JSON lines: `{"ocr", "gt"}` (BLN600) or the HIPE-OCRepair schema (Overproof:
+    `ocr_hypothesis.transcription_unit` and `ground_truth.transcription_unit`), told apart per line."""
+    pairs = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as error:
+            raise PipelineError(f"{source}, line {number}: not JSON ({error}).") from error
+        if isinstance(row, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("gt"), str):
+            pairs.append(Pair(str(row.get("id", number)) + f"#{number}", row["ocr"], row["gt"]))
+        elif isinstance(row, dict) and isinstance(row.get("ocr_hypothesis"), dict) and isinstance(row.get("ground_truth"), dict):
+            identifier = (row.get("document_metadata") or {}).get("document_id", number)
+            pairs.append(Pair(str(identifier), row["ocr_hypothesis"]["transcription_unit"],
+                              row["ground_truth"]["transcription_unit"]))
+        else:
+            raise PipelineError(
+                f'{source}, line {number}: expected {{"ocr": ..., "gt": ...}} or the HIPE-OCRepair schema '
+                "(ocr_hypothesis / ground_truth)."
+            )
+    if not pairs:
+        raise PipelineError(f"{source} holds no pairs.")
+    return pairs
+
+
+def load_pairs(path: str | Path, limit: int | None = None) -> list[Pair]:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise PipelineError(f"{path}: no such file.")
+    pairs = parse_pairs(path.read_text(encoding="utf-8").splitlines(), str(path))
+    return pairs[:limit] if limit else pairs

@@ -1,0 +1,171 @@
+"""Reports for people: a readable text form of every benchmark, and per-document rows for a
+table, a chart or a CSV file."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Sequence
+
+from .common import MIB, TextScores
+
+
+def document_rows(report) -> list[dict]:
+    """One row per document (per engine for OCR), flat, for a table, a chart or a CSV file.
+
+    Correction rows carry "CER OCR", "CER unguarded" and "CER guarded": before and after.
+    """
+    kind = report.to_json()["benchmark"]
+    rows = []
+    if kind == "ocr":
+        for score in report.documents:
+            figures = score.scores or TextScores(*[None] * 4)
+            rows.append({"document": score.document, "engine": score.engine, "pages": score.pages,
+                         "CER": figures.cer, "WER": figures.wer, "CER exact": figures.cer_exact,
+                         "WER exact": figures.wer_exact}
+                        | {"seconds": round(sum(score.seconds_per_page), 3), "CPU seconds": score.cpu_seconds}
+                        | {f"{name} found": found for name, found in score.keys_found.items()}
+                        | {"error": score.error})
+    elif kind == "correct":
+        for item in report.items:
+            rows.append({"document": item.id, "CER OCR": item.ocr.cer}
+                        | {f"CER {name}": scores.cer for name, scores in item.outputs.items()}
+                        | {"WER OCR": item.ocr.wer} | {f"WER {name}": scores.wer for name, scores in item.outputs.items()}
+                        | {"numbers": item.numbers} | {f"numbers kept {name}": kept for name, kept in item.numbers_kept.items()}
+                        | {"new tokens": item.new_tokens, "seconds": item.seconds})
+    elif kind == "pipeline":
+        for item in report.items:
+            rows.append({"document": item.document, "CER OCR": item.ocr.cer if item.ocr else None}
+                        | {f"CER {name}": scores.cer for name, scores in item.outputs.items()}
+                        | {f"{name} kept": found["guarded"] if found["ocr"] else None for name, found in item.keys.items()}
+                        | {"OCR seconds": item.ocr_seconds, "correction seconds": item.correction_seconds,
+                           "error": item.error})
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain text table; numbers right-aligned, None shown as '-'."""
+    if not rows:
+        return "(no rows)"
+    columns = list(dict.fromkeys(column for row in rows for column in row))
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+        return str(value)
+
+    cells = [[cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
+    numeric = [all(isinstance(row.get(column), (int, float)) or row.get(column) is None for row in rows) for column in columns]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if right else v.ljust(w) for v, w, right in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(values) for values in cells)])
+
+
+def _scores_row(label: str, scores: TextScores | None) -> dict:
+    return {"text": label} | (asdict(scores) if scores else {})
+
+
+def _machine_line(report) -> str:
+    machine = report.machine
+    gpu = machine["gpu"]["name"] if machine.get("gpu") else "no GPU"
+    versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
+    start, end = report.load_average
+    return (f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {gpu}; "
+            f"load average {start} -> {end}\nversions: {versions}")
+
+
+def _mib(snapshot: dict | None, key: str = "rss_bytes") -> float | None:
+    value = (snapshot or {}).get(key)
+    return None if value is None else round(value / MIB, 1)
+
+
+def render_report(report) -> str:
+    """The readable form of any benchmark report."""
+    kind = report.to_json()["benchmark"]
+    lines = []
+    if kind == "ocr":
+        lines.append(f"OCR on {report.folder}: {len(report.documents) // max(len(report.engines), 1)} documents, {report.seconds} s")
+        lines.append(format_table([
+            {"engine": s.engine, "ran as": s.ran_as, "docs": s.documents, "failed": s.failed}
+            | (asdict(s.scores) if s.scores else {})
+            | {f"{name} found": f"{found}/{total}" for name, (found, total) in s.keys_found.items()}
+            | {"s/page (median)": s.median_seconds_per_page, "time vs plain": report.time_ratio(s.engine),
+               "CPU s/page": s.median_cpu_seconds_per_page,
+               "CPU vs plain": report.time_ratio(s.engine, "median_cpu_seconds_per_page"),
+               "start s": s.start_seconds, "start +MiB": s.start_rss_added_mib, "peak RSS MiB": s.peak_rss_mib}
+            for s in report.engines
+        ]))
+        lines += [f"{score.document} ({score.engine}): {score.error}" for score in report.documents if score.error]
+    elif kind == "correct":
+        lines.append(f"Correction of {len(report.items)} pairs from {report.source}: model {report.model}, prompt "
+                     f"{report.prompt}, guard {report.guard}; {report.seconds} s, load {report.load_seconds} s, "
+                     f"{report.tokens_per_second} tokens/s")
+        lines.append(format_table([_scores_row("ocr", report.ocr)] + [
+            _scores_row(s.output, s.scores) | {"worse": s.worse, "better": s.better, "unchanged": s.unchanged,
+                                               "numbers kept": s.numbers_kept}
+            for s in report.outputs
+        ]))
+        for summary in report.outputs:
+            if summary.items_worse:
+                lines.append(f"{summary.output} worse than the OCR text on: {', '.join(summary.items_worse[:20])}"
+                             + (" ..." if len(summary.items_worse) > 20 else ""))
+    elif kind == "pipeline":
+        good = [item for item in report.items if not item.error]
+        lines.append(f"Pipeline on {report.folder}: {len(good)} of {len(report.items)} documents, engine "
+                     f"{report.engine}, model {report.model}, prompt {report.prompt}, guard {report.guard}; {report.seconds} s")
+        lines.append(format_table([_scores_row("ocr", report.ocr)]
+                                  + [_scores_row(name, scores) for name, scores in report.outputs.items()]))
+        lines.append(format_table([
+            {"field": name, "output": output, "kept": kept, "found in OCR": found}
+            for name, outputs in report.keys_kept.items() for output, (kept, found) in outputs.items()
+        ]))
+        lines.append("key fields lost after guarded correction: " + (", ".join(report.keys_lost) or "none"))
+        lines += [f"{item.document}: {item.error}" for item in report.items if item.error]
+    elif kind == "release":
+        lines.append(f"Load/release of {report.model}, {len(report.cycles)} cycles; before: "
+                     f"RSS {_mib(report.before)} MiB")
+        lines.append(format_table([
+            {"cycle": c.cycle, "load s": c.load_seconds, "RSS after load MiB": _mib(c.after_load),
+             "RSS after release MiB": _mib(c.after_release),
+             "CUDA alloc after load MiB": _mib(c.after_load, "cuda_allocated_bytes"),
+             "CUDA alloc after release MiB": _mib(c.after_release, "cuda_allocated_bytes")}
+            for c in report.cycles
+        ]))
+        lines.append(f"RSS growth: {report.rss_growth:+.2%} over before the first load, "
+                     f"{report.rss_growth_after_first:+.2%} over after the first release; CUDA returned: "
+                     f"{'n/a (no CUDA)' if report.cuda_returned is None else report.cuda_returned}")
+    elif kind == "overhead":
+        lines.append(f"Overhead of correct_text over plain generate: model {report.model}, {report.chunks} chunks, "
+                     f"prompt {report.prompt}, pipeline batching {report.batching}")
+        lines.append(format_table([
+            {"run": "pipeline", "seconds per repeat": " ".join(map(str, report.pipeline_seconds)),
+             "total s": round(sum(report.pipeline_seconds), 3), "new tokens": report.pipeline_new_tokens},
+            {"run": "plain generate", "seconds per repeat": " ".join(map(str, report.plain_seconds)),
+             "total s": round(sum(report.plain_seconds), 3), "new tokens": report.plain_new_tokens},
+        ]))
+        lines.append(f"ratio (pipeline / plain): {report.ratio}")
+    elif kind in ("gpu", "cpu"):
+        if report.skipped:
+            lines.append(report.skipped)
+        else:
+            settings = report.settings
+            lines.append(f"{kind.upper()} benchmark ({settings['weights']}); batch {settings['batch']}, "
+                         f"{settings['prompt_tokens']} prompt tokens, {settings['new_tokens']} new tokens")
+            memory = "CUDA alloc" if kind == "gpu" else "RSS"
+            memory_key = "cuda_allocated_bytes" if kind == "gpu" else "rss_bytes"
+            lines.append(format_table([
+                {"shape": r.shape, "variant": r.variant, "gpu_layers": str(r.gpu_layers), "load s": r.load_seconds,
+                 f"{memory} after load MiB": _mib(r.after_load, memory_key)}
+                | ({"tok/s 1-by-1": r.generation["one_by_one_tokens_per_second"]} if r.generation else {})
+                | ({"tok/s batched": r.generation["batched_tokens_per_second"],
+                    "speedup": r.generation["batched_speedup"], "peak CUDA MiB": r.generation["peak_cuda_mib"]}
+                   if r.generation and kind == "gpu" else {})
+                | {f"{memory} after release MiB": _mib(r.after_release, memory_key), "error": r.error or None}
+                for r in report.runs
+            ]))
+    lines.append(_machine_line(report))
+    return "\n".join(lines)

@@ -1,0 +1,320 @@
+"""Speed: the pipeline's cost over plain `generate`, and Qwen2.5 shapes with random weights on a
+GPU (bf16, int8, 4-bit, a sweep of gpu_layers, batched against one-by-one generation)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import PipelineError
+from .common import MIB, Progress, load_average, machine_info
+from .correction import resolve_prompt
+
+
+def default_overhead_text() -> str:
+    """Five pages the project renders for its samples: five chunks at the default token budget."""
+    from .. import samples
+    from ..chunking import PAGE_BREAK
+
+    pages = [samples.INVOICE_LINES, samples.RECEIPT_LINES, samples.NOTE_LINES, *samples.LETTER_PAGES]
+    return PAGE_BREAK.join("\n".join(lines) for lines in pages)
+
+
+@dataclass
+class OverheadBenchmark:
+    model: str
+    prompt: str
+    guard: str
+    chunks: int
+    batching: bool  # whether the pipeline batched chunks (CUDA); plain generation is always one by one
+    pipeline_seconds: list[float]  # one per repeat
+    plain_seconds: list[float]
+    pipeline_new_tokens: int  # per repeat; equal to plain_new_tokens when both decoded the same tokens
+    plain_new_tokens: int
+    ratio: float  # total pipeline seconds / total plain seconds
+    machine: dict
+    load_average: list[float]
+
+    def to_json(self) -> dict:
+        return {"benchmark": "overhead"} | asdict(self)
+
+
+def benchmark_overhead(
+    backend,
+    text: str | None = None,
+    prompt: str = "general",
+    guard: str = "strict",
+    repeats: int = 3,
+    on_progress: Progress | None = None,
+) -> OverheadBenchmark:
+    """`correct_text` against a loop of plain `model.generate` on the same chat-formatted chunks.
+
+    Both decode the same way (greedy, no repetition penalty, the same max_new_tokens per chunk),
+    the plain inputs are tokenised before the clock starts, one warm-up call runs first, and the
+    order alternates every repeat so that load from other processes falls on both alike.
+    """
+    import torch
+
+    from ..chunking import chunk_text, max_new_tokens_for
+    from ..correction import correct_text
+    from ..prompts import build_messages
+
+    load_start = load_average()
+    text = text or default_overhead_text()
+    prompt_object = resolve_prompt(prompt)
+    model, tokenizer = backend.loaded.model, backend.loaded.tokenizer
+    chunks = [chunk for chunk in chunk_text(text, backend.count_tokens) if chunk.needs_model]
+    inputs = [
+        (tokenizer.apply_chat_template([build_messages(prompt_object, chunk.text)], add_generation_prompt=True,
+                                       return_dict=True, return_tensors="pt").to(model.device),
+         max_new_tokens_for(chunk.tokens))
+        for chunk in chunks
+    ]
+
+    def plain(limit_override: int | None = None) -> int:
+        new_tokens = 0
+        with torch.inference_mode():
+            for encoded, limit in inputs:
+                output = model.generate(**encoded, max_new_tokens=limit_override or limit, do_sample=False,
+                                        repetition_penalty=1.0, pad_token_id=tokenizer.pad_token_id)
+                new_tokens += output.shape[1] - encoded["input_ids"].shape[1]
+        return new_tokens
+
+    def pipeline() -> int:
+        result = correct_text(text, backend, prompt_object, guard)
+        return sum(chunk.new_tokens for chunk in result.chunks)
+
+    plain(limit_override=2)  # warm-up: first-call allocations and kernel selection
+    seconds: dict[str, list[float]] = {"pipeline": [], "plain": []}
+    tokens: dict[str, int] = {}
+    runs = {"pipeline": pipeline, "plain": plain}
+    for repeat in range(repeats):
+        if on_progress:
+            on_progress(repeat, repeats, f"repeat {repeat + 1}")
+        for name in ("pipeline", "plain") if repeat % 2 == 0 else ("plain", "pipeline"):
+            started = time.perf_counter()
+            tokens[name] = runs[name]()
+            seconds[name].append(round(time.perf_counter() - started, 3))
+    if on_progress:
+        on_progress(repeats, repeats, "done")
+    return OverheadBenchmark(
+        model=backend.name,
+        prompt=prompt_object.name,
+        guard=guard,
+        chunks=len(chunks),
+        batching=backend.supports_batching,
+        pipeline_seconds=seconds["pipeline"],
+        plain_seconds=seconds["plain"],
+        pipeline_new_tokens=tokens["pipeline"],
+        plain_new_tokens=tokens["plain"],
+        ratio=round(sum(seconds["pipeline"]) / sum(seconds["plain"]), 3),
+        machine=machine_info(),
+        load_average=[load_start, load_average()],
+    )
+
+
+# --- Qwen2.5 shapes with random weights: quantizations, gpu_layers, batching ---------------------
+
+# The real configurations of the Qwen2.5 instruct models (config.json on the Hub), written here
+# because GPU machines have no internet: random weights in these shapes cost the same time and
+# memory as the real ones, though what they generate is noise.
+QWEN25_SHAPES: dict[str, dict[str, Any]] = {
+    "Qwen2.5-0.5B": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                         num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
+    "Qwen2.5-1.5B": dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
+                         num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
+    "Qwen2.5-3B": dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
+                       num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
+    "Qwen2.5-7B": dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                       num_key_value_heads=4, vocab_size=152064, tie_word_embeddings=False),
+}
+QWEN25_COMMON = dict(max_position_embeddings=32768, rms_norm_eps=1e-6, rope_theta=1000000.0, hidden_act="silu")
+GPU_VARIANTS = {"bf16": {"dtype": "bfloat16"}, "int8": {"quantization": "int8"}, "4bit": {"quantization": "4bit"}}
+GPU_LAYER_FRACTIONS = (0.75, 0.5, 0.25)  # of the decoder layers, for the bf16 sweep (besides "all")
+# On a CPU: the dtypes and quantizations the loader offers there, to choose its default by.
+CPU_VARIANTS = {
+    "fp32": {"dtype": "float32"},
+    "bf16": {"dtype": "bfloat16"},
+    "4bit, bf16 compute": {"dtype": "bfloat16", "quantization": "4bit"},
+    "4bit, fp32 compute": {"dtype": "float32", "quantization": "4bit"},
+    "int8": {"dtype": "float32", "quantization": "int8"},
+}
+NO_CUDA = "no CUDA: skipped (torch sees no GPU on this machine)"
+_CHATML = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def build_random_model(folder: Path, shape: dict[str, Any], device: str = "cpu") -> Path:
+    """A Qwen2 model with random bf16 weights in `shape`, and a stub chat tokenizer, saved in `folder`.
+
+    The benchmarks feed token ids directly, so the tokenizer only has to satisfy the loader.
+    """
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, Qwen2Config
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    stub = Tokenizer(models.WordLevel({token: index for index, token in enumerate(specials)}, unk_token="<|endoftext|>"))
+    stub.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=stub, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                            chat_template=_CHATML).save_pretrained(folder)
+    config = Qwen2Config(**QWEN25_COMMON, **shape, eos_token_id=2, pad_token_id=0)
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    model.save_pretrained(folder)
+    del model
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return folder
+
+
+def measure_generation(model, batch: int, prompt_tokens: int, new_tokens: int) -> dict:
+    """Tokens per second for `batch` random prompts generated one by one, then (batch > 1) in one
+    batched call.
+
+    Every prompt yields exactly `new_tokens` (min = max), so both ways do the same work.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(10, 30000, (batch, prompt_tokens), generator=generator).to(model.device)
+    settings = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False, pad_token_id=0)
+    cuda = torch.cuda.is_available()
+
+    def timed(rows: slice) -> float:
+        if cuda:
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        model.generate(input_ids=ids[rows], attention_mask=torch.ones_like(ids[rows]), **settings)
+        if cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter() - started
+
+    with torch.inference_mode():
+        model.generate(input_ids=ids[:1], attention_mask=torch.ones_like(ids[:1]),
+                       **settings | {"max_new_tokens": 2, "min_new_tokens": 2})  # warm-up
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        one_by_one = sum(timed(slice(row, row + 1)) for row in range(batch))
+        batched = timed(slice(None)) if batch > 1 else None
+    tokens = batch * new_tokens
+    return {
+        "one_by_one_tokens_per_second": round(tokens / one_by_one, 1),
+        "batched_tokens_per_second": round(tokens / batched, 1) if batched else None,
+        "batched_speedup": round(one_by_one / batched, 2) if batched else None,
+        "peak_cuda_mib": round(torch.cuda.max_memory_allocated() / MIB) if cuda else None,
+    }
+
+
+@dataclass
+class ShapeRun:
+    shape: str
+    variant: str  # a key of GPU_VARIANTS or CPU_VARIANTS
+    gpu_layers: int | str  # "-" on the CPU
+    load_seconds: float | None = None
+    after_load: dict | None = None  # MemorySnapshot fields, bytes
+    after_release: dict | None = None
+    generation: dict | None = None  # see `measure_generation`
+    error: str = ""
+
+
+@dataclass
+class ShapeBenchmark:
+    device: str  # cuda | cpu
+    skipped: str | None
+    settings: dict
+    runs: list[ShapeRun]
+    machine: dict
+    load_average: list[float]
+
+    def to_json(self) -> dict:
+        return {"benchmark": "gpu" if self.device == "cuda" else "cpu"} | asdict(self)
+
+
+def _gpu_plan(shape: str) -> list[tuple[str, int | str]]:
+    """bf16, int8 and 4bit with every layer on the GPU, then bf16 with a share of the layers there."""
+    layers = QWEN25_SHAPES[shape]["num_hidden_layers"]
+    plan: list[tuple[str, int | str]] = [(variant, "all") for variant in GPU_VARIANTS]
+    return plan + [("bf16", max(1, round(layers * fraction))) for fraction in GPU_LAYER_FRACTIONS]
+
+
+def benchmark_gpu(
+    shapes: Sequence[str] = ("Qwen2.5-0.5B", "Qwen2.5-1.5B", "Qwen2.5-3B"),
+    batch: int = 8,
+    prompt_tokens: int = 256,
+    new_tokens: int = 128,
+    on_progress: Progress | None = None,
+) -> ShapeBenchmark:
+    """Load time, memory and tokens per second (one by one and batched) per shape, variant and
+    gpu_layers; returns a report with `skipped` set where there is no CUDA."""
+    from ..llm import cuda_available
+
+    plan = [(shape, variant, layers) for shape in _known(shapes) for variant, layers in _gpu_plan(shape)]
+    if not cuda_available():
+        return ShapeBenchmark("cuda", NO_CUDA, _settings(shapes, batch, prompt_tokens, new_tokens), [],
+                              machine_info(), [load_average()] * 2)
+    return _run_shapes("cuda", plan, batch, prompt_tokens, new_tokens, on_progress)
+
+
+def benchmark_cpu(
+    shapes: Sequence[str] = ("Qwen2.5-0.5B",),
+    prompt_tokens: int = 128,
+    new_tokens: int = 16,
+    on_progress: Progress | None = None,
+) -> ShapeBenchmark:
+    """Load time, memory and decode speed of each CPU dtype and quantization (CPU_VARIANTS), one
+    prompt at a time as the pipeline runs on a CPU: the measurement behind the CPU default dtype."""
+    plan = [(shape, variant, "-") for shape in _known(shapes) for variant in CPU_VARIANTS]
+    return _run_shapes("cpu", plan, 1, prompt_tokens, new_tokens, on_progress)
+
+
+def _known(shapes: Sequence[str]) -> Sequence[str]:
+    unknown = [shape for shape in shapes if shape not in QWEN25_SHAPES]
+    if unknown:
+        raise PipelineError(f"Unknown shape {', '.join(unknown)}; choose from {', '.join(QWEN25_SHAPES)}.")
+    return shapes
+
+
+def _settings(shapes: Sequence[str], batch: int, prompt_tokens: int, new_tokens: int) -> dict:
+    return {"shapes": list(shapes), "batch": batch, "prompt_tokens": prompt_tokens, "new_tokens": new_tokens,
+            "weights": "random, in the real Qwen2.5 configurations (speed and memory only)"}
+
+
+def _run_shapes(device: str, plan: list[tuple[str, str, int | str]], batch: int, prompt_tokens: int,
+                new_tokens: int, on_progress: Progress | None) -> ShapeBenchmark:
+    from ..llm import LoadOptions, load_model, release_model
+    from ..models import ModelSource
+
+    variants = GPU_VARIANTS if device == "cuda" else CPU_VARIANTS
+    shapes = list(dict.fromkeys(shape for shape, _, _ in plan))
+    load_start = load_average()
+    runs = []
+    with tempfile.TemporaryDirectory(prefix=f"bench-{device}-") as scratch:
+        folders: dict[str, Path] = {}
+        for position, (shape, variant, layers) in enumerate(plan):
+            if on_progress:
+                on_progress(position, len(plan), f"{shape} {variant} gpu_layers={layers}")
+            if shape not in folders:
+                folders[shape] = build_random_model(Path(scratch) / shape, QWEN25_SHAPES[shape], device=device)
+            run = ShapeRun(shape, variant, layers)
+            options = LoadOptions(device=device, **variants[variant], **({"gpu_layers": layers} if device == "cuda" else {}))
+            try:
+                loaded = load_model(ModelSource(shape, folders[shape]), options)
+                run.load_seconds, run.after_load = round(loaded.load_seconds, 2), asdict(loaded.memory_after)
+                try:
+                    run.generation = measure_generation(loaded.model, batch, prompt_tokens, new_tokens)
+                finally:
+                    run.after_release = asdict(release_model(loaded).after)
+            except Exception as error:  # noqa: BLE001 - one variant that fails (out of memory) is a row
+                run.error = f"{type(error).__name__}: {error}"
+            runs.append(run)
+    if on_progress:
+        on_progress(len(plan), len(plan), "done")
+    return ShapeBenchmark(device, None, _settings(shapes, batch, prompt_tokens, new_tokens), runs, machine_info(),
+                          [load_start, load_average()])

@@ -169,6 +169,10 @@ def sidebar_panel() -> None:
     st.markdown(f"**{choice.label}** · {state_text(choice)}")
     if choice.name != DEMO_MODEL and os.path.sep not in choice.name:
         st.caption(f"quantization {choice.quantization}, GPU layers {choice.gpu_layers}")
+    with hub().lock:
+        others = [other for other in hub().loaded if other != choice]
+    for other in others:  # the Demo page and a second model in Compare load their own
+        st.caption(f"Also in memory: **{other.label}** · {state_text(other)}")
     gate = resources.generation_gate()
     if gate.busy:
         st.caption(f":material/hourglass_top: generating ({gate.holder}); {gate.waiting} waiting")

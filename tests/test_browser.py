@@ -155,8 +155,7 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
 
 
 @pytest.mark.parametrize(("title", "name"), [("Compare prompts", "compare"), ("Batch", "batch"),
-                                             ("Evaluate", "evaluate"),
-                                             ("Models & resources", "models"), ("Demo", "demo")])
+                                             ("Models & resources", "models")])
 def test_every_page_opens_without_error(app_url, browser, title, name):
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(app_url)
@@ -165,3 +164,39 @@ def test_every_page_opens_without_error(app_url, browser, title, name):
     wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     shoot(page, name)
+
+
+def test_demo_runs_end_to_end_on_the_real_demo_model(app_url, browser, demo_gguf_path):
+    """The stakeholder path: one click reads and corrects a sample with SmolLM2 (a few seconds here)."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(app_url)
+    page.get_by_role("link", name="Demo").click()
+    page.get_by_role("button", name="Run “Noisy invoice” end to end").click()
+    page.get_by_role("heading", name="What the guard refused").wait_for(timeout=300_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "Also in memory: demo · loaded: 30 layers on cpu" in page.locator("[data-testid='stSidebar']").inner_text()
+    assert page.get_by_text("Corrected · demo").is_visible()
+    shoot(page, "demo")
+
+
+def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_path):
+    for name, lines, image in [("invoice.png", samples.INVOICE_LINES, samples.add_scan_noise(samples.render_lines(samples.INVOICE_LINES))),
+                               ("receipt.png", samples.RECEIPT_LINES, samples.render_lines(samples.RECEIPT_LINES, size=30, width=760)),
+                               ("note.png", samples.NOTE_LINES, samples.render_note())]:
+        (tmp_path / name).write_bytes(samples.to_bytes(image))
+        (tmp_path / name.replace(".png", ".gt.txt")).write_text("\n".join(lines))
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(app_url)
+    page.get_by_role("link", name="Evaluate").click()
+    folder = page.get_by_placeholder("/path/to/scans")
+    folder.fill(str(tmp_path))
+    folder.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("heading", name="Results").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.locator("[data-testid='stVegaLiteChart']").wait_for(timeout=30_000)  # CER per document and engine
+    page.get_by_role("heading", name="Results").evaluate("heading => heading.scrollIntoView({block: 'start'})")
+    shoot(page, "evaluate")

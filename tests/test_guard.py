@@ -142,6 +142,20 @@ def test_an_injected_instruction_gets_no_latitude(policy):
 # --- what strict adds: only non-words are repaired ------------------------------------------------
 
 
+def test_strict_refuses_a_known_word_that_is_a_guess_rather_than_a_repair():
+    # BLN600: the demo model turned 'ferther' into 'brother'; the ground truth says 'father'
+    raw = "The son promised not to strike again if his ferther [o would leave hold of the stick."
+    decision = apply_guard(raw, raw.replace("ferther", "brother"), STRICT)
+    assert decision.text == raw
+    assert any("too different" in reason for reason in decision.reasons), decision.reasons
+
+
+def test_ocr_letter_confusions_cost_one_edit_each():
+    raw = "The cornrnittee rnoved tlie date."
+    decision = apply_guard(raw, "The committee moved the date.", STRICT)
+    assert decision.text == "The committee moved the date."
+
+
 def test_strict_repairs_non_words_and_leaves_known_words():
     raw = "The rneeting of tlie cornmittee was he1d on Monday in the form room."
     candidate = "The meeting of the committee was held on Monday in the from room."

@@ -175,3 +175,19 @@ def test_no_spaces_between_chinese_characters():
     assert restore_spaces(page, quad, "AB", ["A", "B"], boxes) == "A B"
     assert restore_spaces(page, quad, "物出", ["物", "出"], boxes) == "物出"
     assert restore_spaces(page, quad, "AB", ["A", "B"], boxes[:1]) == "AB"  # positions missing: left as read
+
+
+def test_no_space_splits_an_amount_however_wide_its_decimal_point():
+    import numpy as np
+
+    from ocr_pipeline.ocr.rapid import restore_spaces
+
+    # SROIE 010: a receipt printer's wide "." made "TOTAL RM 14.10" read as "14. 10"
+    page = np.full((40, 200), 255, np.uint8)
+    page[8:32, 10:40] = 0
+    page[8:32, 100:130] = 0
+    quad = [[0, 0], [200, 0], [200, 40], [0, 40]]
+    boxes = [[[10, 0], [40, 0], [40, 40], [10, 40]], [[100, 0], [130, 0], [130, 40], [100, 40]]]
+    assert restore_spaces(page, quad, ".1", [".", "1"], boxes) == ".1"
+    assert restore_spaces(page, quad, "4,", ["4", ","], boxes) == "4,"
+    assert restore_spaces(page, quad, "41", ["4", "1"], boxes) == "4 1"  # two figures in a row stay apart

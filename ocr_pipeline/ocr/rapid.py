@@ -130,6 +130,7 @@ def restore_spaces(
         if (
             " " not in (left, right)
             and not (_is_wide(left) or _is_wide(right))
+            and not _decimal_separator(left, right)
             and any(positions[i - 1] < start and end < positions[i] for start, end in gaps)
         ):
             out.append(" ")
@@ -150,6 +151,11 @@ def _straighten(gray: np.ndarray, quad: Sequence[Sequence[float]]) -> np.ndarray
     return cv2.warpPerspective(
         gray, cv2.getPerspectiveTransform(points, target), (width, height), borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def _decimal_separator(left: str, right: str) -> bool:
+    """A digit beside a '.' or ',': part of one amount ("14.10"), which a space would split."""
+    return (left.isdigit() and right in ".,") or (left in ".," and right.isdigit())
 
 
 def _is_wide(char: str) -> bool:

@@ -36,7 +36,8 @@ _MONTHS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
-_SINGLE_LETTER_WORDS = frozenset("aAIOo&")  # single letters that are words
+_SINGLE_LETTER_WORDS = frozenset("aAIOo")  # single letters that are words
+_MEANINGFUL_SYMBOLS = frozenset("&#@+=/")  # stand-alone symbols that are no stray marks: 'GOODS & SERVICES'
 _OPENING_QUOTES = frozenset("\"'“‘«")
 _ORDINARY_PUNCTUATION = frozenset(".,;:!?-–—'\"“”‘’()")
 _LETTER_RUN = re.compile(r"(?:[^\W\d_]|\|)+")
@@ -223,7 +224,9 @@ def _is_noise(token: str) -> bool:
     core = token.strip(_EDGE_PUNCTUATION)
     if core.isalnum():
         return len(core) == 1 and core.isalpha() and core not in _SINGLE_LETTER_WORDS
-    return any(ch not in _ORDINARY_PUNCTUATION and not ch.isalnum() for ch in token)
+    return not any(ch in _MEANINGFUL_SYMBOLS for ch in token) and any(
+        ch not in _ORDINARY_PUNCTUATION and not ch.isalnum() for ch in token
+    )
 
 
 def _non_numbers(text: str, words: list[_Word]) -> list[str]:
@@ -374,11 +377,13 @@ class _Protection:
             allowed = self.allowed[start + i] if i < len(old) else None
             if tag == "replace":
                 if allowed is None:
-                    ok = not _protected_char(new[j])
+                    ok = not _protected_char(new[j]) and not (
+                        old[i].isspace() and not new[j].isspace() and self._separates_number(start + i)
+                    )
                 else:
                     ok = new[j].isalpha() if allowed is _ANY_LETTER else new[j] in allowed
             elif tag == "delete":
-                ok = allowed is None
+                ok = allowed is None and not (old[i].isspace() and self._separates_number(start + i))
             else:  # insert before old[i]: nothing inside a number, no sign or letter glued to one
                 after_number = self.number_id[start + i - 1] if i > 0 else -1
                 before_number = self.number_id[start + i] if i < len(old) else -1
@@ -391,6 +396,15 @@ class _Protection:
             if not ok:
                 return _number_reason(old, new)
         return None
+
+
+    def _separates_number(self, position: int) -> bool:
+        """Whether raw[position] is the one space between a number and another word: taking it
+        away would make a number the OCR text did not have ('0. 00' -> '0.00', '#19- 18/01' -> '#19-18/01')."""
+        left, right = position - 1, position + 1
+        if left < 0 or right >= len(self.raw) or self.raw[left].isspace() or self.raw[right].isspace():
+            return False
+        return self.number_id[right] != -1 or self.number_id[left] != -1 or self.raw[left].isdecimal()
 
 
 def _protected_char(ch: str) -> bool:

@@ -184,6 +184,20 @@ def test_strict_refuses_a_far_fetched_replacement_of_a_non_word():
 def test_strict_removes_stray_marks_but_not_words():
     assert apply_guard("the | cat • sat", "the cat sat").text == "the cat sat"
     refused("I saw a cat", "saw cat")
+    refused("TEO HENG STATIONERY & BOOKS", "TEO HENG STATIONERY BOOKS")  # SROIE 024
+    refused("Invoice # 12345", "Invoice 12345")
+
+
+@pytest.mark.parametrize("policy", BOTH)
+@pytest.mark.parametrize(("raw", "candidate"), [
+    ("TAX 0. 00", "TAX 0.00"),  # SROIE 016: the receipt's transcript keeps two tokens
+    ("CASHIER #19- 18/01/2018 10:24", "CASHIER #19-18/01/2018 10:24"),  # SROIE 009
+    ("Qty 2 40.00", "Qty 240.00"),
+    ("Qty 2 40.00", "Qty 2-40.00"),
+])
+def test_numbers_are_neither_joined_nor_split(raw, candidate, policy):
+    refused(raw, candidate, policy)
+    refused(candidate, raw, policy)
 
 
 def test_whitespace_only_differences_keep_the_ocr_layout():

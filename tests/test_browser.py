@@ -175,7 +175,7 @@ def test_demo_runs_end_to_end_on_the_real_demo_model(app_url, browser, demo_gguf
     page.get_by_role("heading", name="What the guard refused").wait_for(timeout=300_000)
     wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    assert "Also in memory: demo · loaded: 30 layers on cpu" in page.locator("[data-testid='stSidebar']").inner_text()
+    assert "demo · loaded: 30 layers on cpu" in page.locator("[data-testid='stSidebar']").inner_text()
     assert page.get_by_text("Corrected · demo").is_visible()
     shoot(page, "demo")
 

@@ -154,7 +154,7 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
     print("memory:", MEMORY)
 
 
-@pytest.mark.parametrize(("title", "name"), [("Compare prompts", "compare"), ("Batch", "batch"),
+@pytest.mark.parametrize(("title", "name"), [("Batch", "batch"),
                                              ("Models & resources", "models")])
 def test_every_page_opens_without_error(app_url, browser, title, name):
     page = browser.new_page(viewport=VIEWPORT)
@@ -200,3 +200,20 @@ def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_pa
     page.locator("[data-testid='stVegaLiteChart']").wait_for(timeout=30_000)  # CER per document and engine
     page.get_by_role("heading", name="Results").evaluate("heading => heading.scrollIntoView({block: 'start'})")
     shoot(page, "evaluate")
+
+
+def test_compare_runs_two_prompts_side_by_side(app_url, browser, tmp_path):
+    receipt = tmp_path / "receipt.png"
+    receipt.write_bytes(samples.to_bytes(samples.render_lines(samples.RECEIPT_LINES, size=30, width=760)))
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(app_url)
+    page.get_by_role("link", name="Compare prompts").click()
+    page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(receipt))
+    page.get_by_role("button", name="Run OCR").click()
+    page.get_by_role("button", name="Run all 2").click(timeout=120_000)
+    page.locator(".ocr-diff-columns").nth(1).wait_for(timeout=300_000)  # one diff per prompt
+    wait_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator(".ocr-diff-columns").count() == 2
+    page.get_by_role("button", name="Run all 2").evaluate("button => button.scrollIntoView({block: 'start'})")
+    shoot(page, "compare")

@@ -4,7 +4,6 @@ import json
 
 import pandas as pd
 import streamlit as st
-
 from dashboard import model_state, prompt_view, resources, sidebar
 from ocr_pipeline import bench
 from ocr_pipeline.errors import PipelineError
@@ -87,9 +86,8 @@ elif "CER" in rows:
     st.markdown("**CER per document and engine** (lower is better)")
     st.bar_chart(rows.pivot_table(index="document", columns="engine", values="CER"), stack=False,
                  x_label="document", y_label="CER")
-kind = report.to_json()["benchmark"]
 with st.container(horizontal=True):
     st.download_button("Download JSON", json.dumps(report.to_json(), indent=2, ensure_ascii=False),
-                       f"evaluate-{kind}.json", "application/json", icon=":material/download:", key="evaluate:json")
-    st.download_button("Download CSV", rows.to_csv(index=False), f"evaluate-{kind}.csv", "text/csv",
+                       f"evaluate-{report.kind}.json", "application/json", icon=":material/download:", key="evaluate:json")
+    st.download_button("Download CSV", rows.to_csv(index=False), f"evaluate-{report.kind}.csv", "text/csv",
                        icon=":material/download:", key="evaluate:csv")

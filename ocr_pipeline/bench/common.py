@@ -17,9 +17,9 @@ import statistics
 import subprocess
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import psutil
 
@@ -29,6 +29,15 @@ Progress = Callable[[int, int, str], None]  # (items done, items in total, what 
 
 SAFETY_FIELDS = ("total", "date")  # the key fields correction must never lose
 MIB = 2**20
+
+
+class Report:
+    """What every benchmark report (a dataclass) shares: its kind, and its JSON form."""
+
+    kind: ClassVar[str]
+
+    def to_json(self) -> dict:
+        return {"benchmark": self.kind} | asdict(self)
 
 
 def load_average() -> float:

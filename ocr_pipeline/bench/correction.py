@@ -4,7 +4,7 @@ result, on text pairs and on real scans (OCR, then correction), with the key fie
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -13,6 +13,7 @@ from ..errors import PipelineError
 from .common import (
     SAFETY_FIELDS,
     Progress,
+    Report,
     TextScores,
     key_found,
     load_average,
@@ -70,7 +71,9 @@ class OutputSummary:
 
 
 @dataclass
-class CorrectionBenchmark:
+class CorrectionBenchmark(Report):
+    kind = "correct"
+
     source: str
     model: str
     prompt: str
@@ -83,9 +86,6 @@ class CorrectionBenchmark:
     seconds: float
     machine: dict
     load_average: list[float]
-
-    def to_json(self) -> dict:
-        return {"benchmark": "correct"} | asdict(self)
 
 
 def _summarise_outputs(items: list[CorrectionItem]) -> list[OutputSummary]:
@@ -181,7 +181,9 @@ class PipelineItem:
 
 
 @dataclass
-class PipelineBenchmark:
+class PipelineBenchmark(Report):
+    kind = "pipeline"
+
     folder: str
     engine: str
     model: str
@@ -196,9 +198,6 @@ class PipelineBenchmark:
     seconds: float
     machine: dict
     load_average: list[float]
-
-    def to_json(self) -> dict:
-        return {"benchmark": "pipeline"} | asdict(self)
 
 
 def benchmark_pipeline(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .common import Progress, load_average, machine_info
+from .common import Progress, Report, load_average, machine_info
 
 
 @dataclass
@@ -16,7 +16,9 @@ class ReleaseCycle:
 
 
 @dataclass
-class ReleaseBenchmark:
+class ReleaseBenchmark(Report):
+    kind = "release"
+
     model: str
     options: dict
     before: dict  # before the first load (torch and transformers already imported)
@@ -26,9 +28,6 @@ class ReleaseBenchmark:
     cuda_returned: bool | None  # CUDA allocated after every release == before the first load; None without CUDA
     machine: dict
     load_average: list[float]
-
-    def to_json(self) -> dict:
-        return {"benchmark": "release"} | asdict(self)
 
 
 def benchmark_release(source, options=None, cycles: int = 10, on_progress: Progress | None = None) -> ReleaseBenchmark:

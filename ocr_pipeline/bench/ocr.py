@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -14,6 +14,7 @@ from .common import (
     MIB,
     PeakMemory,
     Progress,
+    Report,
     TextScores,
     cpu_seconds,
     key_found,
@@ -58,7 +59,9 @@ class OcrEngineSummary:
 
 
 @dataclass
-class OcrBenchmark:
+class OcrBenchmark(Report):
+    kind = "ocr"
+
     folder: str
     engines: list[OcrEngineSummary]
     documents: list[OcrScore]
@@ -75,7 +78,7 @@ class OcrBenchmark:
 
     def to_json(self) -> dict:
         others = [summary.engine for summary in self.engines if summary.engine != PLAIN_RAPIDOCR]
-        return {"benchmark": "ocr"} | asdict(self) | {
+        return super().to_json() | {
             "time_ratio_vs_plain": {engine: self.time_ratio(engine) for engine in others},
             "cpu_ratio_vs_plain": {engine: self.time_ratio(engine, "median_cpu_seconds_per_page") for engine in others},
         }

@@ -14,7 +14,7 @@ def document_rows(report) -> list[dict]:
 
     Correction rows carry "CER OCR", "CER unguarded" and "CER guarded": before and after.
     """
-    kind = report.to_json()["benchmark"]
+    kind = report.kind
     rows = []
     if kind == "ocr":
         for score in report.documents:
@@ -85,7 +85,7 @@ def _mib(snapshot: dict | None, key: str = "rss_bytes") -> float | None:
 
 def render_report(report) -> str:
     """The readable form of any benchmark report."""
-    kind = report.to_json()["benchmark"]
+    kind = report.kind
     lines = []
     if kind == "ocr":
         lines.append(f"OCR on {report.folder}: {len(report.documents) // max(len(report.engines), 1)} documents, {report.seconds} s")

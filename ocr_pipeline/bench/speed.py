@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import PipelineError
-from .common import MIB, Progress, load_average, machine_info
+from .common import MIB, Progress, Report, load_average, machine_info
 from .correction import resolve_prompt
 
 
@@ -24,7 +24,9 @@ def default_overhead_text() -> str:
 
 
 @dataclass
-class OverheadBenchmark:
+class OverheadBenchmark(Report):
+    kind = "overhead"
+
     model: str
     prompt: str
     guard: str
@@ -37,9 +39,6 @@ class OverheadBenchmark:
     ratio: float  # total pipeline seconds / total plain seconds
     machine: dict
     load_average: list[float]
-
-    def to_json(self) -> dict:
-        return {"benchmark": "overhead"} | asdict(self)
 
 
 def benchmark_overhead(
@@ -225,7 +224,7 @@ class ShapeRun:
 
 
 @dataclass
-class ShapeBenchmark:
+class ShapeBenchmark(Report):
     device: str  # cuda | cpu
     skipped: str | None
     settings: dict
@@ -233,8 +232,9 @@ class ShapeBenchmark:
     machine: dict
     load_average: list[float]
 
-    def to_json(self) -> dict:
-        return {"benchmark": "gpu" if self.device == "cuda" else "cpu"} | asdict(self)
+    @property
+    def kind(self) -> str:
+        return "gpu" if self.device == "cuda" else "cpu"
 
 
 def _gpu_plan(shape: str) -> list[tuple[str, int | str]]:

@@ -61,9 +61,9 @@ if st.button("Run", type="primary", key="evaluate:run", icon=":material/play_arr
                 backend = model_state.backend(model_state.current_choice())
                 with resources.generation_gate().turn("Evaluate"):
                     report = bench.benchmark_pipeline(folder, backend, engines[0], prompt, guard, limit or None,
-                                                      show_progress)
+                                                      show_progress, sidebar.license_path())
             else:
-                report = bench.benchmark_ocr(folder, engines, limit or None, show_progress)
+                report = bench.benchmark_ocr(folder, engines, limit or None, show_progress, sidebar.license_path())
         st.session_state[REPORT_KEY] = report
     except PipelineError as error:
         st.error(str(error), icon=":material/error:")

@@ -132,6 +132,21 @@ def test_ocr_benchmark_scores_every_engine_and_reports_the_broken_scan(ocr_repor
     assert "rapidocr" in figures["time_ratio_vs_plain"]
 
 
+def test_ocr_benchmark_reads_with_the_given_aspose_license(scan_folder, monkeypatch):
+    """The Evaluate page passes the license uploaded in the sidebar; the benchmark must use it."""
+    import ocr_pipeline.ocr
+
+    seen, real = [], ocr_pipeline.ocr.ocr_document
+
+    def recording(document, engine, *args, license_path=None, **kwargs):
+        seen.append(license_path)
+        return real(document, engine, *args, license_path=license_path, **kwargs)
+
+    monkeypatch.setattr(ocr_pipeline.ocr, "ocr_document", recording)
+    bench.benchmark_ocr(scan_folder, ["rapidocr"], limit=1, license_path="/licenses/team.lic")
+    assert seen == ["/licenses/team.lic"]
+
+
 def test_ocr_report_renders_as_a_table_and_rows(ocr_report):
     text = bench.render_report(ocr_report)
     assert "s/page (median)" in text and "rapidocr-plain" in text and "zz_broken.png (rapidocr)" in text

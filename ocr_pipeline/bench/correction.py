@@ -208,8 +208,10 @@ def benchmark_pipeline(
     guard: str = "strict",
     limit: int | None = None,
     on_progress: Progress | None = None,
+    license_path: str | None = None,
 ) -> PipelineBenchmark:
-    """OCR real scans, correct them, and check that every key field the OCR read survives correction."""
+    """OCR real scans, correct them, and check that every key field the OCR read survives correction.
+    `license_path`: an Aspose license (default `ASPOSE_LICENSE`)."""
     from ..ocr import ocr_document
 
     started, load_start = time.perf_counter(), load_average()
@@ -221,7 +223,7 @@ def benchmark_pipeline(
             on_progress(position, len(items_in), scan.name)
         try:
             document = load_document(scan.path.read_bytes(), scan.name)
-            ocr = ocr_document(document, engine)
+            ocr = ocr_document(document, engine, license_path=license_path)
             correction_started = time.perf_counter()
             pages = [page.text for page in ocr.pages]
             result, outputs = correct_pair(backend, prompt_object, pages, guard)

@@ -109,21 +109,21 @@ class _PlainRapidOcr:
 class _ProjectEngine:
     """An engine name as the pipeline runs it (`ocr_document`), resolved and started once."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, license_path: str | None = None) -> None:
         from ..ocr import resolve_engine
 
-        self.name = name
-        self.ran_as = resolve_engine(name)[0].name
+        self.name, self.license_path = name, license_path
+        self.ran_as = resolve_engine(name, license_path)[0].name
 
     def read(self, document: Document) -> tuple[str, list[float]]:
         from ..ocr import ocr_document
 
-        result = ocr_document(document, self.name)
+        result = ocr_document(document, self.name, license_path=self.license_path)
         return result.text, [page.seconds for page in result.pages]
 
 
-def _start_reader(name: str):
-    return _PlainRapidOcr() if name == PLAIN_RAPIDOCR else _ProjectEngine(name)
+def _start_reader(name: str, license_path: str | None):
+    return _PlainRapidOcr() if name == PLAIN_RAPIDOCR else _ProjectEngine(name, license_path)
 
 
 def benchmark_ocr(
@@ -131,16 +131,18 @@ def benchmark_ocr(
     engines: Sequence[str] = ("auto",),
     limit: int | None = None,
     on_progress: Progress | None = None,
+    license_path: str | None = None,
 ) -> OcrBenchmark:
     """Read every scan with every engine, interleaved (the order flips every document) so that
-    load from other processes falls on all engines alike."""
+    load from other processes falls on all engines alike. `license_path`: an Aspose license
+    (default `ASPOSE_LICENSE`)."""
     started, load_start = time.perf_counter(), load_average()
     items = load_scan_set(folder, limit)
     readers, summaries_start = [], {}
     for name in dict.fromkeys(engines):
         before = time.perf_counter()
         with PeakMemory() as memory:
-            reader = _start_reader(name)
+            reader = _start_reader(name, license_path)
         readers.append(reader)
         summaries_start[name] = (time.perf_counter() - before, memory.added_bytes)
     peaks = {reader.name: 0 for reader in readers}

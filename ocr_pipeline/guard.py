@@ -397,14 +397,13 @@ class _Protection:
                 return _number_reason(old, new)
         return None
 
-
     def _separates_number(self, position: int) -> bool:
         """Whether raw[position] is the one space between a number and another word: taking it
         away would make a number the OCR text did not have ('0. 00' -> '0.00', '#19- 18/01' -> '#19-18/01')."""
         left, right = position - 1, position + 1
         if left < 0 or right >= len(self.raw) or self.raw[left].isspace() or self.raw[right].isspace():
             return False
-        return self.number_id[right] != -1 or self.number_id[left] != -1 or self.raw[left].isdecimal()
+        return self.number_id[left] != -1 or self.number_id[right] != -1
 
 
 def _protected_char(ch: str) -> bool:

@@ -6,6 +6,7 @@ Release, and saves a screenshot of every page to docs/screenshots/ for the READM
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -50,14 +51,14 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> No
     raise TimeoutError(f"{url} not healthy after {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory, tiny_model_dir):
+@contextlib.contextmanager
+def served(home: Path, model: str):
+    """`streamlit run` of the app on a free port, its user data in `home`; yields the URL."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium; `make test` does it)")
     port = free_port()
-    home = tmp_path_factory.mktemp("app-home")
     env = os.environ | {
-        "OCR_MODEL": os.environ.get("BROWSER_TEST_MODEL", str(tiny_model_dir)),
+        "OCR_MODEL": model,
         "OCR_PIPELINE_HOME": str(home),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
@@ -81,6 +82,12 @@ def app_url(tmp_path_factory, tiny_model_dir):
             process.kill()
         log.close()
         print("\n" + (home / "streamlit.log").read_text()[-3000:])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, tiny_model_dir):
+    with served(tmp_path_factory.mktemp("app-home"), os.environ.get("BROWSER_TEST_MODEL", str(tiny_model_dir))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +224,15 @@ def test_compare_runs_two_prompts_side_by_side(app_url, browser, tmp_path):
     assert page.locator(".ocr-diff-columns").count() == 2
     page.get_by_role("button", name="Run all 2").evaluate("button => button.scrollIntoView({block: 'start'})")
     shoot(page, "compare")
+
+
+def test_a_deep_link_as_the_first_request_still_goes_through_the_router(browser, tmp_path, tiny_model_dir):
+    """Streamlit starts in its old pages-folder mode: /demo first after a restart ran the page alone."""
+    with served(tmp_path, str(tiny_model_dir)) as url:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{url}/demo")
+        page.get_by_role("heading", name="Demo").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        assert "Release model" in sidebar.inner_text()
+        assert sidebar.get_by_role("link", name="Models & resources").count() == 1

@@ -1,16 +1,20 @@
 """Bytes plus a file name in, page images out, with a clear error for every file that cannot be read.
 
 The limits (bytes, pixels per page, pages) are checked before decoding where possible, so a
-decompression bomb or a 5,000-page PDF is refused before it costs memory.
+decompression bomb or a 5,000-page PDF is refused before it costs memory. Every image becomes
+8-bit RGB the way a person would see it: high-bit-depth scans are scaled, not clipped, and
+transparency lies on white paper; a page that comes out as one flat colour carries a warning.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .config import DocumentLimits
@@ -19,6 +23,13 @@ from .errors import DocumentError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 SUPPORTED_SUFFIXES = (*IMAGE_SUFFIXES, ".pdf")
 SUPPORTED_FORMATS = "PNG, JPEG, TIFF (every frame), BMP, WEBP and PDF"
+
+# A page whose darkest and lightest grey differ by no more than this is one flat colour.
+BLANK_PAGE_SPREAD = 4
+# PDFium is not thread-safe and keeps its last error in a process-wide variable: one lock around
+# every use keeps two sessions from crashing it or reading each other's errors.
+_PDFIUM_LOCK = threading.Lock()
+_HIGH_BIT_DEPTH_MODES = ("I", "F")  # Pillow's 32-bit integer and float modes; "I;16*" start with "I"
 
 _MAGIC = {
     b"%PDF": "pdf",
@@ -76,9 +87,8 @@ def load_document(data: bytes, name: str, limits: DocumentLimits | None = None, 
                 "(renamed, corrupt or truncated)."
             )
         raise DocumentError(name, f"unsupported file type '{suffix or 'none'}'. Supported: {SUPPORTED_FORMATS}.")
-    if kind == "pdf":
-        return Document(name, "pdf", _load_pdf(data, name, limits, dpi))
-    return Document(name, "image", _load_image(data, name, limits))
+    pages = _load_pdf(data, name, limits, dpi) if kind == "pdf" else _load_image(data, name, limits)
+    return Document(name, kind, pages, blank_page_warnings(pages))
 
 
 def _check_pixels(name: str, width: int, height: int, limits: DocumentLimits, where: str = "") -> None:
@@ -101,8 +111,7 @@ def _load_image(data: bytes, name: str, limits: DocumentLimits) -> list[Page]:
             for index in range(frame_count):
                 image.seek(index)
                 _check_pixels(name, *image.size, limits, f"frame {index + 1}: " if frame_count > 1 else "")
-                frame = ImageOps.exif_transpose(image)
-                pages.append(Page(index, frame.convert("RGB")))
+                pages.append(Page(index, to_rgb(ImageOps.exif_transpose(image))))
             return pages
         except DocumentError:
             raise
@@ -112,33 +121,76 @@ def _load_image(data: bytes, name: str, limits: DocumentLimits) -> list[Page]:
                 name, f"the image is over the {limits.max_pixels / 1e6:.0f} megapixel limit and Pillow's own "
                 "safety limit (possible decompression bomb)."
             ) from error
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+        except UnidentifiedImageError as error:
+            raise DocumentError(name, "the image is corrupt, truncated or empty (no decoder can read it).") from error
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise DocumentError(name, f"the image is corrupt or truncated ({error}).") from error
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB as a person sees the image: 16-bit and float values scaled to their range (not
+    clipped to white), palettes expanded, transparency laid on white paper, CMYK and 1-bit converted."""
+    if image.mode.startswith(_HIGH_BIT_DEPTH_MODES):
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+        return Image.fromarray(scaled.round().astype(np.uint8), "L").convert("RGB")
+    if image.mode in ("P", "PA"):
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "RGBa", "La"):
+        paper = Image.new("RGBA", image.size, "white")
+        return Image.alpha_composite(paper, image.convert("RGBA")).convert("RGB")
+    return image.convert("RGB")
+
+
+def blank_page_warnings(pages: list[Page]) -> list[str]:
+    """A warning for each page that is one flat colour, so an empty OCR result is never a silent success."""
+    blank = [page.index + 1 for page in pages if _spread(page.image) <= BLANK_PAGE_SPREAD]
+    if not blank:
+        return []
+    where = f"page {blank[0]}" if len(blank) == 1 else f"pages {', '.join(map(str, blank))}"
+    return [f"{where} of {len(pages)} looks blank (one flat colour): no text can be read there. If the scan is not "
+            "empty, export it again as an 8-bit PNG, JPEG or PDF."]
+
+
+def _spread(image: Image.Image) -> int:
+    darkest, lightest = image.convert("L").getextrema()
+    return lightest - darkest
 
 
 def _load_pdf(data: bytes, name: str, limits: DocumentLimits, dpi: int) -> list[Page]:
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as error:
-        if "password" in str(error).lower():
-            raise DocumentError(name, "the PDF is password-protected; remove the password and upload it again.") from error
-        raise DocumentError(name, f"the PDF is corrupt or truncated ({error}).") from error
-    try:
-        page_count = len(pdf)
-        if page_count == 0:
-            raise DocumentError(name, "the PDF has no pages.")
-        if page_count > limits.max_pages:
-            raise DocumentError(name, f"it has {page_count} pages, over the {limits.max_pages}-page limit.")
-        scale = dpi / 72
-        pages = []
-        for index in range(page_count):
-            page = pdf[index]
-            width, height = page.get_size()
-            _check_pixels(name, int(width * scale), int(height * scale), limits, f"page {index + 1} at {dpi} dpi: ")
-            pages.append(Page(index, page.render(scale=scale).to_pil().convert("RGB")))
-            page.close()
-        return pages
-    finally:
-        pdf.close()
+    with _PDFIUM_LOCK:
+        # Opened through the raw API: pypdfium2 reads PDFium's last error even when the load
+        # succeeded with zero pages, and reports whatever error an earlier file left behind.
+        handle = pdfium_c.FPDF_LoadMemDocument64(data, len(data), None)
+        if not handle:
+            raise DocumentError(name, _pdf_open_failure(pdfium_c.FPDF_GetLastError(), pdfium_c))
+        pdf = pdfium.PdfDocument(handle)
+        try:
+            page_count = len(pdf)
+            if page_count == 0:
+                raise DocumentError(name, "the PDF has no pages.")
+            if page_count > limits.max_pages:
+                raise DocumentError(name, f"it has {page_count} pages, over the {limits.max_pages}-page limit.")
+            scale = dpi / 72
+            pages = []
+            for index in range(page_count):
+                page = pdf[index]
+                width, height = page.get_size()
+                _check_pixels(name, int(width * scale), int(height * scale), limits, f"page {index + 1} at {dpi} dpi: ")
+                pages.append(Page(index, page.render(scale=scale).to_pil().convert("RGB")))
+                page.close()
+            return pages
+        finally:
+            pdf.close()
+
+
+def _pdf_open_failure(code: int, pdfium_c) -> str:
+    if code == pdfium_c.FPDF_ERR_PASSWORD:
+        return "the PDF is password-protected; remove the password and upload it again."
+    if code == pdfium_c.FPDF_ERR_SECURITY:
+        return "the PDF uses a security handler this app cannot open; print it to a new PDF and upload that."
+    return "the PDF is corrupt or truncated; it cannot be opened."

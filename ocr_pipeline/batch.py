@@ -1,7 +1,9 @@
 """OCR (and optionally correct) many files or a `.zip` of them; a bad file is a row, not a stop.
 
-The dashboard's Batch page and scripts share this: `expand_inputs` unpacks archives under
-limits, `run_batch` yields one `BatchRow` per file, and `batch_zip` packs every result.
+The dashboard's Batch page and scripts share this: `expand_inputs` lists the documents (those
+inside a `.zip` too, under limits), `run_batch` yields one `BatchRow` per file, and `batch_zip`
+packs every result. An archive's entries are read one at a time, when their turn comes, so a zip
+of large scans costs the memory of one of them, not of all; names from the archive are only labels.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import json
 import time
 import zipfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Callable, Iterable, Iterator
 
 from .config import DocumentLimits
 from .documents import SUPPORTED_SUFFIXES, load_document
-from .errors import PipelineError
+from .errors import DocumentError, PipelineError
+from .filenames import safe_member_path, safe_name
 
 MAX_ZIP_ENTRIES = 500
 MAX_ZIP_UNPACKED_BYTES = 1024 * 1024 * 1024
@@ -24,8 +28,8 @@ MAX_ZIP_UNPACKED_BYTES = 1024 * 1024 * 1024
 
 @dataclass
 class BatchInput:
-    name: str
-    data: bytes = b""
+    name: str  # a label: the upload's cleaned name, or "archive.zip/inner/path.png"
+    read: Callable[[], bytes] | None = None  # the file's bytes, read when the file is processed
     error: str = ""  # set when the input could not even be unpacked
 
 
@@ -39,6 +43,7 @@ class BatchRow:
     rejected_chunks: int | None = None
     seconds: float = 0.0
     error: str = ""
+    warnings: list[str] = field(default_factory=list)  # e.g. a blank page: processed, but look at it
     ocr_text: str = ""
     corrected_text: str | None = None
     report: dict = field(default_factory=dict)
@@ -53,19 +58,21 @@ class BatchRow:
             "changes": self.changes,
             "rejected chunks": self.rejected_chunks,
             "seconds": round(self.seconds, 2),
+            "warnings": " ".join(self.warnings),
             "error": self.error,
         }
 
 
 def expand_inputs(files: Iterable[tuple[str, bytes]], limits: DocumentLimits | None = None) -> list[BatchInput]:
-    """Uploaded files in order, with each `.zip` replaced by the documents inside it."""
+    """Uploaded files in order, with each `.zip` replaced by the documents inside it (read lazily)."""
     limits = limits or DocumentLimits.from_env()
     inputs: list[BatchInput] = []
     for name, data in files:
+        label = safe_name(name)
         if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
-            inputs.extend(_unzip(name, data, limits))
+            inputs.extend(_unzip(label, data, limits))
         else:
-            inputs.append(BatchInput(name, data))
+            inputs.append(BatchInput(label, lambda data=data: data))
     return inputs
 
 
@@ -81,24 +88,36 @@ def _unzip(name: str, data: bytes, limits: DocumentLimits) -> list[BatchInput]:
         return [BatchInput(name, error=f"{name}: unpacks to over {MAX_ZIP_UNPACKED_BYTES // 2**30} GiB; split the archive.")]
     inputs = []
     for info in members:
-        label = f"{name}/{info.filename}"
+        label = f"{name}/{safe_member_path(info.filename) or 'unnamed'}"
         if PurePosixPath(info.filename).suffix.lower() not in SUPPORTED_SUFFIXES:
             inputs.append(BatchInput(label, error=f"{label}: not a document type this app reads; skipped."))
         elif info.file_size > limits.max_bytes:
             inputs.append(BatchInput(label, error=f"{label}: {info.file_size / 2**20:.1f} MiB, over the "
                                      f"{limits.max_bytes / 2**20:.0f} MiB limit."))
         else:
-            try:
-                inputs.append(BatchInput(label, archive.read(info)))
-            except (zipfile.BadZipFile, OSError, RuntimeError) as error:  # RuntimeError: encrypted entry
-                inputs.append(BatchInput(label, error=f"{label}: cannot be unpacked ({error})."))
+            inputs.append(BatchInput(label, partial(_read_member, archive, info, label, limits.max_bytes)))
     return inputs
 
 
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, max_bytes: int) -> bytes:
+    """One entry's bytes, never more than `max_bytes` whatever its header claims (zip bombs lie)."""
+    try:
+        with archive.open(info) as member:
+            data = member.read(max_bytes + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as error:  # RuntimeError: encrypted entry
+        raise DocumentError(label, f"cannot be unpacked ({error}).") from error
+    if len(data) > max_bytes:
+        raise DocumentError(label, f"unpacks to over the {max_bytes / 2**20:.0f} MiB limit.")
+    return data
+
+
 def _is_clutter(path: str) -> bool:
-    """Folders and files archivers add that no one meant to send (macOS resource forks, dotfiles)."""
-    parts = PurePosixPath(path).parts
-    return any(part == "__MACOSX" or part.startswith(".") for part in parts)
+    """Folders and files archivers add that no one meant to send (macOS resource forks, dotfiles).
+
+    '.' and '..' are no dotfiles: an entry named `../../x.png` is a document with an odd name, and
+    it gets a row like any other (under its cleaned name)."""
+    parts = path.replace("\\", "/").split("/")
+    return any(part == "__MACOSX" or (part.startswith(".") and part not in (".", "..")) for part in parts)
 
 
 Progress = Callable[[int, int, str, int, int], None]  # (file index, file count, name, pages done, page count)
@@ -142,10 +161,13 @@ def run_batch(
 
 
 def _process(item: BatchInput, row: BatchRow, ocr, correct, report) -> None:
-    document = load_document(item.data, PurePosixPath(item.name).name)
+    data = item.read()
+    document = load_document(data, PurePosixPath(item.name).name)
     row.pages = len(document.pages)
-    result = ocr(document, item.data, on_page=report)
+    result = ocr(document, data, on_page=report)
+    del data, document  # a zip's next entry should not find this one still in memory
     row.engine, row.ocr_text, row.characters = result.engine, result.text, len(result.text)
+    row.warnings = list(result.warnings)
     row.report = {"ocr": result.to_json()}
     if correct is not None:
         corrected = correct(result.text)

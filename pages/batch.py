@@ -43,7 +43,9 @@ if st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run
 rows = st.session_state.get("batch.rows")
 if rows:
     failed = sum(1 for row in rows if row.error)
-    st.success(f"{len(rows) - failed} file(s) processed, {failed} with errors.", icon=":material/check_circle:" if not failed else ":material/warning:")
+    warned = sum(1 for row in rows if row.warnings and not row.error)
+    summary = f"{len(rows) - failed} file(s) processed, {failed} with errors, {warned} with warnings (see the table)."
+    st.success(summary, icon=":material/check_circle:" if not (failed or warned) else ":material/warning:")
     st.dataframe(pd.DataFrame([row.summary() for row in rows]), hide_index=True, width="stretch")
     st.download_button("Download everything (.zip)", batch_zip(rows), "batch-results.zip", "application/zip",
                        icon=":material/download:", key="batch:download")

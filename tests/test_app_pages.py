@@ -33,7 +33,7 @@ def test_batch_rows_for_good_and_bad_files_and_one_zip(invoice_png, letter_pdf):
     assert list(table["file"]) == ["invoice.png", "bad.png", "bundle.zip/scans/letter.pdf", "bundle.zip/scans/readme.txt"]
     assert list(table["pages"]) == [1, 0, 2, 0]
     assert table["error"][0] == "" and "not a readable PNG" in table["error"][1] and "skipped" in table["error"][3]
-    assert "2 with errors" in messages(app, "success")[0]
+    assert "2 with errors, 0 with warnings" in messages(app, "success")[0]
     assert app.download_button(key="batch:download")
 
 

@@ -1,0 +1,77 @@
+"""Batches: every upload and every zip entry becomes a row; archives are read one entry at a time."""
+
+import io
+import tracemalloc
+import zipfile
+
+from ocr_pipeline.batch import BatchRow, batch_zip, expand_inputs, run_batch
+from ocr_pipeline.config import DocumentLimits
+from ocr_pipeline.ocr.base import OcrPage, OcrResult
+
+MIB = 2**20
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _fake_ocr(document, data, on_page=None):
+    return OcrResult(document.name, "fake", "printed", "en", [OcrPage(0, f"{len(data)} bytes", [], 0.0)],
+                     list(document.warnings))
+
+
+def test_traversal_names_in_a_zip_get_a_row_under_a_clean_name(invoice_png):
+    """Entries named ../../etc/evil.png used to vanish: '..' was taken for a dotfile."""
+    bundle = _zip({"../../etc/evil.png": invoice_png, "/abs/x.png": invoice_png, "ok/.DS_Store": b"x",
+                   "__MACOSX/ok/._a.png": b"x"})
+    inputs = expand_inputs([("../../up/bundle.zip", bundle)])
+    assert [item.name for item in inputs] == ["bundle.zip/etc/evil.png", "bundle.zip/abs/x.png"]
+    rows = list(run_batch(inputs, _fake_ocr))
+    assert [row.error for row in rows] == ["", ""]
+    assert all(".." not in name for name in zipfile.ZipFile(io.BytesIO(batch_zip(rows))).namelist())
+
+
+def test_an_uploaded_name_is_cleaned(invoice_png):
+    assert [item.name for item in expand_inputs([("../../a/../scan.png", invoice_png)])] == ["scan.png"]
+
+
+def test_zip_entries_are_read_one_at_a_time():
+    """A 20 x 8 MiB zip (about 160 KB packed) used to be unpacked whole before the first file started."""
+    entry = 8 * MIB
+    bundle = _zip({f"scan-{index:02}.png": bytes(entry) for index in range(20)})
+    assert len(bundle) < MIB
+    tracemalloc.start()
+    try:
+        inputs = expand_inputs([("big.zip", bundle)], DocumentLimits(max_bytes=16 * MIB))
+        after_listing = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        rows = list(run_batch(inputs, _fake_ocr))
+        during_batch = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(rows) == 20 and all("not a readable PNG" in row.error for row in rows)
+    assert after_listing < 2 * MIB, "listing an archive must not unpack it"
+    assert during_batch < 3 * entry, f"peak {during_batch / MIB:.0f} MiB: more than one entry was held at once"
+
+
+def test_an_entry_over_the_limit_is_a_row_not_a_read():
+    bundle = _zip({"huge.png": bytes(3 * MIB)})
+    [item] = expand_inputs([("a.zip", bundle)], DocumentLimits(max_bytes=MIB))
+    assert item.read is None and "over the 1 MiB limit" in item.error
+
+
+def test_a_blank_page_is_a_warning_in_its_row():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (300, 200), 255).save(buffer, "PNG")
+    [row] = run_batch(expand_inputs([("white.png", buffer.getvalue())]), _fake_ocr)
+    assert row.error == "" and "looks blank" in row.summary()["warnings"]
+
+
+def test_summary_has_a_warnings_column():
+    assert "warnings" in BatchRow("x").summary()

@@ -6,7 +6,9 @@ import os
 
 import streamlit as st
 
-from ocr_pipeline.config import data_dir
+from ocr_pipeline.errors import PipelineError
+from ocr_pipeline.filenames import safe_name
+from ocr_pipeline.licenses import save_license
 from ocr_pipeline.ocr import ENGINE_NAMES
 from ocr_pipeline.ocr.base import MODES
 
@@ -26,24 +28,37 @@ def mode() -> str:
 
 
 LICENSE_KEY = "settings.aspose_license"
+LICENSE_UPLOAD_KEY = "settings.license_upload"
+LICENSE_ERROR_KEY = "settings.license_error"
 
 
 def license_path() -> str | None:
-    """An uploaded Aspose license (kept in the user data folder), else `ASPOSE_LICENSE`."""
+    """An uploaded Aspose license (stored by content in the user data folder), else `ASPOSE_LICENSE`."""
     return st.session_state.get(LICENSE_KEY) or os.environ.get("ASPOSE_LICENSE") or None
+
+
+def _store_uploaded_license() -> None:
+    """Runs once per new upload (not on every rerun); the client's file name never becomes a path."""
+    upload = st.session_state.get(LICENSE_UPLOAD_KEY)
+    st.session_state.pop(LICENSE_KEY, None)
+    st.session_state.pop(LICENSE_ERROR_KEY, None)
+    if upload is None:
+        return
+    try:
+        st.session_state[LICENSE_KEY] = str(save_license(upload.getvalue(), safe_name(upload.name)))
+    except PipelineError as error:
+        st.session_state[LICENSE_ERROR_KEY] = str(error)  # shown while that file stays in the uploader
 
 
 def _license_uploader() -> None:
     with st.expander("Aspose.OCR license"):
-        upload = st.file_uploader("License file", type=["lic", "xml"], key="settings.license_upload",
-                                  help="Without a license Aspose returns only the start of each page (trial mode).")
+        st.file_uploader("License file", type=["lic", "xml"], key=LICENSE_UPLOAD_KEY, on_change=_store_uploaded_license,
+                         help="Without a license Aspose returns only the start of each page (trial mode). An uploaded "
+                         "license is kept in the app's data folder under a name made from its content.")
+        if st.session_state.get(LICENSE_ERROR_KEY):
+            st.error(st.session_state[LICENSE_ERROR_KEY], icon=":material/key_off:")
         if license_path():
             st.caption(f"Using {license_path()}")
-    if upload is not None:
-        path = data_dir() / "aspose" / upload.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(upload.getvalue())
-        st.session_state[LICENSE_KEY] = str(path)
 
 
 def _engine_status() -> dict[str, tuple[bool, str]]:

@@ -175,3 +175,34 @@ def test_evaluate_explains_bad_input(tmp_path):
     app.button(key="evaluate:run").click().run()
     assert_no_exception(app)
     assert any("line 1: not JSON" in message for message in messages(app)), messages(app)
+
+
+def test_an_uploaded_license_is_stored_by_content_and_once(tmp_path):
+    """An upload named ../../traversal_probe.lic was written outside the data folder, on every rerun.
+
+    (AppTest stops drawing the sidebar after a sidebar upload, so this reads the session state; the
+    browser test sees the same in Chromium.)"""
+    license_text = b"<License><Data><Products><Product>Aspose.OCR</Product></Products></Data></License>"
+    app = start()
+    uploader = next(element for element in app.sidebar.file_uploader if element.key == "settings.license_upload")
+    uploader.set_value(("../../traversal_probe.lic", license_text, "application/octet-stream")).run()
+    assert_no_exception(app)
+    written = list(tmp_path.parent.rglob("*.lic"))
+    assert len(written) == 1 and written[0].parent == tmp_path / "aspose" and written[0].name.startswith("license-")
+    assert not (tmp_path.parent.parent / "traversal_probe.lic").exists()
+    assert app.session_state["settings.aspose_license"] == str(written[0])
+    stamp = written[0].stat().st_mtime_ns
+    app.run()
+    app.switch_page("pages/batch.py").run()
+    assert written[0].stat().st_mtime_ns == stamp, "a rerun must not write the license again"
+    assert app.session_state["settings.aspose_license"] == str(written[0])
+
+
+def test_a_file_that_is_no_license_is_refused(tmp_path):
+    app = start()
+    uploader = next(element for element in app.sidebar.file_uploader if element.key == "settings.license_upload")
+    uploader.set_value(("x.lic", b"\x00\x01\x02", "application/octet-stream")).run()
+    assert_no_exception(app)
+    assert "not an Aspose license" in app.session_state["settings.license_error"]
+    assert "settings.aspose_license" not in app.session_state
+    assert not list(tmp_path.rglob("*.lic"))

@@ -3,11 +3,16 @@
 The document is chunked, each chunk is sent with the chosen prompt (in batches where the backend
 batches), the answer is stripped of chatter and judged by the guard, and the result keeps every
 decision and its reasons so a person can review and override them.
+
+A run can be stopped between chunks (`should_stop`): the chunks done so far keep their corrections
+and the rest keep their OCR text, marked as not corrected. A text over `max_chars` is refused before
+any model runs, with how long it would take and how to raise the limit.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -17,10 +22,35 @@ from . import metrics
 from .backend import Generation, GenerationBackend
 from .chunking import DEFAULT_TOKEN_BUDGET, Chunk, chunk_text, document_text, max_new_tokens_for
 from .diff import changed_word_count
+from .errors import TextInputError
 from .guard import GuardPolicy, apply_guard, get_policy, strip_chatter
 from .prompts import Prompt, build_messages, get_prompt
+from .textinput import check_text
+from .throughput import Throughput, describe_seconds
 
 DEFAULT_BATCH_SIZE = 8
+# About 5,000 tokens: minutes, not hours, with the demo model on a 2-core CPU (see docs/benchmarks.md).
+DEFAULT_MAX_CHARS = 20_000
+STOPPED_REASON = "not corrected: the correction was stopped before this chunk; it keeps its OCR text"
+
+
+def max_correction_chars() -> int:
+    """The longest text one correction takes: `OCR_MAX_CORRECTION_CHARS`, else 20,000 characters."""
+    value = os.environ.get("OCR_MAX_CORRECTION_CHARS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_MAX_CHARS
+
+
+def check_length(text: str, max_chars: int | None = None, throughput: Throughput | None = None) -> None:
+    """Refuse a text over the limit before any model loads, saying how long it would take and how to go on."""
+    limit = max_chars or max_correction_chars()
+    if len(text) <= limit:
+        return
+    estimate = throughput.seconds_for([round(len(text) / 4)]) if throughput else None  # ~4 characters a token
+    how_long = f" (about {describe_seconds(estimate)} with {throughput.key} here)" if estimate else ""
+    raise TextInputError(
+        f"The text has {len(text):,} characters, over the {limit:,}-character limit for one correction{how_long}. "
+        f"Correct it in parts, or raise the limit with --max-chars or OCR_MAX_CORRECTION_CHARS."
+    )
 
 
 @dataclass(frozen=True)
@@ -38,6 +68,7 @@ class ChunkResult:
     new_tokens: int = 0
     split_warning: str | None = None
     error: str | None = None
+    stopped: bool = False  # the run was stopped before this chunk: it keeps its OCR text
 
     @property
     def text(self) -> str:
@@ -50,7 +81,9 @@ class ChunkResult:
 
     @property
     def status(self) -> str:
-        """The guard's verdict: skipped, error, unchanged, accepted, partial or rejected."""
+        """The guard's verdict: stopped, skipped, error, unchanged, accepted, partial or rejected."""
+        if self.stopped:
+            return "stopped"
         if self.error:
             return "error"
         if self.candidate is None:
@@ -77,6 +110,7 @@ class ChunkResult:
             "new_tokens": self.new_tokens,
             "split_warning": self.split_warning,
             "error": self.error,
+            "stopped": self.stopped,
         }
 
 
@@ -118,6 +152,11 @@ class CorrectionResult:
     def changes(self) -> int:
         """Words that differ between the OCR text and the corrected text."""
         return changed_word_count(self.raw, self.corrected)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run was stopped before every chunk was corrected."""
+        return any(chunk.stopped for chunk in self.chunks)
 
     @property
     def rejected_chunks(self) -> int:
@@ -184,6 +223,7 @@ class CorrectionResult:
 
 ProgressCallback = Callable[[int, int, ChunkResult], None]
 StreamCallback = Callable[[int, str], None]
+StopCheck = Callable[[], bool]
 
 
 def correct_text(
@@ -196,17 +236,23 @@ def correct_text(
     on_token: StreamCallback | None = None,
     batch_size: int | None = None,
     token_budget: int = DEFAULT_TOKEN_BUDGET,
+    should_stop: StopCheck | None = None,
+    throughput: Throughput | None = None,
+    max_chars: int | None = None,
 ) -> CorrectionResult:
     """Correct a text (or a list of pages) and return every chunk's decision.
 
     `on_progress(done, total, chunk_result)` runs after each chunk; `on_token(chunk_index, piece)`
     streams the model's output. A chunk whose generation fails keeps its OCR text, with the error
-    as its reason, and the other chunks go on.
+    as its reason, and the other chunks go on. `should_stop()` is asked before each chunk (or
+    batch): once it says True, the remaining chunks keep their OCR text, marked "stopped".
+    `throughput` records the seconds each chunk took, for estimates of later runs.
     """
     started = time.perf_counter()
     prompt = prompt if isinstance(prompt, Prompt) else get_prompt(prompt)
     policy = get_policy(guard)
-    raw = document_text(text_or_pages)
+    raw = check_text(document_text(text_or_pages))
+    check_length(raw, max_chars, throughput)
     chunks = chunk_text(raw, backend.count_tokens, token_budget)
     if batch_size is None:
         batch_size = DEFAULT_BATCH_SIZE if backend.supports_batching else 1
@@ -226,14 +272,21 @@ def correct_text(
     generation_seconds, new_tokens = 0.0, 0
     for first in range(0, len(pending), batch_size):
         batch = pending[first : first + batch_size]
+        if should_stop is not None and should_stop():
+            for chunk in pending[first:]:
+                finish(dataclasses.replace(_result(chunk, None, chunk.text, False, (STOPPED_REASON,)), stopped=True))
+            break
         batch_started = time.perf_counter()
         outcomes = _generate(backend, prompt, batch, on_token)
-        generation_seconds += time.perf_counter() - batch_started
+        batch_seconds = time.perf_counter() - batch_started
+        generation_seconds += batch_seconds
         for chunk, outcome in zip(batch, outcomes):
             if isinstance(outcome, Exception):
                 error = f"generation failed ({type(outcome).__name__}: {outcome}); the OCR text was kept"
                 finish(_result(chunk, candidate=None, guarded=chunk.text, accepted=False, error=error))
                 continue
+            if throughput is not None:
+                throughput.record(chunk.tokens, batch_seconds / len(batch))
             candidate = strip_chatter(outcome.text, chunk.text)
             decision = apply_guard(chunk.text, candidate, policy)
             new_tokens += outcome.new_tokens
@@ -307,6 +360,10 @@ def _result(
 
 def _warnings(chunks: list[ChunkResult]) -> list[str]:
     warnings = []
+    stopped = [chunk for chunk in chunks if chunk.stopped]
+    if stopped:
+        warnings.append(f"Stopped: {len(chunks) - len(stopped)} of {len(chunks)} chunks were corrected; the other "
+                        f"{len(stopped)} keep their OCR text, marked 'stopped'.")
     for chunk in chunks:
         where = f"Chunk {chunk.index + 1} (page {chunk.page})"
         if chunk.split_warning:

@@ -36,3 +36,11 @@ class OcrError(PipelineError):
 
 class ModelError(PipelineError):
     """A language model that cannot be found, downloaded, loaded or run."""
+
+
+class TextInputError(PipelineError):
+    """Text to correct that is not text (binary, not UTF-8, control characters), empty, or too long."""
+
+
+class ModelReleased(ModelError):
+    """The model was released (by a person, or evicted) while a correction still needed it."""

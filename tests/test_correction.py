@@ -243,3 +243,58 @@ def test_the_tiny_model_runs_through_the_guard(tiny_backend):
     assert set(streamed) == {0, 1}
     for number in ("4521", "$1,250.00", "2023-07-15"):
         assert number in result.corrected  # a random model babbles; the numbers survive
+
+
+# --- stopping, limits, hostile text, estimates ------------------------------------------------------------
+
+
+def test_a_stopped_run_keeps_the_chunks_done_and_the_ocr_text_for_the_rest():
+    backend = ScriptedBackend(fix_look_alikes)
+    done = []
+    result = correct(backend, should_stop=lambda: len(done) >= 2, on_progress=lambda d, t, chunk: done.append(chunk))
+    statuses = [chunk.status for chunk in result.chunks]
+    assert statuses[:2] == ["accepted", "accepted"] and set(statuses[2:]) == {"stopped"}
+    assert len(backend.calls) == 2, "no chunk may be sent after the stop"
+    assert result.stopped and result.corrected.startswith("Minutes of the meeting\n\nThe committee was held")
+    assert result.corrected.endswith("Tota1 paid: $1O0.00 on 2023-07-15.\n\nSigned by the chair.")
+    assert all("not corrected" in chunk.reasons[0] for chunk in result.chunks[2:])
+    assert result.warnings[0].startswith("Stopped: 2 of 4 chunks were corrected")
+    assert result.to_json()["chunks"][3]["stopped"] is True
+
+
+def test_stop_before_the_first_chunk_sends_nothing():
+    backend = ScriptedBackend(fix_look_alikes)
+    result = correct(backend, should_stop=lambda: True)
+    assert backend.calls == [] and result.corrected == DOCUMENT and result.stopped
+
+
+def test_a_text_over_the_limit_is_refused_before_the_model_runs(monkeypatch):
+    from ocr_pipeline.errors import TextInputError
+    from ocr_pipeline.throughput import Throughput
+
+    backend = ScriptedBackend(fix_look_alikes)
+    with pytest.raises(TextInputError) as caught:
+        correct_text("word " * 1000, backend, max_chars=1000)
+    assert "5,000 characters, over the 1,000-character limit" in str(caught.value)
+    assert "OCR_MAX_CORRECTION_CHARS" in str(caught.value) and backend.calls == []
+    monkeypatch.setenv("OCR_MAX_CORRECTION_CHARS", "100")
+    measured = Throughput("scripted on test", [(10, 1.0), (20, 2.0)])
+    with pytest.raises(TextInputError, match=r"1,250 characters.*about 31 s with scripted on test here"):
+        correct_text("word " * 250, backend, throughput=measured)
+
+
+def test_binary_text_is_refused_before_the_model_runs():
+    from ocr_pipeline.errors import TextInputError
+
+    backend = ScriptedBackend(fix_look_alikes)
+    with pytest.raises(TextInputError, match="control characters"):
+        correct_text("".join(map(chr, range(1, 9))) * 50, backend)
+    assert backend.calls == []
+
+
+def test_each_chunk_is_measured_for_later_estimates():
+    from ocr_pipeline.throughput import Throughput
+
+    measured = Throughput("scripted")
+    correct(ScriptedBackend(fix_look_alikes), throughput=measured)
+    assert measured.measured and measured.seconds_for([5, 5]) > 0

@@ -7,30 +7,54 @@ import time
 
 import streamlit as st
 
-from ocr_pipeline.correction import CorrectionResult, correct_text
+from ocr_pipeline.chunking import chunk_text
+from ocr_pipeline.correction import CorrectionResult, check_length, correct_text
 from ocr_pipeline.diff import inline_html, side_by_side_html
 from ocr_pipeline.guard import POLICIES
+from ocr_pipeline.textinput import check_text
+from ocr_pipeline.throughput import describe_seconds
 
 from . import model_state, prompt_view, resources
 from .boundary import explain
 from .model_state import ModelChoice
+from .run_control import RunControl
 
 STREAM_REFRESH_SECONDS = 0.15
 VERDICT_ICONS = {"accepted": "✓ accepted", "partial": "◐ partial", "rejected": "✗ rejected", "error": "! error",
-                 "unchanged": "= unchanged", "skipped": "· skipped"}
+                 "unchanged": "= unchanged", "skipped": "· skipped", "stopped": "■ not corrected (stopped)"}
 
 
-def run(text: str, prompt, choice: ModelChoice, who: str, guard: str = "strict") -> CorrectionResult | None:
-    """Correct `text`, showing model download/load, the queue, progress per chunk and the tokens as they come."""
+def run(text: str, prompt, choice: ModelChoice, who: str, guard: str = "strict",
+        control: RunControl | None = None) -> CorrectionResult | None:
+    """Correct `text`, showing model download/load, the queue, an estimate, progress per chunk and the tokens.
+
+    A Stop (or any click, or a closed tab) ends the run after the chunk that is running; the result
+    then holds the chunks done and the OCR text for the rest. Pass a `RunControl` and call its
+    `rerun()` after storing the result, so the interrupted rerun goes on.
+    """
+    control = control or RunControl()
+    speed = model_state.throughput(choice)
     with st.status(f"Correcting with {choice.label}…", expanded=True) as status:
         try:
-            bar = st.empty()
+            check_length(check_text(text), throughput=speed)  # before the model loads
+            bar, loading = st.empty(), st.empty()
             with st.spinner(f"Preparing {choice.label} ({model_state.state_text(choice)})…"):
-                backend = model_state.backend(choice, lambda done, total: bar.progress(
-                    min(done / max(total, 1), 1.0), text=f"Downloading: {done / 2**20:,.0f} of {total / 2**20:,.0f} MiB"))
+                backend = model_state.backend(
+                    choice,
+                    lambda done, total: bar.progress(min(done / max(total, 1), 1.0),
+                                                     text=f"Downloading: {done / 2**20:,.0f} of {total / 2**20:,.0f} MiB"),
+                    control.quiet(lambda what: loading.info(f"{choice.label}: {what}…", icon=":material/autorenew:")))
             bar.empty()
+            loading.empty()
+            st.button("Stop", key=f"{who}:stop", icon=":material/stop_circle:",
+                      help="Stops after the chunk that is running: the chunks done keep their corrections, the rest "
+                      "keep their OCR text.")
+            tokens = [chunk.tokens for chunk in chunk_text(text, backend.count_tokens) if chunk.needs_model]
+            estimate = speed.seconds_for(tokens)
+            plan = (f"{len(tokens)} chunk(s), about {describe_seconds(estimate)} (measured on {speed.key} here)"
+                    if estimate is not None else f"{len(tokens)} chunk(s); the first one tells how long the rest take")
             queue = st.empty()
-            progress = st.progress(0.0, text="Starting…")
+            progress = st.progress(0.0, text=plan)
             stream = st.empty()
             streamed = {"chunk": -1, "text": "", "shown_at": 0.0}
 
@@ -43,22 +67,34 @@ def run(text: str, prompt, choice: ModelChoice, who: str, guard: str = "strict")
                     streamed["shown_at"] = time.monotonic()
 
             def on_progress(done: int, total: int, chunk) -> None:
-                progress.progress(done / total, text=f"Chunk {done} of {total}: {chunk.status}")
+                left = speed.seconds_for(tokens[done:]) if done < total else 0
+                time_left = f" — about {describe_seconds(left)} left" if left else ""
+                progress.progress(done / total, text=f"Chunk {done} of {total}: {chunk.status}{time_left}")
 
-            def on_wait(waiting: int, holder: str) -> None:
-                queue.info(f"Queued: the model is busy ({holder}); {waiting} waiting. Yours starts as soon as it is free.",
-                           icon=":material/hourglass_top:")
+            def on_wait(ahead: int, holder: str) -> None:
+                place = "next" if ahead == 0 else f"number {ahead + 1} in line"
+                queue.info(f"Queued: the model is busy ({holder or 'finishing'}); you are {place}. Yours starts as soon "
+                           f"as it is free. {plan}.", icon=":material/hourglass_top:")
 
-            with resources.generation_gate().turn(who, on_wait):
+            with resources.generation_gate().turn(who, control.watch(on_wait)):
                 queue.empty()
-                result = correct_text(text, backend, prompt, guard, on_progress=on_progress, on_token=on_token)
-            stream.empty()
+                result = correct_text(text, backend, prompt, guard, on_progress=control.quiet(on_progress),
+                                      on_token=control.quiet(on_token), should_stop=control.should_stop,
+                                      throughput=speed)
+            speed.save()
+            if not control.interrupted:
+                stream.empty()
         except Exception as error:
             status.update(label="Correction failed", state="error", expanded=True)
             st.error(explain(error), icon=":material/error:")
             return None
-        status.update(label=f"Corrected in {result.seconds:.1f} s — {result.changes} word(s) changed, "
-                      f"{result.rejected_chunks} chunk(s) refused", state="complete", expanded=False)
+        if result.stopped:
+            done = sum(not chunk.stopped for chunk in result.chunks)
+            status.update(label=f"Stopped after {done} of {len(result.chunks)} chunks — the rest keep their OCR text",
+                          state="complete", expanded=False)
+        else:
+            status.update(label=f"Corrected in {result.seconds:.1f} s — {result.changes} word(s) changed, "
+                          f"{result.rejected_chunks} chunk(s) refused", state="complete", expanded=False)
     return result
 
 
@@ -67,8 +103,11 @@ def corrector(prompt, choice: ModelChoice, who: str):
 
     def correct(text: str) -> CorrectionResult:
         backend = model_state.backend(choice)
+        speed = model_state.throughput(choice)
         with resources.generation_gate().turn(who):
-            return correct_text(text, backend, prompt)
+            result = correct_text(text, backend, prompt, throughput=speed)
+        speed.save()
+        return result
 
     return correct
 
@@ -179,12 +218,13 @@ def correct_section(slot: str, ocr_text: str, file_name: str, context: dict) -> 
                             width="stretch")
         prompt_view.save_form(prompt, slot)
     if pressed:
-        result = run(ocr_text, prompt, model_state.current_choice(), "Correct", guard)
+        control = RunControl()
+        result = run(ocr_text, prompt, model_state.current_choice(), "Correct", guard, control)
         if result is not None:
             st.session_state[f"{slot}.result"] = result
             st.session_state[f"{slot}.result_prompt"] = prompt.instruction
             st.session_state.pop(f"{slot}.overrides", None)
-            st.rerun()  # the sidebar was drawn before the model loaded: show its new state
+            control.rerun()  # the sidebar was drawn before the model loaded: show its new state
     result: CorrectionResult | None = st.session_state.get(f"{slot}.result")
     if result is None:
         return

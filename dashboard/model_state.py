@@ -1,15 +1,30 @@
-"""The models all sessions share (`st.cache_resource`), what they are doing, and the explicit release.
+"""The models all sessions share, held by `st.cache_resource`, and the explicit release.
 
 The user's choice (model, quantization, GPU layers, folder, download) lives in session state
-under `settings.*`; the loaded weights live once per process, keyed by that choice.
+under `settings.*`; the loaded weights live once per process in `loaded_model`'s cache, keyed by
+that choice. The cache is the one registry of what is loaded:
+
+- it holds at most `OCR_MAX_LOADED_MODELS` models (default 2); loading another evicts the least
+  recently used one;
+- Release clears it; its `on_release` frees each model (after the chunk that is running) and
+  empties the CUDA cache;
+- a released model fails `validate`, so the next call loads it again.
+
+Sessions never hold a model between calls: their backend (`ReloadingBackend`) asks the cache for
+each chunk, so a release while others are queued or half-way through a document costs them a
+reload ("reloading the model after a release"), never their work. The ledger only mirrors the
+cache for the sidebar: what is in memory, and the last releases and evictions.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
+from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
 
 import streamlit as st
 
@@ -20,7 +35,14 @@ QUANTIZATION_KEY = "settings.quantization"
 GPU_LAYERS_KEY = "settings.gpu_layers"
 FOLDER_KEY = "settings.model_folder"
 DOWNLOAD_KEY = "settings.allow_download"
+RELEASE_REPORT_KEY = "model.release_report"
 DEMO_MODEL = "demo"
+EVENTS_KEPT = 5
+
+
+def max_loaded_models() -> int:
+    value = os.environ.get("OCR_MAX_LOADED_MODELS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 2
 
 
 @dataclass(frozen=True)
@@ -54,14 +76,16 @@ def current_choice(name: str | None = None) -> ModelChoice:
     )
 
 
-class ModelHub:
-    """What each model is doing (downloading, loading) and which are loaded, for every session to see."""
+class ModelLedger:
+    """What the cache holds and what it did, for every session's sidebar (the cache itself is opaque)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.activity: dict[str, str] = {}  # model name -> "downloading 40%" / "loading"
-        self.loaded: dict[ModelChoice, object] = {}  # choice -> LoadedModel
-        self.last_release = None  # ReleaseReport of the last Release
+        self.loaded: dict[ModelChoice, object] = {}  # choice -> LoadedModel, while in the cache
+        self.released: set[ModelChoice] = set()  # released since they were last loaded
+        self.events: deque[str] = deque(maxlen=EVENTS_KEPT)  # "Released demo (Release): ..." newest last
+        self._releasing = threading.local()  # why the cache is being cleared on this thread, if it is
 
     def set_activity(self, name: str, text: str | None) -> None:
         with self.lock:
@@ -70,15 +94,36 @@ class ModelHub:
             else:
                 self.activity.pop(name, None)
 
+    def add(self, choice: ModelChoice, loaded: object) -> None:
+        with self.lock:
+            self.loaded[choice] = loaded
+            self.released.discard(choice)
+
+    def forget(self, loaded: object, report) -> None:
+        why = getattr(self._releasing, "why", None) or f"evicted: at most {max_loaded_models()} models stay loaded"
+        with self.lock:
+            for choice, held in list(self.loaded.items()):
+                if held is loaded:
+                    del self.loaded[choice]
+                    self.released.add(choice)
+                    self.events.append(f"{choice.label} {why}; memory {report.describe()}")
+
+    @contextmanager
+    def releasing(self, why: str) -> Iterator[None]:
+        """Label the releases this thread triggers (otherwise they are evictions)."""
+        self._releasing.why = why
+        try:
+            yield
+        finally:
+            self._releasing.why = None
+
 
 @st.cache_resource(show_spinner=False)
-def hub() -> ModelHub:
-    return ModelHub()
+def ledger() -> ModelLedger:
+    return ModelLedger()
 
 
-def folder_path(choice: ModelChoice):
-    from pathlib import Path
-
+def folder_path(choice: ModelChoice) -> Path | None:
     return Path(choice.folder).expanduser() if choice.folder else None
 
 
@@ -87,7 +132,7 @@ def download(choice: ModelChoice, on_bytes=None):
     from ocr_pipeline.models import resolve_model
 
     def report(done: int, total: int) -> None:
-        hub().set_activity(choice.name, f"downloading {done / max(total, 1):.0%}")
+        ledger().set_activity(choice.name, f"downloading {done / max(total, 1):.0%}")
         if on_bytes:
             on_bytes(done, total)
 
@@ -95,73 +140,97 @@ def download(choice: ModelChoice, on_bytes=None):
         return resolve_model(choice.name, model_folder=folder_path(choice), allow_download=choice.allow_download,
                              on_progress=report)
     finally:
-        hub().set_activity(choice.name, None)
+        ledger().set_activity(choice.name, None)
 
 
-@st.cache_resource(show_spinner=False)
+def _release(loaded) -> None:
+    """`on_release` of the model cache: free the model (waits for its running chunk) and say so."""
+    from ocr_pipeline.llm import release_model
+
+    ledger().forget(loaded, release_model(loaded))
+
+
+def _still_loaded(loaded) -> bool:
+    return not loaded.released
+
+
+@st.cache_resource(show_spinner=False, max_entries=max_loaded_models(), on_release=_release, validate=_still_loaded)
 def loaded_model(choice: ModelChoice):
-    """The model in memory, loaded once per choice and shared by every session until Release."""
+    """The model in memory, loaded once per choice and shared by every session until released."""
     from ocr_pipeline.llm import LoadOptions, load_model
 
     source = download(choice)
-    hub().set_activity(choice.name, "loading")
+    ledger().set_activity(choice.name, "loading")
     try:
         loaded = load_model(source, LoadOptions(quantization=choice.quantization, gpu_layers=choice.gpu_layers))
     finally:
-        hub().set_activity(choice.name, None)
-    with hub().lock:
-        hub().loaded[choice] = loaded
+        ledger().set_activity(choice.name, None)
+    ledger().add(choice, loaded)
     return loaded
 
 
-def backend(choice: ModelChoice, on_bytes=None):
-    """A generation backend on the chosen model, downloading and loading it first where needed."""
+def backend(choice: ModelChoice, on_bytes=None, on_load: Callable[[str], None] | None = None):
+    """A generation backend on the shared model, which it fetches from the cache for every call.
+
+    `on_bytes(done, total)` shows a download; `on_load(text)` is told when the model has to be
+    (re)loaded first, e.g. "reloading the model after a release".
+    """
     from ocr_pipeline.llm import TransformersBackend
+    from ocr_pipeline.reloading import ReloadingBackend
 
-    if choice not in hub().loaded:
+    if choice not in ledger().loaded:
         download(choice, on_bytes)  # shows byte progress to this user before the cached load
-    return TransformersBackend(loaded_model(choice))
+
+    def acquire():
+        if on_load is not None and choice not in ledger().loaded:
+            on_load("reloading the model after a release" if choice in ledger().released else "loading the model")
+        return TransformersBackend(loaded_model(choice))
+
+    return ReloadingBackend(acquire, choice.label)
 
 
-def release():
-    """Free every loaded model, empty the CUDA cache, forget the cached resource; memory before/after."""
-    from ocr_pipeline.llm import ReleaseReport, memory_snapshot, release_model
+@st.cache_resource(show_spinner=False)
+def throughput(choice: ModelChoice):
+    """Seconds per chunk measured on this model, shared by all sessions and kept between runs."""
+    from ocr_pipeline.throughput import Throughput
+
+    return Throughput.load(f"{choice.label} on transformers")
+
+
+def release(why: str = "released (Release)"):
+    """Free every loaded model (each after its running chunk) and report memory before and after."""
+    from ocr_pipeline.llm import ReleaseReport, memory_snapshot
 
     before = memory_snapshot()
-    with hub().lock:
-        models = list(hub().loaded.values())
-        hub().loaded.clear()
-    for loaded in models:
-        release_model(loaded)
-    loaded_model.clear()
-    torch = sys.modules.get("torch")  # never import torch just to release
-    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.empty_cache()
-    report = ReleaseReport(before, memory_snapshot())
-    hub().last_release = report
-    return report
+    with ledger().releasing(why):
+        loaded_model.clear()
+    return ReleaseReport(before, memory_snapshot())
 
 
 def state_text(choice: ModelChoice) -> str:
     """not loaded / downloading 40% / loading / loaded on which devices."""
-    activity = hub().activity.get(choice.name)
+    activity = ledger().activity.get(choice.name)
     if activity:
         return activity
-    loaded = hub().loaded.get(choice)
+    loaded = ledger().loaded.get(choice)
     if loaded is None:
-        return "not loaded"
+        return "released" if choice in ledger().released else "not loaded"
     where = ", ".join(f"{count} layers on {device}" for device, count in loaded.placement.layers_by_device.items())
     return f"loaded: {where}"
 
 
 def release_button(key: str) -> None:
     """The explicit release action; the memory before and after stays on screen until the next one."""
-    if st.button("Release model", key=key, icon=":material/eject:", disabled=not hub().loaded,
-                 help="Frees the model's memory for everyone; the next correction loads it again."):
-        st.session_state["model.release_report"] = release().describe()
+    gate = resources.generation_gate()
+    busy = gate.busy or gate.waiting
+    help_text = ("Frees the models' memory now, after the chunk that is running. Anyone correcting or queued "
+                 "reloads the model when their next chunk starts; nobody's work is lost.")
+    if st.button("Release model", key=key, icon=":material/eject:", disabled=not ledger().loaded, help=help_text):
+        running = f" {gate.holder} was correcting and {gate.waiting} waiting: they reload it for their next chunk." if busy else ""
+        st.session_state[RELEASE_REPORT_KEY] = f"{release().describe()}.{running}"
         st.rerun()  # every panel, the sidebar included, must show the model as released
-    if st.session_state.get("model.release_report"):
-        st.caption(f"Released. Memory {st.session_state['model.release_report']}")
+    if st.session_state.get(RELEASE_REPORT_KEY):
+        st.caption(f"Released. Memory {st.session_state[RELEASE_REPORT_KEY]}")
 
 
 def sidebar_panel() -> None:
@@ -169,10 +238,13 @@ def sidebar_panel() -> None:
     st.markdown(f"**{choice.label}** · {state_text(choice)}")
     if choice.name != DEMO_MODEL and os.path.sep not in choice.name:
         st.caption(f"quantization {choice.quantization}, GPU layers {choice.gpu_layers}")
-    with hub().lock:
-        others = [other for other in hub().loaded if other != choice]
+    with ledger().lock:
+        others = [other for other in ledger().loaded if other != choice]
+        events = list(ledger().events)
     for other in others:  # the Demo page and a second model in Compare load their own
         st.caption(f"Also in memory: **{other.label}** · {state_text(other)}")
+    if events:
+        st.caption(f"At most {max_loaded_models()} models stay loaded. Last: {events[-1]}")
     gate = resources.generation_gate()
     if gate.busy:
         st.caption(f":material/hourglass_top: generating ({gate.holder}); {gate.waiting} waiting")

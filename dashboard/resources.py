@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 from typing import Callable
 
 import streamlit as st
@@ -86,42 +85,11 @@ def run_ocr(
     return result
 
 
-class GenerationGate:
-    """One generation at a time across all sessions; others wait in a visible queue."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count_lock = threading.Lock()
-        self.waiting = 0
-        self.holder = ""
-
-    @contextmanager
-    def turn(self, who: str, on_wait: Callable[[int, str], None] | None = None):
-        """Hold the gate for the block; `on_wait(people ahead, what runs now)` is called while queued."""
-        if not self._lock.acquire(blocking=False):
-            with self._count_lock:
-                self.waiting += 1
-            try:
-                while not self._lock.acquire(timeout=0.5):
-                    if on_wait:
-                        on_wait(self.waiting, self.holder)
-            finally:
-                with self._count_lock:
-                    self.waiting -= 1
-        self.holder = who
-        try:
-            yield
-        finally:
-            self.holder = ""
-            self._lock.release()
-
-    @property
-    def busy(self) -> bool:
-        return self._lock.locked()
-
-
 @st.cache_resource(show_spinner=False)
-def generation_gate() -> GenerationGate:
+def generation_gate():
+    """One generation at a time on the in-process model, for all sessions, in arrival order."""
+    from ocr_pipeline.gate import GenerationGate
+
     return GenerationGate()
 
 

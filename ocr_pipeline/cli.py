@@ -1,17 +1,25 @@
 """Command line: `python -m ocr_pipeline COMMAND ...`.
 
 Exit status: 0 when everything succeeded, 1 when any input failed (the others are still
-processed), 2 for bad usage. Errors are one readable line each, never a traceback.
+processed), 2 for bad usage, 130 when stopped with Ctrl-C. Errors are one readable line each,
+never a traceback. A first Ctrl-C during a correction stops it after the chunk that is running
+and prints what was done (the rest keeps its OCR text); a second one quits at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Iterator
 
 from .errors import PipelineError
+
+INTERRUPTED = 130
 
 
 def _print_json(obj: dict) -> None:
@@ -54,6 +62,67 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+@contextlib.contextmanager
+def _stop_on_first_interrupt() -> Iterator[threading.Event]:
+    """The first Ctrl-C sets the event (the correction stops after its chunk); the second quits."""
+    stop = threading.Event()
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after the chunk that is running (Ctrl-C again to quit now)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _correct(text: str | list[str], backend, prompt, args: argparse.Namespace, stop: threading.Event, on_token=None):
+    """correct_text with a progress bar and time estimate on stderr; chunk timings kept for next time."""
+    from tqdm import tqdm
+
+    from .chunking import chunk_text
+    from .correction import correct_text
+    from .throughput import Throughput, describe_seconds
+
+    speed = Throughput.load(f"{backend.name} on {type(backend).__name__}")
+    tokens = [chunk.tokens for chunk in chunk_text(text, backend.count_tokens) if chunk.needs_model]
+    estimate = speed.seconds_for(tokens)
+    about = f"about {describe_seconds(estimate)}, from earlier runs" if estimate else "no earlier runs to estimate from"
+    print(f"correcting {len(tokens)} chunk(s) with {backend.name} ({about}); Ctrl-C stops after the current chunk",
+          file=sys.stderr, flush=True)
+    with tqdm(total=len(tokens), unit="chunk", file=sys.stderr, disable=None, leave=False) as bar:
+        result = correct_text(text, backend, prompt, args.guard, on_token=on_token, should_stop=stop.is_set,
+                              throughput=speed, max_chars=args.max_chars,
+                              on_progress=lambda done, total, chunk: bar.update(chunk.candidate is not None))
+    speed.save()
+    return result
+
+
+def _prompt_name(value: str) -> str:
+    """A prompt that exists (a preset or a team prompt): an unknown one is bad usage, exit 2."""
+    from .prompts import PromptError, get_prompt
+
+    try:
+        get_prompt(value)
+    except PromptError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("expected a whole number of at least 1")
+    return number
+
+
 def _gpu_layers(value: str) -> int | str:
     if value in ("all", "auto"):
         return value
@@ -87,33 +156,43 @@ def _print_verdicts(result) -> None:
             print(f"  chunk {chunk.index + 1} ({chunk.status}): {reason}", file=sys.stderr)
 
 
+def _read_text(source: str | None) -> str:
+    """The text to correct, from a file or standard input, refused before any model loads if it is no text."""
+    from .textinput import decode_text
+
+    if source in (None, "-"):
+        data, name = sys.stdin.buffer.read(), "standard input"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise PipelineError(f"{source}: no such file.")
+        data, name = path.read_bytes(), source
+    text = decode_text(data, name)
+    if not text.strip():
+        raise PipelineError(f"{name}: the text to correct is empty.")
+    return text
+
+
 def cmd_correct(args: argparse.Namespace) -> int:
-    from .correction import correct_text
+    from .correction import check_length
     from .prompts import get_prompt
 
-    if args.text_file in (None, "-"):
-        text = sys.stdin.read()
-    else:
-        path = Path(args.text_file)
-        if not path.is_file():
-            raise PipelineError(f"{args.text_file}: no such file.")
-        text = path.read_text(encoding="utf-8", errors="replace")
-    if not text.strip():
-        raise PipelineError("the text to correct is empty.")
+    text = _read_text(args.text_file)
+    check_length(text, args.max_chars)
     prompt = get_prompt(args.prompt)
     backend = _load_backend(args)
     stream = (lambda index, piece: print(piece, end="", file=sys.stderr, flush=True)) if args.stream else None
-    result = correct_text(text, backend, prompt, args.guard, on_token=stream)
+    with _stop_on_first_interrupt() as stop:
+        result = _correct(text, backend, prompt, args, stop, on_token=stream)
     if args.json:
         _print_json(result.to_json())
     else:
         _print_verdicts(result)
         print(result.corrected)
-    return 0
+    return INTERRUPTED if result.stopped else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .correction import correct_text
     from .documents import load_document
     from .ocr import ocr_document
     from .prompts import get_prompt
@@ -121,29 +200,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     prompt = get_prompt(args.prompt)
     backend = None
     failed = False
-    for file_name in args.files:
-        path = Path(file_name)
-        try:
-            if not path.is_file():
-                raise PipelineError(f"{file_name}: no such file.")
-            document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
-            ocr = ocr_document(document, args.engine, args.mode, args.lang)
-            backend = backend or _load_backend(args)
-            result = correct_text([page.text for page in ocr.pages], backend, prompt, args.guard)
-        except (PipelineError, OSError) as error:
-            failed = True
+    with _stop_on_first_interrupt() as stop:
+        for file_name in args.files:
+            if stop.is_set():
+                _fail(f"{file_name}: not processed: stopped with Ctrl-C.")
+                continue
+            path = Path(file_name)
+            try:
+                if not path.is_file():
+                    raise PipelineError(f"{file_name}: no such file.")
+                document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
+                ocr = ocr_document(document, args.engine, args.mode, args.lang)
+                backend = backend or _load_backend(args)
+                result = _correct([page.text for page in ocr.pages], backend, prompt, args, stop)
+            except (PipelineError, OSError) as error:
+                failed = True
+                if args.json:
+                    _print_json({"file": file_name, "error": str(error)})
+                else:
+                    _fail(str(error))
+                continue
             if args.json:
-                _print_json({"file": file_name, "error": str(error)})
+                _print_json({**ocr.to_json(), "file": file_name, "correction": result.to_json()})
             else:
-                _fail(str(error))
-            continue
-        if args.json:
-            _print_json({**ocr.to_json(), "file": file_name, "correction": result.to_json()})
-        else:
-            print(f"=== {file_name} — {ocr.engine}, {ocr.mode}; model {result.model}, prompt {result.prompt}")
-            _print_verdicts(result)
-            print(result.corrected, flush=True)
-    return 1 if failed else 0
+                print(f"=== {file_name} — {ocr.engine}, {ocr.mode}; model {result.model}, prompt {result.prompt}")
+                _print_verdicts(result)
+                print(result.corrected, flush=True)
+    return INTERRUPTED if stop.is_set() else 1 if failed else 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -169,7 +252,10 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from .llm import QUANTIZATIONS
 
     parser.add_argument("--model", default="demo", help="preset, Hub repo id, local folder or .gguf file (default: demo)")
-    parser.add_argument("--prompt", default="general", help="prompt name: a preset or a team prompt (default: general)")
+    parser.add_argument("--prompt", type=_prompt_name, default="general",
+                        help="prompt name: a preset or a team prompt (default: general)")
+    parser.add_argument("--max-chars", type=_positive_int, default=None, metavar="N",
+                        help="refuse a text longer than N characters (default: OCR_MAX_CORRECTION_CHARS, else 20000)")
     parser.add_argument("--quantization", choices=QUANTIZATIONS, default="none")
     parser.add_argument("--gpu-layers", type=_gpu_layers, default="all", help="decoder layers on the GPU: N, all or auto")
     parser.add_argument("--guard", choices=tuple(POLICIES), default="strict")

@@ -122,7 +122,7 @@ def _load_image(data: bytes, name: str, limits: DocumentLimits) -> list[Page]:
                 "safety limit (possible decompression bomb)."
             ) from error
         except UnidentifiedImageError as error:
-            raise DocumentError(name, "the image is corrupt, truncated or empty (no decoder can read it).") from error
+            raise DocumentError(name, "the image is corrupt or truncated (or empty): no decoder can read it.") from error
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise DocumentError(name, f"the image is corrupt or truncated ({error}).") from error
 

@@ -35,7 +35,7 @@ import psutil
 
 from ocr_pipeline.backend import ChatMessages, Generation, TokenCallback
 from ocr_pipeline.config import model_dir
-from ocr_pipeline.errors import ModelError
+from ocr_pipeline.errors import ModelError, ModelReleased
 from ocr_pipeline.models import ModelSource, missing_files, resolve_model
 
 log = logging.getLogger(__name__)
@@ -510,7 +510,7 @@ class TransformersBackend:
     def _parts(self) -> tuple[Any, Any]:
         model, tokenizer = self.loaded.model, self.loaded.tokenizer
         if model is None:
-            raise ModelError(f"Model '{self.name}' was released: load it again.")
+            raise ModelReleased(f"Model '{self.name}' was released: load it again.")
         return model, tokenizer
 
     def count_tokens(self, text: str) -> int:

@@ -36,7 +36,7 @@ if st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run
                                  license_path=sidebar.license_path(), on_page=on_page)
 
     correct = correction_view.corrector(prompt, model_state.current_choice(), "Batch") if also_correct else None
-    after_file = model_state.release if (also_correct and release_each) else None
+    after_file = (lambda: model_state.release("released (Batch: after each file)")) if also_correct and release_each else None
     st.session_state["batch.rows"] = list(run_batch(inputs, ocr, correct, show_progress, after_file))
     st.rerun()  # the sidebar was drawn before the model loaded: show its new state
 

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import correction_view, document_view, model_state, prompt_view
+from dashboard.run_control import RunControl
 from ocr_pipeline.compare import Contender, comparison_json, comparison_markdown, figures
 from ocr_pipeline.prompts import PRESETS
 
@@ -51,12 +52,15 @@ for position, column in enumerate(columns):
 
 if st.button(f"Run all {len(setups)}", type="primary", key=f"{SLOT}:run", icon=":material/play_arrow:"):
     runs, st.session_state[f"{SLOT}.prompts"] = {}, {label: prompt for label, prompt, _ in setups}
+    control = RunControl()
     for label, prompt, choice in setups:
-        result = correction_view.run(ocr_text, prompt, choice, f"Compare {label[0]}")
+        if control.interrupted:
+            break  # Stop (or a closed tab) ends the comparison; the runs done so far are kept
+        result = correction_view.run(ocr_text, prompt, choice, f"Compare {label[0]}", control=control)
         if result is not None:
             runs[label] = Contender(label, prompt.instruction, result)
     st.session_state[f"{SLOT}.runs"] = runs
-    st.rerun()  # the sidebar was drawn before the model loaded: show its new state
+    control.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
 runs: dict = st.session_state.get(f"{SLOT}.runs", {})
 if not runs:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import correction_view, document_view, model_state, prompt_view, resources, session
+from dashboard.run_control import RunControl
 from ocr_pipeline import samples
 from ocr_pipeline.metrics import cer
 
@@ -36,11 +37,12 @@ if st.button(f"Run “{title}” end to end", type="primary", key="demo:run", ic
                                    on_page=lambda done, total: progress.progress(done / total / 2, text=f"OCR page {done} of {total}"))
     progress.empty()
     prompt_name = "handwritten" if "note" in title.lower() else "financial" if "PDF" not in title else "general"
+    control = RunControl()
     result = correction_view.run(ocr_result.text, prompt_view.library()[prompt_name],
-                                 model_state.current_choice(model_state.DEMO_MODEL), "Demo")
+                                 model_state.current_choice(model_state.DEMO_MODEL), "Demo", control=control)
     if result is not None:
         st.session_state[slot] = (ocr_result, result)
-        st.rerun()  # the sidebar was drawn before the model loaded: show its new state
+        control.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
 scan, ocr_column, corrected_column = st.columns([4, 3, 3], gap="medium")
 with scan:

@@ -71,10 +71,10 @@ if download_pressed or load_pressed:
     except Exception as error:
         bar.empty()
         st.error(explain(error), icon=":material/error:")
-if st.session_state.get("models.loaded_message") and choice in model_state.hub().loaded:
+if st.session_state.get("models.loaded_message") and choice in model_state.ledger().loaded:
     st.success(f"Loaded {st.session_state['models.loaded_message']}", icon=":material/check_circle:")
 
-loaded = model_state.hub().loaded.get(choice)
+loaded = model_state.ledger().loaded.get(choice)
 if loaded is not None:
     st.subheader("Where the model sits")
     st.caption(loaded.placement.describe())

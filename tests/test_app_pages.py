@@ -2,7 +2,9 @@
 
 import io
 import json
+import os
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -47,9 +49,10 @@ def test_batch_can_correct_and_release_after_each_file(invoice_png):
     table = app.dataframe[0].value
     assert list(table["error"]) == ["", ""]
     assert table["changes"].notna().all() and table["rejected chunks"].notna().all()
-    from dashboard.model_state import hub
+    from dashboard.model_state import ledger
 
-    assert not hub().loaded  # released after the last file
+    assert not ledger().loaded  # released after the last file
+    assert ledger().events[-1].startswith(f"{Path(os.environ['OCR_MODEL']).name} released (Batch: after each file)")
 
 
 def test_models_page_loads_shows_the_device_map_and_releases():

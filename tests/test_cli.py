@@ -1,6 +1,7 @@
 """The `ocr` command: readable and JSON output, per-file errors, exit statuses."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -80,9 +81,61 @@ def test_correct_with_an_unknown_model_is_one_clear_line(ocr_text_file, tmp_path
     assert err.startswith("error: ") and str(tmp_path) in err
 
 
-def test_correct_with_an_unknown_prompt(ocr_text_file, capsys):
-    assert main(["correct", "--text-file", str(ocr_text_file), "--prompt", "no-such-prompt"]) == 1
-    assert "no-such-prompt" in capsys.readouterr().err
+def test_correct_with_an_unknown_prompt_is_bad_usage(ocr_text_file, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["correct", "--text-file", str(ocr_text_file), "--prompt", "no-such-prompt"])
+    assert exited.value.code == 2
+    assert "Unknown prompt 'no-such-prompt'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [(bytes(range(256)) * 12, "a binary file"), (b"caf\xe9 au lait", "not UTF-8 text"),
+     (b"  \n\n ", "the text to correct is empty")],
+)
+def test_correct_refuses_what_is_not_text_before_loading_a_model(data, why, tmp_path, capsys):
+    """A 3 KB binary given to --text-file was sent to the model for minutes."""
+    path = tmp_path / "input.bin"
+    path.write_bytes(data)
+    assert main(["correct", "--text-file", str(path), "--model", "nobody/not-downloaded"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: ") and why in err and err.count("\n") == 1
+    assert "not downloaded" not in err, "the text is checked before the model is looked for"
+
+
+def test_correct_refuses_a_text_over_the_limit_and_says_how_to_raise_it(tmp_path, capsys):
+    path = tmp_path / "long.txt"
+    path.write_text("word " * 400)
+    assert main(["correct", "--text-file", str(path), "--max-chars", "1000", "--model", "nobody/x"]) == 1
+    err = capsys.readouterr().err
+    assert "2,000 characters, over the 1,000-character limit" in err and "--max-chars" in err
+
+
+def test_ctrl_c_stops_after_the_current_chunk_and_keeps_what_was_done(tiny_model_dir, tmp_path):
+    import signal
+    import time
+
+    path = tmp_path / "long.txt"
+    path.write_text("\n\n".join(f"Paragraph {index}: Tota1 due $1O0.00 on 2023-07-15." for index in range(60)))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ocr_pipeline", "correct", "--text-file", str(path), "--model", str(tiny_model_dir),
+         "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=os.environ | {"OCR_PIPELINE_HOME": str(tmp_path)},
+    )
+    line = process.stderr.readline()
+    while not line.startswith("correcting "):
+        assert line, "the CLI ended before it started correcting"
+        line = process.stderr.readline()
+    time.sleep(1.5)  # some chunks are done, the others are not
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "stopping after the chunk that is running" in err and "Traceback" not in err
+    payload = json.loads(out)
+    statuses = [chunk["status"] for chunk in payload["chunks"] if chunk["raw"].strip()]
+    assert "stopped" in statuses and statuses[0] != "stopped", statuses
+    assert statuses == sorted(statuses, key=lambda status: status == "stopped"), "stopped chunks come last"
+    assert payload["corrected"].endswith(path.read_text().split("\n\n")[-1])  # the rest kept its OCR text
 
 
 def test_run_ocrs_then_corrects_each_file(files, tiny_model_dir, capsys):

@@ -209,3 +209,19 @@ def test_a_file_that_is_no_license_is_refused(tmp_path):
     assert "not an Aspose license" in app.session_state["settings.license_error"]
     assert "settings.aspose_license" not in app.session_state
     assert not list(tmp_path.rglob("*.lic"))
+
+
+def test_at_most_two_models_stay_loaded_and_the_sidebar_says_what_was_evicted():
+    from dashboard.model_state import ledger, max_loaded_models
+
+    assert max_loaded_models() == 2
+    app = start("pages/models.py")
+    for layers in ("all", 1, 2):  # three distinct choices of the same tiny model
+        app.session_state["settings.gpu_layers"] = layers
+        app.button(key="models:load").click().run()
+        assert_no_exception(app)
+    assert len(ledger().loaded) == 2
+    assert [choice.gpu_layers for choice in ledger().loaded] == [1, 2]
+    assert "evicted: at most 2 models stay loaded" in ledger().events[-1]
+    app.button(key="models:release").click().run()
+    assert not ledger().loaded and "released (Release)" in ledger().events[-1]

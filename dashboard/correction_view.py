@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Callable
 
 import streamlit as st
 
@@ -24,26 +25,25 @@ VERDICT_ICONS = {"accepted": "✓ accepted", "partial": "◐ partial", "rejected
                  "unchanged": "= unchanged", "skipped": "· skipped", "stopped": "■ not corrected (stopped)"}
 
 
-def run(text: str, prompt, choice: ModelChoice, who: str, guard: str = "strict",
-        control: RunControl | None = None) -> CorrectionResult | None:
+def run(text: str, prompt, choice: ModelChoice, who: str, guard: str, control: RunControl,
+        on_result: Callable[[CorrectionResult], None]) -> CorrectionResult | None:
     """Correct `text`, showing model download/load, the queue, an estimate, progress per chunk and the tokens.
 
-    A Stop (or any click, or a closed tab) ends the run after the chunk that is running; the result
-    then holds the chunks done and the OCR text for the rest. Pass a `RunControl` and call its
-    `rerun()` after storing the result, so the interrupted rerun goes on.
+    `on_result` stores the result the moment it exists. A Stop (or any click, or a closed tab) ends
+    the run after the chunk that is running: the result then holds the chunks done and the OCR
+    text for the rest, it is stored all the same, and the interrupt goes on from here.
     """
-    control = control or RunControl()
     speed = model_state.throughput(choice)
     with st.status(f"Correcting with {choice.label}…", expanded=True) as status:
         try:
             check_length(check_text(text), throughput=speed)  # before the model loads
             bar, loading = st.empty(), st.empty()
             with st.spinner(f"Preparing {choice.label} ({model_state.state_text(choice)})…"):
-                backend = model_state.backend(
+                backend = control.shield(model_state.backend(
                     choice,
                     lambda done, total: bar.progress(min(done / max(total, 1), 1.0),
                                                      text=f"Downloading: {done / 2**20:,.0f} of {total / 2**20:,.0f} MiB"),
-                    control.quiet(lambda what: loading.info(f"{choice.label}: {what}…", icon=":material/autorenew:")))
+                    control.quiet(lambda what: loading.info(f"{choice.label}: {what}…", icon=":material/autorenew:"))))
             bar.empty()
             loading.empty()
             st.button("Stop", key=f"{who}:stop", icon=":material/stop_circle:",
@@ -76,11 +76,18 @@ def run(text: str, prompt, choice: ModelChoice, who: str, guard: str = "strict",
                 queue.info(f"Queued: the model is busy ({holder or 'finishing'}); you are {place}. Yours starts as soon "
                            f"as it is free. {plan}.", icon=":material/hourglass_top:")
 
-            with resources.generation_gate().turn(who, control.watch(on_wait)):
-                queue.empty()
-                result = correct_text(text, backend, prompt, guard, on_progress=control.quiet(on_progress),
-                                      on_token=control.quiet(on_token), should_stop=control.should_stop,
-                                      throughput=speed)
+            try:
+                with resources.generation_gate().turn(who, control.watch(on_wait)):
+                    queue.empty()
+                    result = correct_text(text, backend, prompt, guard, on_progress=control.quiet(on_progress),
+                                          on_token=control.quiet(on_token), should_stop=control.should_stop,
+                                          throughput=speed)
+            except BaseException as signal:
+                if signal is not control.interrupt:
+                    raise
+                # Stopped (or the tab closed) while queued: the document keeps its OCR text, chunk by chunk, with why.
+                result = correct_text(text, backend, prompt, guard, should_stop=lambda: True)
+            on_result(result)  # before any st.* call: after an interrupt, each one raises it again
             speed.save()
             if not control.interrupted:
                 stream.empty()
@@ -218,13 +225,13 @@ def correct_section(slot: str, ocr_text: str, file_name: str, context: dict) -> 
                             width="stretch")
         prompt_view.save_form(prompt, slot)
     if pressed:
-        control = RunControl()
-        result = run(ocr_text, prompt, model_state.current_choice(), "Correct", guard, control)
+        with RunControl() as control:
+            result = run(ocr_text, prompt, model_state.current_choice(), "Correct", guard, control,
+                         lambda result: control.save({f"{slot}.result": result, f"{slot}.result_prompt": prompt.instruction},
+                                                     drop=(f"{slot}.overrides",)))
         if result is not None:
-            st.session_state[f"{slot}.result"] = result
-            st.session_state[f"{slot}.result_prompt"] = prompt.instruction
-            st.session_state.pop(f"{slot}.overrides", None)
-            control.rerun()  # the sidebar was drawn before the model loaded: show its new state
+            st.rerun()  # the sidebar was drawn before the model loaded: show its new state
+    
     result: CorrectionResult | None = st.session_state.get(f"{slot}.result")
     if result is None:
         return

@@ -178,12 +178,13 @@ def backend(choice: ModelChoice, on_bytes=None, on_load: Callable[[str], None] |
     from ocr_pipeline.llm import TransformersBackend
     from ocr_pipeline.reloading import ReloadingBackend
 
-    if choice not in ledger().loaded:
+    models = ledger()
+    if choice not in models.loaded:
         download(choice, on_bytes)  # shows byte progress to this user before the cached load
 
     def acquire():
-        if on_load is not None and choice not in ledger().loaded:
-            on_load("reloading the model after a release" if choice in ledger().released else "loading the model")
+        if on_load is not None and choice not in models.loaded:
+            on_load("reloading the model after a release" if choice in models.released else "loading the model")
         return TransformersBackend(loaded_model(choice))
 
     return ReloadingBackend(acquire, choice.label)
@@ -226,7 +227,8 @@ def release_button(key: str) -> None:
     help_text = ("Frees the models' memory now, after the chunk that is running. Anyone correcting or queued "
                  "reloads the model when their next chunk starts; nobody's work is lost.")
     if st.button("Release model", key=key, icon=":material/eject:", disabled=not ledger().loaded, help=help_text):
-        running = f" {gate.holder} was correcting and {gate.waiting} waiting: they reload it for their next chunk." if busy else ""
+        running = (f" A correction was running ({gate.holder or 'finishing'}) and {gate.waiting} waiting: they reload "
+                   "the model for their next chunk." if busy else "")
         st.session_state[RELEASE_REPORT_KEY] = f"{release().describe()}.{running}"
         st.rerun()  # every panel, the sidebar included, must show the model as released
     if st.session_state.get(RELEASE_REPORT_KEY):

@@ -1,10 +1,9 @@
 """A backend over a shared model that may be released (by a person, or evicted) between two calls.
 
 Several people share one loaded model; one of them may release it while another is queued or
-half-way through a document. Each call therefore asks `acquire` for the model as it is now (a
-cache that loads it again when it was released), and a call that finds its model released under
-it (`ModelReleased`) acquires again and retries, so a release costs the others a reload, never
-their work.
+half-way through a document. A call that finds its model released under it (`ModelReleased`)
+asks `acquire` for the model as it is now (a cache that loads it again when it was released) and
+retries, so a release costs the others a reload, never their work.
 """
 
 from __future__ import annotations
@@ -23,16 +22,16 @@ class ReloadingBackend:
 
     def __init__(self, acquire: Callable[[], GenerationBackend], name: str | None = None):
         self._acquire = acquire
-        first = acquire()  # loads the model now, before the caller queues for its turn
-        self.name = name or first.name
-        self.supports_batching = first.supports_batching
+        self._current = acquire()  # loads the model now, before the caller queues for its turn
+        self.name = name or self._current.name
+        self.supports_batching = self._current.supports_batching
 
     def _call(self, call: Callable[[GenerationBackend], Result]) -> Result:
         for _ in range(ATTEMPTS):
             try:
-                return call(self._acquire())
+                return call(self._current)
             except ModelReleased:
-                continue
+                self._current = self._acquire()
         raise ModelError(f"Model '{self.name}' was released {ATTEMPTS} times while a correction needed it; try again.")
 
     def count_tokens(self, text: str) -> int:

@@ -51,16 +51,19 @@ for position, column in enumerate(columns):
         setups.append((f"{LETTERS[position]}: {prompt.name} on {choice.label}", prompt, choice))
 
 if st.button(f"Run all {len(setups)}", type="primary", key=f"{SLOT}:run", icon=":material/play_arrow:"):
-    runs, st.session_state[f"{SLOT}.prompts"] = {}, {label: prompt for label, prompt, _ in setups}
-    control = RunControl()
-    for label, prompt, choice in setups:
-        if control.interrupted:
-            break  # Stop (or a closed tab) ends the comparison; the runs done so far are kept
-        result = correction_view.run(ocr_text, prompt, choice, f"Compare {label[0]}", control=control)
-        if result is not None:
-            runs[label] = Contender(label, prompt.instruction, result)
-    st.session_state[f"{SLOT}.runs"] = runs
-    control.rerun()  # the sidebar was drawn before the model loaded: show its new state
+    st.session_state[f"{SLOT}.prompts"] = {label: prompt for label, prompt, _ in setups}
+    st.session_state[f"{SLOT}.runs"] = runs = {}
+    with RunControl() as control:
+        for label, prompt, choice in setups:
+            if control.interrupted:
+                break  # Stop (or any click) ends the comparison; the runs done so far are kept
+
+            def keep(result, label=label, prompt=prompt) -> None:
+                runs[label] = Contender(label, prompt.instruction, result)
+                control.save({f"{SLOT}.runs": dict(runs)})
+
+            correction_view.run(ocr_text, prompt, choice, f"Compare {label[0]}", "strict", control, keep)
+    st.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
 runs: dict = st.session_state.get(f"{SLOT}.runs", {})
 if not runs:

@@ -37,12 +37,12 @@ if st.button(f"Run “{title}” end to end", type="primary", key="demo:run", ic
                                    on_page=lambda done, total: progress.progress(done / total / 2, text=f"OCR page {done} of {total}"))
     progress.empty()
     prompt_name = "handwritten" if "note" in title.lower() else "financial" if "PDF" not in title else "general"
-    control = RunControl()
-    result = correction_view.run(ocr_result.text, prompt_view.library()[prompt_name],
-                                 model_state.current_choice(model_state.DEMO_MODEL), "Demo", control=control)
+    with RunControl() as control:
+        result = correction_view.run(ocr_result.text, prompt_view.library()[prompt_name],
+                                     model_state.current_choice(model_state.DEMO_MODEL), "Demo", "strict", control,
+                                     lambda result: control.save({slot: (ocr_result, result)}))
     if result is not None:
-        st.session_state[slot] = (ocr_result, result)
-        control.rerun()  # the sidebar was drawn before the model loaded: show its new state
+        st.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
 scan, ocr_column, corrected_column = st.columns([4, 3, 3], gap="medium")
 with scan:

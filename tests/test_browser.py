@@ -1,87 +1,26 @@
 """The real thing: `streamlit run` in a subprocess, driven by Chromium through Playwright.
 
 Uploads a generated invoice, runs OCR and correction (tiny test model), sees the diff, presses
-Release, and saves a screenshot of every page to docs/screenshots/ for the README.
+Release, and takes a screenshot of every page: into a temporary folder, or into
+`BROWSER_SCREENSHOTS` when set (`BROWSER_SCREENSHOTS=docs/screenshots` refreshes the README's).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import subprocess
-import sys
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from ocr_pipeline import samples
+from tests.fixtures_browser import TIMINGS, VIEWPORT, served, wait_idle
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run",
-                 "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS", ROOT / "docs" / "screenshots"))
-VIEWPORT = {"width": 1280, "height": 800}
-TIMINGS: dict[str, float] = {}
+SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS") or tempfile.mkdtemp(prefix="screenshots-"))
 MEMORY: dict[str, str] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} not healthy after {timeout} s")
-
-
-@contextlib.contextmanager
-def served(home: Path, model: str):
-    """`streamlit run` of the app on a free port, its user data in `home`; yields the URL."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium; `make test` does it)")
-    port = free_port()
-    env = os.environ | {
-        "OCR_MODEL": model,
-        "OCR_PIPELINE_HOME": str(home),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    started = time.perf_counter()
-    log = (home / "streamlit.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
-        TIMINGS["server healthy"] = time.perf_counter() - started
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        print("\n" + (home / "streamlit.log").read_text()[-3000:])
 
 
 @pytest.fixture(scope="module")
@@ -90,26 +29,11 @@ def app_url(tmp_path_factory, tiny_model_dir):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def shoot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_selector("[data-testid='stSkeleton']", state="detached")
     wait_idle(page)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def wait_idle(page, timeout: float = 120_000) -> None:
-    """Wait until the script run (and any rerun it asked for) has finished."""
-    page.wait_for_timeout(500)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
 def sidebar_memory(page) -> str:

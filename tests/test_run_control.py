@@ -26,8 +26,36 @@ def test_an_interrupt_in_a_progress_callback_stops_after_that_chunk_and_is_raise
                           on_progress=control.quiet(draw), should_stop=control.should_stop)
     assert drawn == [1, 2], "nothing is drawn after the interrupt"
     assert [chunk.status for chunk in result.chunks][:2] == ["accepted", "accepted"] and result.stopped
+
+
+def test_a_stopped_run_hands_its_result_to_the_next_run():
+    """Streamlit ignores a stopped run's session-state writes: the mailbox carries them over."""
+    import streamlit as st
+
+    from dashboard.run_control import RUN_KEY, wait_for_stopping_run
+
     with pytest.raises(StreamlitRerun):
-        control.rerun()
+        with RunControl() as control:
+            mailbox = st.session_state[RUN_KEY]
+            control.quiet(lambda: (_ for _ in ()).throw(StreamlitRerun()))()
+            assert control.should_stop() and not mailbox.done.is_set()
+            control.save({"page.result": "partial"}, drop=("page.overrides",))
+            st.session_state.pop("page.result")  # as if the write had been ignored
+    assert mailbox.done.is_set() and st.session_state[RUN_KEY] is mailbox
+    st.session_state["page.overrides"] = {1: True}
+    wait_for_stopping_run()
+    assert st.session_state["page.result"] == "partial" and "page.overrides" not in st.session_state
+    assert RUN_KEY not in st.session_state
+
+
+def test_a_run_that_ends_normally_leaves_no_mailbox():
+    import streamlit as st
+
+    from dashboard.run_control import RUN_KEY
+
+    with RunControl() as control:
+        control.save({"page.result": "done"})
+    assert st.session_state["page.result"] == "done" and RUN_KEY not in st.session_state
 
 
 def test_an_interrupt_while_queued_leaves_the_queue_at_once():

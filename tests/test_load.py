@@ -10,6 +10,7 @@ exception, and the server must still answer.
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.request
 
@@ -119,7 +120,7 @@ def test_stop_keeps_the_chunks_done_and_the_page_is_usable_at_once(load_server, 
     text.press("Control+Enter")
     wait_idle(page)
     page.get_by_role("button", name="Correct", exact=True).click()
-    page.get_by_text("Chunk 2 of", exact=False).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"Chunk \d+ of")).wait_for(timeout=120_000)
     started = time.perf_counter()
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped:", exact=False).first.wait_for(timeout=120_000)
@@ -130,3 +131,34 @@ def test_stop_keeps_the_chunks_done_and_the_page_is_usable_at_once(load_server, 
     assert page.get_by_text("keep their OCR text, marked 'stopped'", exact=False).count() >= 1
     assert MARKERS[5] in page.locator("[data-testid='stCode']").last.inner_text()
     page.get_by_role("button", name="Correct", exact=True).wait_for()  # the page works again
+
+
+def test_a_closed_tab_frees_its_place_in_the_queue(load_server, browser, tmp_path):
+    pages = []
+    for number in (1, 2, 3):
+        upload = tmp_path / f"queue-{number}.png"
+        upload.write_bytes(_document(number))
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        _start(page, load_server, upload)
+        pages.append(page)
+    for page in pages:
+        text = page.get_by_label("OCR text (editable)")
+        text.wait_for(timeout=180_000)
+        wait_idle(page)
+    running, leaving, staying = pages
+    text = running.get_by_label("OCR text (editable)")
+    text.fill("\n\n".join([text.input_value()] * 12))  # keeps the model busy for a while
+    text.press("Control+Enter")
+    wait_idle(running)
+    running.get_by_role("button", name="Correct", exact=True).click()
+    running.get_by_text(re.compile(r"Chunk \d+ of")).wait_for(timeout=120_000)
+    leaving.get_by_role("button", name="Correct", exact=True).click()
+    leaving.get_by_text("you are next", exact=False).wait_for(timeout=60_000)
+    leaving.context.close()  # the tab closes while it waits
+    time.sleep(2)
+    staying.get_by_role("button", name="Correct", exact=True).click()
+    staying.get_by_text("Queued:", exact=False).wait_for(timeout=60_000)
+    assert staying.get_by_text("you are next", exact=False).count() == 1, "the closed tab still holds a place"
+    running.get_by_role("button", name="Stop").click()
+    staying.locator(".ocr-diff-columns").first.wait_for(timeout=300_000)
+    assert _failures(staying) == [] and _failures(running) == []

@@ -84,7 +84,7 @@ def folder_path(choice: ModelChoice):
 
 def download(choice: ModelChoice, on_bytes=None):
     """Make the model's files present (downloading when allowed); `on_bytes(done, total)` reports."""
-    from ocr_pipeline.models import resolve_model
+    from ocr_pipeline.llm.models import resolve_model
 
     def report(done: int, total: int) -> None:
         hub().set_activity(choice.name, f"downloading {done / max(total, 1):.0%}")
@@ -101,7 +101,8 @@ def download(choice: ModelChoice, on_bytes=None):
 @st.cache_resource(show_spinner=False)
 def loaded_model(choice: ModelChoice):
     """The model in memory, loaded once per choice and shared by every session until Release."""
-    from ocr_pipeline.llm import LoadOptions, load_model
+    from ocr_pipeline.llm.backends.transformers import load_model
+    from ocr_pipeline.llm.placement import LoadOptions
 
     source = download(choice)
     hub().set_activity(choice.name, "loading")
@@ -116,7 +117,7 @@ def loaded_model(choice: ModelChoice):
 
 def backend(choice: ModelChoice, on_bytes=None):
     """A generation backend on the chosen model, downloading and loading it first where needed."""
-    from ocr_pipeline.llm import TransformersBackend
+    from ocr_pipeline.llm.backends.transformers import TransformersBackend
 
     if choice not in hub().loaded:
         download(choice, on_bytes)  # shows byte progress to this user before the cached load
@@ -125,7 +126,8 @@ def backend(choice: ModelChoice, on_bytes=None):
 
 def release():
     """Free every loaded model, empty the CUDA cache, forget the cached resource; memory before/after."""
-    from ocr_pipeline.llm import ReleaseReport, memory_snapshot, release_model
+    from ocr_pipeline.llm.backends.transformers import release_model
+    from ocr_pipeline.llm.memory import ReleaseReport, memory_snapshot
 
     before = memory_snapshot()
     with hub().lock:

@@ -11,7 +11,7 @@ MIB = 2**20
 
 def memory_caption() -> None:
     """One line for the sidebar: process memory now (and CUDA where this process uses it)."""
-    from ocr_pipeline.llm import memory_snapshot
+    from ocr_pipeline.llm.memory import memory_snapshot
 
     st.caption(f"Memory: {memory_snapshot().describe()}")
 
@@ -20,7 +20,7 @@ def memory_gauges() -> None:
     """Process RSS against the machine's RAM, and the GPU's used/total memory when there is CUDA."""
     import psutil
 
-    from ocr_pipeline.llm import memory_snapshot
+    from ocr_pipeline.llm.memory import memory_snapshot
 
     snapshot = memory_snapshot()
     ram = psutil.virtual_memory()

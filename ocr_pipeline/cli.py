@@ -65,8 +65,9 @@ def _gpu_layers(value: str) -> int | str:
 
 def _load_backend(args: argparse.Namespace):
     """Resolve (downloading only with --allow-download), load and wrap the model for correction."""
-    from .llm import LoadOptions, TransformersBackend, load_model
-    from .models import resolve_model
+    from .llm.backends.transformers import TransformersBackend, load_model
+    from .llm.models import resolve_model
+    from .llm.placement import LoadOptions
 
     def progress(done: int, total: int) -> None:
         print(f"\rdownloading {args.model}: {done / 2**20:.0f} / {total / 2**20:.0f} MiB", end="", file=sys.stderr)
@@ -148,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from .config import model_dir
-    from .models import list_models
+    from .llm.models import list_models
 
     entries = list_models()
     if args.json:
@@ -166,7 +167,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from .guard import POLICIES
-    from .llm import QUANTIZATIONS
+    from .llm.placement import QUANTIZATIONS
 
     parser.add_argument("--model", default="demo", help="preset, Hub repo id, local folder or .gguf file (default: demo)")
     parser.add_argument("--prompt", default="general", help="prompt name: a preset or a team prompt (default: general)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from . import metrics
-from .backend import Generation, GenerationBackend
+from .llm.base import Generation, GenerationBackend
 from .chunking import DEFAULT_TOKEN_BUDGET, Chunk, chunk_text, document_text, max_new_tokens_for
 from .diff import changed_word_count
 from .guard import GuardPolicy, apply_guard, get_policy, strip_chatter

@@ -7,8 +7,8 @@ from dashboard import model_state, widgets
 from dashboard.boundary import explain
 from dashboard.model_state import DOWNLOAD_KEY, FOLDER_KEY, GPU_LAYERS_KEY, MODEL_KEY, QUANTIZATION_KEY
 from ocr_pipeline.config import model_dir
-from ocr_pipeline.llm import QUANTIZATIONS, cuda_available
-from ocr_pipeline.models import list_models
+from ocr_pipeline.llm.models import list_models
+from ocr_pipeline.llm.placement import QUANTIZATIONS, cuda_available
 
 CUSTOM = "Custom: repo id, folder or .gguf…"
 

@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     gpu_items = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_items:
         return  # do not pay for importing torch when no GPU test was collected
-    from ocr_pipeline.llm import cuda_available
+    from ocr_pipeline.llm.placement import cuda_available
 
     if cuda_available():
         return
@@ -167,8 +167,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_backend(tiny_model_dir: Path):
     """A TransformersBackend on the tiny model, on CPU (shared: do not release it)."""
-    from ocr_pipeline.llm import LoadOptions, TransformersBackend, load_model
-    from ocr_pipeline.models import ModelSource
+    from ocr_pipeline.llm.backends.transformers import TransformersBackend, load_model
+    from ocr_pipeline.llm.models import ModelSource
+    from ocr_pipeline.llm.placement import LoadOptions
 
     loaded = load_model(ModelSource("tiny", tiny_model_dir), LoadOptions(device="cpu", dtype="float32"))
     return TransformersBackend(loaded)
@@ -177,7 +178,7 @@ def tiny_backend(tiny_model_dir: Path):
 @pytest.fixture(scope="session")
 def demo_gguf_path() -> Path:
     from ocr_pipeline.errors import ModelError
-    from ocr_pipeline.models import demo_gguf_path as find_demo
+    from ocr_pipeline.llm.models import demo_gguf_path as find_demo
 
     try:
         return find_demo()

@@ -182,8 +182,8 @@ def test_pipeline_benchmark_keeps_every_key_field(scan_folder, tiny_backend):
 
 
 def test_release_benchmark_records_each_cycle(tiny_model_dir):
-    from ocr_pipeline.llm import LoadOptions
-    from ocr_pipeline.models import ModelSource
+    from ocr_pipeline.llm.models import ModelSource
+    from ocr_pipeline.llm.placement import LoadOptions
 
     report = bench.benchmark_release(ModelSource("tiny", tiny_model_dir), LoadOptions(device="cpu"), cycles=3)
     assert [cycle.cycle for cycle in report.cycles] == [1, 2, 3]

@@ -1,4 +1,4 @@
-"""Loading, placement, generation, streaming and release, on a tiny random model (CPU)."""
+"""The transformers backend: loading, placement, generation, streaming and release, on a tiny random model (CPU)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,19 @@ import weakref
 
 import pytest
 
-from ocr_pipeline.backend import Generation, GenerationBackend
 from ocr_pipeline.errors import ModelError
-from ocr_pipeline.llm import (
+from ocr_pipeline.llm.backends.transformers import TransformersBackend, cpu_has_native_bf16, load_model, release_model
+from ocr_pipeline.llm.base import Generation, GenerationBackend
+from ocr_pipeline.llm.memory import memory_snapshot
+from ocr_pipeline.llm.models import ModelSource, list_models
+from ocr_pipeline.llm.placement import (
     LoadOptions,
-    TransformersBackend,
     build_gpu_layer_map,
     count_layers_by_device,
     cuda_available,
     decoder_layout,
-    load_model,
-    memory_snapshot,
-    release_model,
+    gpu_layer_map_for,
 )
-from ocr_pipeline.models import ModelSource, list_models
 from tests.fixtures_models import build_tiny_chat_model
 
 CPU_FP32 = LoadOptions(device="cpu", dtype="float32")
@@ -100,13 +99,11 @@ def test_gpu_layer_map_for_a_tied_model(tmp_path):
     """The map built from the model itself: weightless rotary embeddings and a tied head stay on the GPU."""
     from transformers import AutoConfig
 
-    from ocr_pipeline.llm import _gpu_layer_map_for
-
     folder = build_tiny_chat_model(tmp_path, layers=3)
     config = AutoConfig.from_pretrained(folder)
     config.tie_word_embeddings = True
     config.save_pretrained(folder)
-    device_map = _gpu_layer_map_for(folder, 1)
+    device_map = gpu_layer_map_for(folder, 1)
     assert device_map["lm_head"] == "cuda:0" and device_map["model.rotary_emb"] == "cuda:0"
     assert [device_map[f"model.layers.{index}"] for index in range(3)] == ["cuda:0", "cpu", "cpu"]
 
@@ -169,8 +166,6 @@ def test_bitsandbytes_on_cpu(tiny_model_dir, quantization, layer_type, caplog):
 
 
 def test_default_cpu_dtype_follows_the_cpu(tiny_model_dir):
-    from ocr_pipeline.llm import cpu_has_native_bf16
-
     loaded = load_model(ModelSource("tiny", tiny_model_dir), LoadOptions(device="cpu"))
     assert loaded.placement.dtype == ("bfloat16" if cpu_has_native_bf16() else "float32")
     release_model(loaded)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures_models import FakeRepo
 from ocr_pipeline.errors import ModelError
-from ocr_pipeline.models import (
+from ocr_pipeline.llm.models import (
     DEMO,
     PRESETS,
     ModelSource,

@@ -55,8 +55,8 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from ..llm import LoadOptions
-    from ..models import resolve_model
+    from ..llm.models import resolve_model
+    from ..llm.placement import LoadOptions
 
     source = resolve_model(args.model, allow_download=args.allow_download)
     options = LoadOptions(quantization=args.quantization, gpu_layers=args.gpu_layers)
@@ -93,7 +93,7 @@ def _positive(value: str) -> int:
 def add_bench_commands(subparsers) -> None:
     """Register `bench` and its subcommands on the CLI's subparsers (each sets `handler`)."""
     from ..cli import _add_model_arguments, _gpu_layers
-    from ..llm import QUANTIZATIONS
+    from ..llm.placement import QUANTIZATIONS
     from ..ocr import ENGINE_NAMES
 
     bench = subparsers.add_parser("bench", help="measure OCR, correction, memory and speed; tables or --json")

@@ -333,6 +333,12 @@ def test_corrupt_gguf(tmp_path):
     assert not list((tmp_path / ".converted").glob("*"))
 
 
+def test_truncated_gguf_is_cut_short_not_a_reshape_error(tmp_path, tiny_gguf_path):
+    (tmp_path / "cut.gguf").write_bytes(tiny_gguf_path.read_bytes()[:-4096])
+    with pytest.raises(ModelError, match=r"cut.gguf is cut short \(\d+ of \d+ bytes\): download it again"):
+        load_model(str(tmp_path / "cut.gguf"), CPU_FP32, model_folder=tmp_path)
+
+
 def test_gguf_that_is_not_gguf(tmp_path):
     (tmp_path / "fake.gguf").write_text("hello")
     with pytest.raises(ModelError, match="GGUF header"):

@@ -7,7 +7,6 @@ under `settings.*`; the loaded weights live once per process, keyed by that choi
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from dataclasses import dataclass
 
@@ -127,7 +126,7 @@ def backend(choice: ModelChoice, on_bytes=None):
 def release():
     """Free every loaded model, empty the CUDA cache, forget the cached resource; memory before/after."""
     from ocr_pipeline.llm.backends.transformers import release_model
-    from ocr_pipeline.llm.memory import ReleaseReport, memory_snapshot
+    from ocr_pipeline.llm.memory import ReleaseReport, cuda_in_use, memory_snapshot
 
     before = memory_snapshot()
     with hub().lock:
@@ -136,8 +135,8 @@ def release():
     for loaded in models:
         release_model(loaded)
     loaded_model.clear()
-    torch = sys.modules.get("torch")  # never import torch just to release
-    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+    torch = cuda_in_use()  # never import torch just to release
+    if torch is not None:
         torch.cuda.empty_cache()
     report = ReleaseReport(before, memory_snapshot())
     hub().last_release = report

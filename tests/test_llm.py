@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import importlib.machinery
 import shutil
+import sys
 import threading
+import types
 import weakref
 
 import pytest
@@ -12,7 +15,7 @@ import pytest
 from ocr_pipeline.errors import ModelError
 from ocr_pipeline.llm.backends.transformers import TransformersBackend, cpu_has_native_bf16, load_model, release_model
 from ocr_pipeline.llm.base import Generation, GenerationBackend
-from ocr_pipeline.llm.memory import memory_snapshot
+from ocr_pipeline.llm.memory import give_memory_back, imported_torch, memory_snapshot
 from ocr_pipeline.llm.models import ModelSource, list_models
 from ocr_pipeline.llm.placement import (
     LoadOptions,
@@ -276,6 +279,20 @@ def test_release_drops_every_reference(tiny_model_dir):
     assert "before: RSS" in report.describe()
     with pytest.raises(ModelError, match="released"):
         backend.generate([REQUESTS[0]], [4])
+
+
+def test_memory_is_read_without_a_torch_still_being_imported(monkeypatch):
+    """Another thread importing torch leaves a half-initialised module (no `torch.cuda`) in sys.modules."""
+    half = types.ModuleType("torch")
+    half.__spec__ = importlib.machinery.ModuleSpec("torch", None)
+    half.__spec__._initializing = True
+    monkeypatch.setitem(sys.modules, "torch", half)
+    assert imported_torch() is None
+    assert memory_snapshot().cuda_allocated_bytes is None
+    give_memory_back()
+    from dashboard import widgets
+
+    widgets.memory_gauges()  # outside a page run streamlit draws nothing, but the code runs
 
 
 def test_load_release_cycles_do_not_grow_memory(tmp_path):

@@ -399,6 +399,12 @@ class TransformersBackend:
         return generations
 
 
+def create(source: ModelSource, options: LoadOptions | None = None, model_folder: Path | None = None,
+           batching: bool | None = None) -> TransformersBackend:
+    """The factory's entry point: load the model and wrap it."""
+    return TransformersBackend(load_model(source, options, model_folder=model_folder), batching=batching)
+
+
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
     configured = model.generation_config.eos_token_id
     if configured is None:

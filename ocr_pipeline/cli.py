@@ -54,29 +54,50 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _gpu_layers(value: str) -> int | str:
+def gpu_layers_type(value: str) -> int | str:
+    """A number of layers (0 or more), 'all' or 'auto'; anything else is bad usage (exit 2)."""
     if value in ("all", "auto"):
         return value
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number of layers, 'all' or 'auto'") from None
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number of layers (0 or more), 'all' or 'auto', not {value!r}")
+    return int(value)
 
 
-def _load_backend(args: argparse.Namespace):
-    """Resolve (downloading only with --allow-download), load and wrap the model for correction."""
-    from .llm.backends.transformers import TransformersBackend, load_model
-    from .llm.models import resolve_model
+def positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def load_backend(args: argparse.Namespace):
+    """Resolve (downloading only with --allow-download), load and return the backend for correction."""
+    from .llm.factory import choose_backend, create_backend, default_backend, gpu_layers_apply
+    from .llm.models import DEMO
     from .llm.placement import LoadOptions
 
     def progress(done: int, total: int) -> None:
         print(f"\rdownloading {args.model}: {done / 2**20:.0f} / {total / 2**20:.0f} MiB", end="", file=sys.stderr)
 
-    source = resolve_model(args.model, allow_download=args.allow_download, on_progress=progress)
-    options = LoadOptions(quantization=args.quantization, gpu_layers=args.gpu_layers)
-    loaded = load_model(source, options)
-    print(f"model: {loaded.describe()}", file=sys.stderr)
-    return TransformersBackend(loaded)
+    options = LoadOptions(quantization=args.quantization,
+                          gpu_layers="all" if args.gpu_layers is None else args.gpu_layers)
+    requested = args.backend or default_backend()
+    on_server = choose_backend(requested, None, server_url=args.server_url) == "openai"
+    model = args.model if on_server else args.model or DEMO  # None: the model the server serves
+    kind = "openai" if on_server else choose_backend(requested, model, options=options)
+    if args.gpu_layers is not None and not gpu_layers_apply(kind):
+        _warn("--gpu-layers has no effect on a server: it places its own model." if on_server
+              else f"--gpu-layers has no effect without CUDA ({kind} runs the model on the CPU here).")
+    if on_server and args.quantization != "none":
+        _warn("--quantization has no effect on a server: it loads its own model.")
+    settings = {"concurrency": args.concurrency} if on_server and args.concurrency else {}
+    backend = create_backend(model, backend=kind, options=options, server_url=args.server_url,
+                             allow_download=args.allow_download, on_progress=progress, **settings)
+    print(f"model: {backend.describe()}", file=sys.stderr)
+    return backend
 
 
 def _print_verdicts(result) -> None:
@@ -102,7 +123,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     if not text.strip():
         raise PipelineError("the text to correct is empty.")
     prompt = get_prompt(args.prompt)
-    backend = _load_backend(args)
+    backend = load_backend(args)
     stream = (lambda index, piece: print(piece, end="", file=sys.stderr, flush=True)) if args.stream else None
     result = correct_text(text, backend, prompt, args.guard, on_token=stream)
     if args.json:
@@ -114,6 +135,11 @@ def cmd_correct(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """OCR each file, then correct it. With a server backend the corrections of several files run
+    at once (up to the backend's concurrency) while the next files are read; output keeps the
+    order of the files either way."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from .correction import correct_text
     from .documents import load_document
     from .ocr import ocr_document
@@ -121,29 +147,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     prompt = get_prompt(args.prompt)
     backend = None
+    corrections: ThreadPoolExecutor | None = None
+    queued: list[tuple[str, object, Future | Exception]] = []  # (file, OCR result, correction or error)
     failed = False
-    for file_name in args.files:
-        path = Path(file_name)
+
+    def emit(file_name: str, ocr, outcome) -> None:
+        nonlocal failed
         try:
-            if not path.is_file():
-                raise PipelineError(f"{file_name}: no such file.")
-            document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
-            ocr = ocr_document(document, args.engine, args.mode, args.lang)
-            backend = backend or _load_backend(args)
-            result = correct_text([page.text for page in ocr.pages], backend, prompt, args.guard)
+            if isinstance(outcome, Exception):
+                raise outcome
+            result = outcome.result()
         except (PipelineError, OSError) as error:
             failed = True
             if args.json:
                 _print_json({"file": file_name, "error": str(error)})
             else:
                 _fail(str(error))
-            continue
+            return
         if args.json:
             _print_json({**ocr.to_json(), "file": file_name, "correction": result.to_json()})
         else:
             print(f"=== {file_name} — {ocr.engine}, {ocr.mode}; model {result.model}, prompt {result.prompt}")
             _print_verdicts(result)
             print(result.corrected, flush=True)
+
+    def emit_ready(wait: bool) -> None:
+        while queued and (wait or isinstance(queued[0][2], Exception) or queued[0][2].done()):
+            emit(*queued.pop(0))
+
+    try:
+        for file_name in args.files:
+            path = Path(file_name)
+            try:
+                if not path.is_file():
+                    raise PipelineError(f"{file_name}: no such file.")
+                document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
+                ocr = ocr_document(document, args.engine, args.mode, args.lang)
+                backend = backend or load_backend(args)
+                corrections = corrections or ThreadPoolExecutor(max_workers=backend.concurrency)
+                pages = [page.text for page in ocr.pages]
+                queued.append((file_name, ocr, corrections.submit(correct_text, pages, backend, prompt, args.guard)))
+            except (PipelineError, OSError) as error:
+                queued.append((file_name, None, error))
+            emit_ready(wait=backend is None or backend.concurrency == 1)
+        emit_ready(wait=True)
+    finally:
+        if corrections is not None:
+            corrections.shutdown(wait=False, cancel_futures=True)
     return 1 if failed else 0
 
 
@@ -165,14 +215,24 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from .guard import POLICIES
+    from .llm.factory import BACKEND_CHOICES
     from .llm.placement import QUANTIZATIONS
 
-    parser.add_argument("--model", default="demo", help="preset, Hub repo id, local folder or .gguf file (default: demo)")
+    parser.add_argument("--model", default=None, help="preset, Hub repo id, local folder or .gguf file (default: demo); "
+                        "with a server, the model it serves (default: OCR_LLM_MODEL, else its only model)")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=None,
+                        help="where the model runs (default: OCR_BACKEND, else auto: a server when a URL is given, "
+                             "llama.cpp for a GGUF on a CPU where installed, else transformers)")
+    parser.add_argument("--server-url", metavar="URL", help="OpenAI-compatible server, e.g. http://host:8000/v1 "
+                        "(default: OCR_LLM_URL); the API key comes from OCR_LLM_API_KEY")
+    parser.add_argument("--concurrency", type=positive_int, default=None,
+                        help="requests in flight to a server at once (default: OCR_LLM_CONCURRENCY, else 4)")
     parser.add_argument("--prompt", default="general", help="prompt name: a preset or a team prompt (default: general)")
-    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="none")
-    parser.add_argument("--gpu-layers", type=_gpu_layers, default="all", help="decoder layers on the GPU: N, all or auto")
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="none", help="bitsandbytes, transformers only")
+    parser.add_argument("--gpu-layers", type=gpu_layers_type, default=None,
+                        help="decoder layers on the GPU: N, all or auto (default: all; needs CUDA)")
     parser.add_argument("--guard", choices=tuple(POLICIES), default="strict")
     parser.add_argument("--allow-download", action="store_true", help="fetch a missing model from the Hugging Face Hub")
     parser.add_argument("--json", action="store_true", help="one JSON object per result")
@@ -201,13 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     correct = commands.add_parser("correct", help="correct OCR text with a language model, under the guard")
     correct.add_argument("--text-file", metavar="F", help="the text to correct; '-' or absent: standard input")
     correct.add_argument("--stream", action="store_true", help="echo generated tokens to stderr as they come")
-    _add_model_arguments(correct)
+    add_model_arguments(correct)
     correct.set_defaults(handler=cmd_correct)
 
     run = commands.add_parser("run", help="OCR files, then correct their text")
     run.add_argument("files", nargs="+", metavar="FILE")
     _add_ocr_arguments(run)
-    _add_model_arguments(run)
+    add_model_arguments(run)
     run.set_defaults(handler=cmd_run)
 
     models = commands.add_parser("models", help="list the model presets and what is downloaded")

@@ -210,6 +210,12 @@ def test_finish_reason_length_fails_the_chunk_and_keeps_its_ocr_text(fake_openai
     assert "finish_reason length" in chunk.reasons[0]
 
 
+def test_length_can_be_handed_to_the_guard_instead(fake_openai):
+    fake_openai.default = chat_answer("Invoice number 4521 was", finish="length")
+    [answer] = backend_on(fake_openai, length_is_error=False).generate([MESSAGES], [5])
+    assert answer.text == "Invoice number 4521 was"
+
+
 def test_a_truncated_prompt_is_detected(fake_openai):
     fake_openai.default = chat_answer("Total 100.00", prompt_tokens=2)
     with pytest.raises(ModelError, match="truncated the prompt .*num_ctx"):

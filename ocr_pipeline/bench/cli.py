@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import PipelineError
 from .correction import benchmark_correction, benchmark_pipeline
 from .data import load_pairs, load_scan_set
+from .backends import CONCURRENCY_LEVELS, benchmark_backends
 from .memory import benchmark_release
 from .ocr import PLAIN_RAPIDOCR, benchmark_ocr
 from .report import render_report
@@ -77,6 +78,16 @@ def _cmd_overhead(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backends(args: argparse.Namespace) -> int:
+    text = Path(args.text_file).read_text(encoding="utf-8") if args.text_file else None
+    report = benchmark_backends(args.model, text, args.backends, prompt=args.prompt, guard=args.guard,
+                                repeats=args.repeats, server_url=args.server_url,
+                                concurrency_levels=args.concurrency, throughput_requests=args.requests,
+                                on_progress=_stderr_progress)
+    _emit(report, args.json)
+    return 1 if any(run.error for run in report.runs) else 0
+
+
 def _cmd_gpu(args: argparse.Namespace) -> int:
     _emit(benchmark_gpu(args.shape, args.batch, args.prompt_tokens, args.new_tokens, _stderr_progress), args.json)
     return 0
@@ -90,11 +101,12 @@ def _cmd_cpu(args: argparse.Namespace) -> int:
 def add_bench_commands(subparsers) -> None:
     """Register `bench` and its subcommands on the CLI's subparsers (each sets `handler`)."""
     from ..cli import add_model_arguments, gpu_layers_type, positive_int
+    from ..guard import POLICIES
     from ..llm.placement import QUANTIZATIONS
     from ..ocr import ENGINE_NAMES
 
     bench = subparsers.add_parser("bench", help="measure OCR, correction, memory and speed; tables or --json")
-    commands = bench.add_subparsers(dest="bench_command", required=True, metavar="{ocr,correct,pipeline,release,overhead,gpu,cpu}")
+    commands = bench.add_subparsers(dest="bench_command", required=True, metavar="{ocr,correct,pipeline,release,overhead,backends,gpu,cpu}")
 
     ocr = commands.add_parser("ocr", help="CER/WER, key fields, time and memory per engine on scans with NAME.gt.txt")
     ocr.add_argument("folder", metavar="DIR")
@@ -131,6 +143,23 @@ def add_bench_commands(subparsers) -> None:
     overhead.add_argument("--repeats", type=positive_int, default=3)
     add_model_arguments(overhead)
     overhead.set_defaults(handler=_cmd_overhead, backend="transformers")  # it compares against model.generate
+
+    backends = commands.add_parser("backends", help="the same chunks through transformers, llama.cpp and a server; "
+                                   "server throughput at 1, 2, 4, 8 concurrent requests")
+    backends.add_argument("--model", default="demo", help="the model for the in-process backends (default: demo)")
+    backends.add_argument("--backends", nargs="+", choices=("transformers", "llamacpp", "openai"),
+                          default=["transformers", "llamacpp", "openai"])
+    backends.add_argument("--text-file", metavar="F", help="the document to correct (default: the sample receipt)")
+    backends.add_argument("--prompt", default="general")
+    backends.add_argument("--guard", choices=tuple(POLICIES), default="strict")
+    backends.add_argument("--repeats", type=positive_int, default=3)
+    backends.add_argument("--server-url", metavar="URL",
+                          help="the server to measure (default: a llama.cpp server started on the model's GGUF)")
+    backends.add_argument("--concurrency", type=positive_int, nargs="+", default=list(CONCURRENCY_LEVELS),
+                          help="concurrent requests to measure the server's throughput at")
+    backends.add_argument("--requests", type=positive_int, default=8, help="chunk requests per throughput level")
+    backends.add_argument("--json", action="store_true")
+    backends.set_defaults(handler=_cmd_backends)
 
     gpu = commands.add_parser("gpu", help="Qwen2.5 shapes (random weights): bf16/int8/4bit, gpu_layers, batching")
     gpu.add_argument("--shape", nargs="+", choices=tuple(QWEN25_SHAPES), default=["Qwen2.5-0.5B", "Qwen2.5-1.5B", "Qwen2.5-3B"])

@@ -100,6 +100,7 @@ class ServerSettings:
     retries: int = 3
     backoff: float = 0.5  # seconds before the first retry, doubled for each next one
     logprobs: bool = True  # asked for; dropped for good if the server refuses them
+    length_is_error: bool = True  # an answer cut at max_tokens fails its chunk; False hands it to the guard
 
     @classmethod
     def from_env(cls, url: str | None = None, model: str | None = None, **overrides: Any) -> "ServerSettings":
@@ -428,7 +429,7 @@ class OpenAIBackend:
         finally:
             response.close()
         seconds = time.perf_counter() - started
-        if finish == "length":
+        if finish == "length" and self.settings.length_is_error:
             raise ModelError(f"the answer reached max_tokens={limit} before the model finished (finish_reason "
                              "length), so it is incomplete")
         if finish is None:

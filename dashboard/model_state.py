@@ -19,6 +19,8 @@ QUANTIZATION_KEY = "settings.quantization"
 GPU_LAYERS_KEY = "settings.gpu_layers"
 FOLDER_KEY = "settings.model_folder"
 DOWNLOAD_KEY = "settings.allow_download"
+BACKEND_KEY = "settings.backend"
+SERVER_URL_KEY = "settings.server_url"
 DEMO_MODEL = "demo"
 
 
@@ -31,6 +33,14 @@ class ModelChoice:
     gpu_layers: int | str = "all"
     folder: str = ""
     allow_download: bool = False
+    backend: str = "auto"  # auto | transformers | llamacpp | openai (ocr_pipeline.llm.factory)
+    server_url: str = ""  # "": OCR_LLM_URL where set
+
+    @property
+    def on_server(self) -> bool:
+        from ocr_pipeline.llm.factory import choose_backend
+
+        return choose_backend(self.backend, None, server_url=self.server_url or None) == "openai"
 
     @property
     def label(self) -> str:
@@ -43,6 +53,8 @@ def default_model() -> str:
 
 
 def current_choice(name: str | None = None) -> ModelChoice:
+    from ocr_pipeline.llm.factory import default_backend
+
     state = st.session_state
     return ModelChoice(
         name or state.get(MODEL_KEY) or default_model(),
@@ -50,6 +62,8 @@ def current_choice(name: str | None = None) -> ModelChoice:
         state.get(GPU_LAYERS_KEY, "all"),
         state.get(FOLDER_KEY, ""),
         state.get(DOWNLOAD_KEY, False),
+        state.get(BACKEND_KEY) or default_backend(),
+        state.get(SERVER_URL_KEY, ""),
     )
 
 
@@ -99,14 +113,17 @@ def download(choice: ModelChoice, on_bytes=None):
 
 @st.cache_resource(show_spinner=False)
 def loaded_model(choice: ModelChoice):
-    """The model in memory, loaded once per choice and shared by every session until Release."""
-    from ocr_pipeline.llm.backends.transformers import load_model
+    """The model in memory (or the connection to its server), created once per choice and shared by
+    every session until Release."""
+    from ocr_pipeline.llm.factory import create_backend
     from ocr_pipeline.llm.placement import LoadOptions
 
-    source = download(choice)
+    source = None if choice.on_server else download(choice)
     hub().set_activity(choice.name, "loading")
     try:
-        loaded = load_model(source, LoadOptions(quantization=choice.quantization, gpu_layers=choice.gpu_layers))
+        loaded = create_backend(source or choice.name, backend=choice.backend,
+                                options=LoadOptions(quantization=choice.quantization, gpu_layers=choice.gpu_layers),
+                                server_url=choice.server_url or None, model_folder=folder_path(choice))
     finally:
         hub().set_activity(choice.name, None)
     with hub().lock:
@@ -116,16 +133,13 @@ def loaded_model(choice: ModelChoice):
 
 def backend(choice: ModelChoice, on_bytes=None):
     """A generation backend on the chosen model, downloading and loading it first where needed."""
-    from ocr_pipeline.llm.backends.transformers import TransformersBackend
-
-    if choice not in hub().loaded:
+    if choice not in hub().loaded and not choice.on_server:
         download(choice, on_bytes)  # shows byte progress to this user before the cached load
-    return TransformersBackend(loaded_model(choice))
+    return loaded_model(choice)
 
 
 def release():
     """Free every loaded model, empty the CUDA cache, forget the cached resource; memory before/after."""
-    from ocr_pipeline.llm.backends.transformers import release_model
     from ocr_pipeline.llm.memory import ReleaseReport, cuda_in_use, memory_snapshot
 
     before = memory_snapshot()
@@ -133,7 +147,7 @@ def release():
         models = list(hub().loaded.values())
         hub().loaded.clear()
     for loaded in models:
-        release_model(loaded)
+        loaded.release()
     loaded_model.clear()
     torch = cuda_in_use()  # never import torch just to release
     if torch is not None:
@@ -151,6 +165,8 @@ def state_text(choice: ModelChoice) -> str:
     loaded = hub().loaded.get(choice)
     if loaded is None:
         return "not loaded"
+    if loaded.placement is None:
+        return f"connected: {loaded.describe()}"
     where = ", ".join(f"{count} layers on {device}" for device, count in loaded.placement.layers_by_device.items())
     return f"loaded: {where}"
 

@@ -220,8 +220,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from .llm.factory import BACKEND_CHOICES
     from .llm.placement import QUANTIZATIONS
 
-    parser.add_argument("--model", default=None, help="preset, Hub repo id, local folder or .gguf file (default: demo); "
-                        "with a server, the model it serves (default: OCR_LLM_MODEL, else its only model)")
+    parser.add_argument("--model", default=None,
+                        help="preset, Hub repo id, local folder or .gguf file (default: demo); with a server, the "
+                             "model it serves (default: OCR_LLM_MODEL, else its only model)")
     parser.add_argument("--backend", choices=BACKEND_CHOICES, default=None,
                         help="where the model runs (default: OCR_BACKEND, else auto: a server when a URL is given, "
                              "llama.cpp for a GGUF on a CPU where installed, else transformers)")

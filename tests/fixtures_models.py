@@ -321,8 +321,8 @@ def llama_server(demo_gguf_path: Path):
 Reply = Callable[[dict], "tuple[int, dict, bytes | None]"]  # request body -> (status, headers, body or None: drop)
 
 
-def chat_answer(text: str, *, finish: str | None = "stop", prompt_tokens: int = 1000, completion_tokens: int | None = None,
-                logprobs: list[float] | None = None) -> Reply:
+def chat_answer(text: str, *, finish: str | None = "stop", prompt_tokens: int = 1000,
+                completion_tokens: int | None = None, logprobs: list[float] | None = None) -> Reply:
     """A reply with `text` as the answer, non-streamed or as server-sent events as the request asks."""
 
     def reply(body: dict) -> tuple[int, dict, bytes]:

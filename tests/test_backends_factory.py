@@ -93,7 +93,8 @@ def test_gpu_layers_without_cuda_says_it_has_no_effect(tiny_model_dir, tmp_path,
                  "--json"]) == 0
     err = capsys.readouterr().err
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
-    assert warnings == ["warning: --gpu-layers has no effect without CUDA (transformers runs the model on the CPU here)."]
+    assert warnings == [
+        "warning: --gpu-layers has no effect without CUDA (transformers runs the model on the CPU here)."]
     assert main(["correct", "--text-file", str(text), "--model", str(tiny_model_dir), "--json"]) == 0
     assert "warning:" not in capsys.readouterr().err
 

@@ -84,7 +84,8 @@ def test_demo_token_counts_match_its_tokenizer_in_transformers(demo_gguf_path):
     needs_llamacpp()
     backend = LlamaCppBackend(resolve_model("demo"))
     reference = AutoTokenizer.from_pretrained(demo_gguf_path.parent, gguf_file=demo_gguf_path.name)
-    for text in ("Invoice number 4521 was paid on 12 March 2024.", "Tota1 EUR 9.50\nPaid by card", "Ünïcödé façade"):
+    texts = ("Invoice number 4521 was paid on 12 March 2024.", "Tota1 EUR 9.50\nPaid by card", "Ünïcödé façade")
+    for text in texts:
         assert backend.count_tokens(text) == len(reference(text, add_special_tokens=False)["input_ids"]), text
     backend.release()
 

@@ -108,7 +108,8 @@ class ServerSettings:
         OCR_LLM_CONCURRENCY and OCR_LLM_TIMEOUT."""
         url = url or os.environ.get(ENV_URL)
         if not url:
-            raise ModelError(f"No server URL: pass --server-url or set {ENV_URL} (e.g. http://localhost:8000/v1).")
+            raise ModelError(f"No server URL: give one (--server-url, or the Server URL on the Models page) or set "
+                             f"{ENV_URL}, e.g. http://localhost:8000/v1.")
         values = {
             "model": model or os.environ.get(ENV_MODEL) or None,
             "api_key": os.environ.get(ENV_KEY) or None,

@@ -25,6 +25,7 @@ def test_every_backend_on_the_same_chunks_with_ratios_and_throughput(tiny_gguf_p
                for run in runs.values())
     assert runs["transformers"].speedup == 1.0 and runs["transformers"].tokens_per_second_ratio == 1.0
     assert runs["llamacpp"].speedup > 0 and runs["openai"].memory_added_mib > 0  # the server process's RSS
+    assert all(run.decode_tokens_per_second > 0 for run in runs.values())
     assert report.server.startswith("local llama.cpp server") and report.server_vs_llamacpp > 0
     assert [level.concurrency for level in report.throughput] == [1, 2]
     assert all(len(level.seconds) == 2 and level.tokens_per_second > 0 for level in report.throughput)

@@ -104,6 +104,14 @@ def test_greedy_streamed_generation(tiny_llama):
         tiny_llama.generate([REQUEST], [0])
 
 
+def test_threads_can_be_set_for_a_busy_machine(tiny_gguf_path, monkeypatch):
+    needs_llamacpp()
+    monkeypatch.setenv("OCR_LLAMA_THREADS", "1")
+    backend = LlamaCppBackend(ModelSource("t", tiny_gguf_path.parent, gguf_file=tiny_gguf_path.name))
+    assert backend.threads == 1 and "1 threads" in backend.describe()
+    backend.release()
+
+
 def test_options_llama_cpp_cannot_honour(tiny_gguf_path, tiny_model_dir):
     needs_llamacpp()
     with pytest.raises(ModelError, match="bitsandbytes"):

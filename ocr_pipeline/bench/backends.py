@@ -2,7 +2,7 @@
 to transformers; and a server's throughput as concurrent requests grow.
 
 Each backend corrects the same text with `correct_text` (same chunks, prompt, guard and token
-limits), after one warm-up call; the repeats rotate which backend goes first, so load from other
+limits, streamed as the dashboard does), after one warm-up call; the repeats rotate which backend goes first, so load from other
 processes falls on all alike. The server is given `length_is_error=False` here, so an answer cut
 at max_tokens counts its tokens as it does in process and every backend does the same work.
 Without a `server_url`, a llama.cpp server is started on 127.0.0.1 for the model's GGUF file;
@@ -42,7 +42,8 @@ class BackendRun:
     memory_added_mib: float | None = None  # RSS this process gained loading it; for a local server, the server's RSS
     seconds: list[float] = field(default_factory=list)  # correct_text wall time, one per repeat
     new_tokens: int = 0  # per run of the document
-    tokens_per_second: float | None = None  # median over repeats: new tokens / generation time
+    tokens_per_second: float | None = None  # median over repeats: new tokens / generation time (as `bench correct`)
+    decode_tokens_per_second: float | None = None  # median: from each chunk's first streamed piece to its last
     chunks_per_second: float | None = None
     speedup: float | None = None  # transformers' median seconds / this backend's
     tokens_per_second_ratio: float | None = None  # this backend's tokens/s / transformers'
@@ -78,6 +79,17 @@ class BackendsBenchmark(Report):
 
 def _median(values: Sequence[float]) -> float:
     return round(statistics.median(values), 3)
+
+
+def _decode_rate(result, stamps: dict[int, list[float]]) -> float | None:
+    """Tokens after the first, over the time from each chunk's first streamed piece to its last."""
+    tokens = seconds = 0.0
+    for chunk in result.chunks:
+        times = stamps.get(chunk.index, [])
+        if chunk.new_tokens > 1 and len(times) > 1:
+            tokens += chunk.new_tokens - 1
+            seconds += times[-1] - times[0]
+    return round(tokens / seconds, 1) if seconds > 0 else None
 
 
 def _plan(backends: Sequence[str]) -> list[tuple[str, str, dict]]:
@@ -172,16 +184,21 @@ def benchmark_backends(
             labels = list(loaded)
             for label in labels[repeat % len(labels):] + labels[: repeat % len(labels)]:
                 progress(f"{label}, repeat {repeat + 1}")
+                stamps: dict[int, list[float]] = {}
                 started = time.perf_counter()
-                result = correct_text(text, loaded[label], prompt_object, guard)
-                measured[label].append((time.perf_counter() - started, result))
+                result = correct_text(text, loaded[label], prompt_object, guard,
+                                      on_token=lambda index, piece: stamps.setdefault(index, []).append(
+                                          time.perf_counter()))
+                measured[label].append((time.perf_counter() - started, result, _decode_rate(result, stamps)))
         for run in runs:
             if run.label not in measured or not measured[run.label]:
                 continue
             outcomes = measured[run.label]
-            run.seconds = [round(seconds, 3) for seconds, _ in outcomes]
+            run.seconds = [round(seconds, 3) for seconds, _, _ in outcomes]
             run.new_tokens = sum(chunk.new_tokens for chunk in outcomes[-1][1].chunks)
-            run.tokens_per_second = _median([result.tokens_per_second for _, result in outcomes])
+            run.tokens_per_second = _median([result.tokens_per_second for _, result, _ in outcomes])
+            rates = [rate for _, _, rate in outcomes if rate]
+            run.decode_tokens_per_second = _median(rates) if rates else None
             run.chunks_per_second = round(len(chunks) / statistics.median(run.seconds), 3)
         baseline = next((run for run in runs if run.label == "transformers" and run.seconds), None)
         for run in runs:

@@ -159,6 +159,7 @@ def render_report(report) -> str:
         lines.append(format_table([
             {"backend": r.label, "load s": r.load_seconds, "+MiB": r.memory_added_mib,
              "s/document (median)": _median_or_none(r.seconds), "tokens/s": r.tokens_per_second,
+             "decode tokens/s": r.decode_tokens_per_second,
              "chunks/s": r.chunks_per_second, "tokens/s vs transformers": r.tokens_per_second_ratio,
              "speed-up vs transformers": r.speedup, "new tokens": r.new_tokens or None, "error": r.error or None}
             for r in report.runs

@@ -113,19 +113,21 @@ def test_the_backend_flag_reaches_the_factory(tiny_model_dir, tmp_path, capsys):
 def test_run_sends_several_files_to_a_server_at_once_and_keeps_their_order(fake_openai, invoice_png, tmp_path,
                                                                            capsys):
     import threading
-    import time
 
     from tests.fixtures_models import chat_answer
 
     active, most = 0, 0
     lock = threading.Lock()
+    overlapped = threading.Event()
 
     def counting(body):
         nonlocal active, most
         with lock:
             active += 1
             most = max(most, active)
-        time.sleep(3)  # longer than reading the next scan, so the corrections overlap
+            if active >= 2:
+                overlapped.set()
+        overlapped.wait(30)  # an answer waits for the next file's request, which comes only if they overlap
         with lock:
             active -= 1
         return chat_answer(body["messages"][-1]["content"])(body)

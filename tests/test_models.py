@@ -143,7 +143,7 @@ def test_list_models_shows_presets_and_downloads(tmp_path, tiny_model_dir, demo_
     (tmp_path / "someone" / "half-done").mkdir()  # no config.json: not a model
     gguf = tmp_path / "someone" / "ggufs" / "small.gguf"
     gguf.parent.mkdir()
-    gguf.write_bytes(b"GGUF" + b"\0" * 16)
+    gguf.write_bytes(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))  # version 3, no tensor, no key
     entries = {entry.name: entry for entry in list_models(tmp_path)}
     assert [name for name in entries][: len(PRESETS)] == [preset.name for preset in PRESETS]
     assert entries[QWEN_SMALL].available and entries[QWEN_SMALL].size_bytes > 0

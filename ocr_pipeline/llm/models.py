@@ -257,8 +257,9 @@ def _gguf_declared_size(path: Path) -> int:
             elements = functools.reduce(lambda a, b: a * b, dims, 1)
             data_end = max(data_end, offset + elements // block * block_bytes)
         header_end = handle.tell()
-    data_start = -(-header_end // alignment) * alignment
-    return data_start + data_end
+    if tensor_count == 0:
+        return header_end
+    return -(-header_end // alignment) * alignment + data_end
 
 
 @functools.lru_cache(maxsize=64)

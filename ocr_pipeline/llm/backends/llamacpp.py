@@ -259,20 +259,24 @@ class LlamaServer:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ModelError(f"The llama.cpp server exited at start ({self.process.returncode}): {self.log_tail()}")
+                message = f"The llama.cpp server exited at start ({self.process.returncode}): {self.log_tail()}"
+                self.stop()
+                raise ModelError(message)
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return self
             except OSError:
                 time.sleep(0.2)
+        message = f"The llama.cpp server did not start within {self.ready_timeout:.0f} s: {self.log_tail()}"
         self.stop()
-        raise ModelError(f"The llama.cpp server did not start within {self.ready_timeout:.0f} s: {self.log_tail()}")
+        raise ModelError(message)
 
     def log_tail(self, characters: int = 2000) -> str:
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")[-characters:].strip()
 
     def stop(self) -> None:
+        """End the server (if still running) and drop its log."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -280,10 +284,10 @@ class LlamaServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._log.close()
 
     def __enter__(self) -> "LlamaServer":
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
-        self._log.close()

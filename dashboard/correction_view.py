@@ -77,7 +77,7 @@ def run(text: str, prompt, choice: ModelChoice, who: str, guard: str, control: R
                            f"as it is free. {plan}.", icon=":material/hourglass_top:")
 
             try:
-                with resources.generation_gate().turn(who, control.watch(on_wait)):
+                with resources.turn(backend, who, control.watch(on_wait)):
                     queue.empty()
                     result = correct_text(text, backend, prompt, guard, on_progress=control.quiet(on_progress),
                                           on_token=control.quiet(on_token), should_stop=control.should_stop,
@@ -111,7 +111,7 @@ def corrector(prompt, choice: ModelChoice, who: str):
     def correct(text: str) -> CorrectionResult:
         backend = model_state.backend(choice)
         speed = model_state.throughput(choice)
-        with resources.generation_gate().turn(who):
+        with resources.turn(backend, who):
             result = correct_text(text, backend, prompt, throughput=speed)
         speed.save()
         return result

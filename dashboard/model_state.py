@@ -35,6 +35,8 @@ QUANTIZATION_KEY = "settings.quantization"
 GPU_LAYERS_KEY = "settings.gpu_layers"
 FOLDER_KEY = "settings.model_folder"
 DOWNLOAD_KEY = "settings.allow_download"
+BACKEND_KEY = "settings.backend"
+SERVER_URL_KEY = "settings.server_url"
 RELEASE_REPORT_KEY = "model.release_report"
 DEMO_MODEL = "demo"
 EVENTS_KEPT = 5
@@ -54,6 +56,23 @@ class ModelChoice:
     gpu_layers: int | str = "all"
     folder: str = ""
     allow_download: bool = False
+    backend: str = "auto"  # auto | transformers | llamacpp | openai (ocr_pipeline.llm.factory)
+    server_url: str = ""  # "": OCR_LLM_URL where set
+
+    @property
+    def on_server(self) -> bool:
+        from ocr_pipeline.llm.factory import choose_backend
+
+        return choose_backend(self.backend, None, server_url=self.server_url or None) == "openai"
+
+    @property
+    def kind(self) -> str:
+        """The backend this choice runs on ("auto" resolved): transformers, llamacpp or openai."""
+        from ocr_pipeline.llm.factory import choose_backend
+        from ocr_pipeline.llm.placement import LoadOptions
+
+        return choose_backend(self.backend, self.name, options=LoadOptions(quantization=self.quantization),
+                              server_url=self.server_url or None, model_folder=folder_path(self))
 
     @property
     def label(self) -> str:
@@ -66,6 +85,8 @@ def default_model() -> str:
 
 
 def current_choice(name: str | None = None) -> ModelChoice:
+    from ocr_pipeline.llm.factory import default_backend
+
     state = st.session_state
     return ModelChoice(
         name or state.get(MODEL_KEY) or default_model(),
@@ -73,6 +94,8 @@ def current_choice(name: str | None = None) -> ModelChoice:
         state.get(GPU_LAYERS_KEY, "all"),
         state.get(FOLDER_KEY, ""),
         state.get(DOWNLOAD_KEY, False),
+        state.get(BACKEND_KEY) or default_backend(),
+        state.get(SERVER_URL_KEY, ""),
     )
 
 
@@ -82,7 +105,7 @@ class ModelLedger:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.activity: dict[str, str] = {}  # model name -> "downloading 40%" / "loading"
-        self.loaded: dict[ModelChoice, object] = {}  # choice -> LoadedModel, while in the cache
+        self.loaded: dict[ModelChoice, object] = {}  # choice -> its backend (ModelBackend), while in the cache
         self.released: set[ModelChoice] = set()  # released since they were last loaded
         self.events: deque[str] = deque(maxlen=EVENTS_KEPT)  # "Released demo (Release): ..." newest last
         self._releasing = threading.local()  # why the cache is being cleared on this thread, if it is
@@ -129,7 +152,7 @@ def folder_path(choice: ModelChoice) -> Path | None:
 
 def download(choice: ModelChoice, on_bytes=None):
     """Make the model's files present (downloading when allowed); `on_bytes(done, total)` reports."""
-    from ocr_pipeline.models import resolve_model
+    from ocr_pipeline.llm.models import resolve_model
 
     def report(done: int, total: int) -> None:
         ledger().set_activity(choice.name, f"downloading {done / max(total, 1):.0%}")
@@ -145,9 +168,7 @@ def download(choice: ModelChoice, on_bytes=None):
 
 def _release(loaded) -> None:
     """`on_release` of the model cache: free the model (waits for its running chunk) and say so."""
-    from ocr_pipeline.llm import release_model
-
-    ledger().forget(loaded, release_model(loaded))
+    ledger().forget(loaded, loaded.release())
 
 
 def _still_loaded(loaded) -> bool:
@@ -156,13 +177,17 @@ def _still_loaded(loaded) -> bool:
 
 @st.cache_resource(show_spinner=False, max_entries=max_loaded_models(), on_release=_release, validate=_still_loaded)
 def loaded_model(choice: ModelChoice):
-    """The model in memory, loaded once per choice and shared by every session until released."""
-    from ocr_pipeline.llm import LoadOptions, load_model
+    """The model in memory (or the connection to its server), created once per choice and shared by
+    every session until released."""
+    from ocr_pipeline.llm.factory import create_backend
+    from ocr_pipeline.llm.placement import LoadOptions
 
-    source = download(choice)
+    source = None if choice.on_server else download(choice)
     ledger().set_activity(choice.name, "loading")
     try:
-        loaded = load_model(source, LoadOptions(quantization=choice.quantization, gpu_layers=choice.gpu_layers))
+        loaded = create_backend(source or choice.name, backend=choice.backend,
+                                options=LoadOptions(quantization=choice.quantization, gpu_layers=choice.gpu_layers),
+                                server_url=choice.server_url or None, model_folder=folder_path(choice))
     finally:
         ledger().set_activity(choice.name, None)
     ledger().add(choice, loaded)
@@ -175,17 +200,16 @@ def backend(choice: ModelChoice, on_bytes=None, on_load: Callable[[str], None] |
     `on_bytes(done, total)` shows a download; `on_load(text)` is told when the model has to be
     (re)loaded first, e.g. "reloading the model after a release".
     """
-    from ocr_pipeline.llm import TransformersBackend
     from ocr_pipeline.reloading import ReloadingBackend
 
     models = ledger()
-    if choice not in models.loaded:
+    if choice not in models.loaded and not choice.on_server:
         download(choice, on_bytes)  # shows byte progress to this user before the cached load
 
     def acquire():
         if on_load is not None and choice not in models.loaded:
             on_load("reloading the model after a release" if choice in models.released else "loading the model")
-        return TransformersBackend(loaded_model(choice))
+        return loaded_model(choice)
 
     return ReloadingBackend(acquire, choice.label)
 
@@ -195,12 +219,12 @@ def throughput(choice: ModelChoice):
     """Seconds per chunk measured on this model, shared by all sessions and kept between runs."""
     from ocr_pipeline.throughput import Throughput
 
-    return Throughput.load(f"{choice.label} on transformers")
+    return Throughput.load(f"{choice.label} on {choice.kind}")
 
 
 def release(why: str = "released (Release)"):
     """Free every loaded model (each after its running chunk) and report memory before and after."""
-    from ocr_pipeline.llm import ReleaseReport, memory_snapshot
+    from ocr_pipeline.llm.memory import ReleaseReport, memory_snapshot
 
     before = memory_snapshot()
     with ledger().releasing(why):
@@ -216,6 +240,8 @@ def state_text(choice: ModelChoice) -> str:
     loaded = ledger().loaded.get(choice)
     if loaded is None:
         return "released" if choice in ledger().released else "not loaded"
+    if loaded.placement is None:
+        return f"connected: {loaded.describe()}"
     where = ", ".join(f"{count} layers on {device}" for device, count in loaded.placement.layers_by_device.items())
     return f"loaded: {where}"
 

@@ -5,6 +5,7 @@ Heavy imports happen inside the functions, on first use, so the first screen app
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
@@ -83,6 +84,13 @@ def run_ocr(
     result = ocr_document(document, engine, mode, lang, license_path, on_page)
     ocr_cache().put(key, result)
     return result
+
+
+def turn(backend, who: str, on_wait=None):
+    """The gate's turn for an in-process model; a server takes requests at once and batches them itself."""
+    if backend.concurrency > 1:
+        return contextlib.nullcontext()
+    return generation_gate().turn(who, on_wait)
 
 
 @st.cache_resource(show_spinner=False)

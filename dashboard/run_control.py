@@ -118,6 +118,7 @@ class _Shielded:
     def __init__(self, backend, control: RunControl) -> None:
         self._backend, self._control = backend, control
         self.name, self.supports_batching = backend.name, backend.supports_batching
+        self.concurrency = backend.concurrency
 
     def _shielded(self, call):
         try:

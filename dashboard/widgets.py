@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import streamlit as st
 
 MIB = 2**20
@@ -11,7 +9,7 @@ MIB = 2**20
 
 def memory_caption() -> None:
     """One line for the sidebar: process memory now (and CUDA where this process uses it)."""
-    from ocr_pipeline.llm import memory_snapshot
+    from ocr_pipeline.llm.memory import memory_snapshot
 
     st.caption(f"Memory: {memory_snapshot().describe()}")
 
@@ -20,7 +18,7 @@ def memory_gauges() -> None:
     """Process RSS against the machine's RAM, and the GPU's used/total memory when there is CUDA."""
     import psutil
 
-    from ocr_pipeline.llm import memory_snapshot
+    from ocr_pipeline.llm.memory import imported_torch, memory_snapshot
 
     snapshot = memory_snapshot()
     ram = psutil.virtual_memory()
@@ -30,7 +28,7 @@ def memory_gauges() -> None:
         st.progress(min(snapshot.rss_bytes / ram.total, 1.0), text=f"of {ram.total / 2**30:.1f} GiB RAM "
                     f"({ram.available / 2**30:.1f} GiB available)")
     with columns[1]:
-        torch = sys.modules.get("torch")
+        torch = imported_torch()
         if torch is not None and torch.cuda.is_available():
             free, total = torch.cuda.mem_get_info()
             st.metric("GPU memory used", f"{(total - free) / MIB:,.0f} MiB")

@@ -88,7 +88,7 @@ def _correct(text: str | list[str], backend, prompt, args: argparse.Namespace, s
     from .correction import correct_text
     from .throughput import Throughput, describe_seconds
 
-    speed = Throughput.load(f"{backend.name} on {type(backend).__name__}")
+    speed = Throughput.load(f"{backend.name} on {backend.kind}")
     tokens = [chunk.tokens for chunk in chunk_text(text, backend.count_tokens) if chunk.needs_model]
     estimate = speed.seconds_for(tokens)
     about = f"about {describe_seconds(estimate)}, from earlier runs" if estimate else "no earlier runs to estimate from"
@@ -102,7 +102,7 @@ def _correct(text: str | list[str], backend, prompt, args: argparse.Namespace, s
     return result
 
 
-def _prompt_name(value: str) -> str:
+def prompt_name(value: str) -> str:
     """A prompt that exists (a preset or a team prompt): an unknown one is bad usage, exit 2."""
     from .prompts import PromptError, get_prompt
 
@@ -113,38 +113,50 @@ def _prompt_name(value: str) -> str:
     return value
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("expected a whole number of at least 1")
-    return number
-
-
-def _gpu_layers(value: str) -> int | str:
+def gpu_layers_type(value: str) -> int | str:
+    """A number of layers (0 or more), 'all' or 'auto'; anything else is bad usage (exit 2)."""
     if value in ("all", "auto"):
         return value
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number of layers, 'all' or 'auto'") from None
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number of layers (0 or more), 'all' or 'auto', not {value!r}")
+    return int(value)
 
 
-def _load_backend(args: argparse.Namespace):
-    """Resolve (downloading only with --allow-download), load and wrap the model for correction."""
-    from .llm import LoadOptions, TransformersBackend, load_model
-    from .models import resolve_model
+def positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def load_backend(args: argparse.Namespace):
+    """Resolve (downloading only with --allow-download), load and return the backend for correction."""
+    from .llm.factory import choose_backend, create_backend, default_backend, gpu_layers_apply
+    from .llm.models import DEMO
+    from .llm.placement import LoadOptions
 
     def progress(done: int, total: int) -> None:
         print(f"\rdownloading {args.model}: {done / 2**20:.0f} / {total / 2**20:.0f} MiB", end="", file=sys.stderr)
 
-    source = resolve_model(args.model, allow_download=args.allow_download, on_progress=progress)
-    options = LoadOptions(quantization=args.quantization, gpu_layers=args.gpu_layers)
-    loaded = load_model(source, options)
-    print(f"model: {loaded.describe()}", file=sys.stderr)
-    return TransformersBackend(loaded)
+    options = LoadOptions(quantization=args.quantization,
+                          gpu_layers="all" if args.gpu_layers is None else args.gpu_layers)
+    requested = args.backend or default_backend()
+    on_server = choose_backend(requested, None, server_url=args.server_url) == "openai"
+    model = args.model if on_server else args.model or DEMO  # None: the model the server serves
+    kind = "openai" if on_server else choose_backend(requested, model, options=options)
+    if args.gpu_layers is not None and not gpu_layers_apply(kind):
+        _warn("--gpu-layers has no effect on a server: it places its own model." if on_server
+              else f"--gpu-layers has no effect without CUDA ({kind} runs the model on the CPU here).")
+    if on_server and args.quantization != "none":
+        _warn("--quantization has no effect on a server: it loads its own model.")
+    settings = {"concurrency": args.concurrency} if on_server and args.concurrency else {}
+    backend = create_backend(model, backend=kind, options=options, server_url=args.server_url,
+                             allow_download=args.allow_download, on_progress=progress, **settings)
+    print(f"model: {backend.describe()}", file=sys.stderr)
+    return backend
 
 
 def _print_verdicts(result) -> None:
@@ -180,7 +192,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
     text = _read_text(args.text_file)
     check_length(text, args.max_chars)
     prompt = get_prompt(args.prompt)
-    backend = _load_backend(args)
+    backend = load_backend(args)
     stream = (lambda index, piece: print(piece, end="", file=sys.stderr, flush=True)) if args.stream else None
     with _stop_on_first_interrupt() as stop:
         result = _correct(text, backend, prompt, args, stop, on_token=stream)
@@ -193,45 +205,75 @@ def cmd_correct(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """OCR each file, then correct it. With a server backend the corrections of several files run
+    at once (up to the backend's concurrency) while the next files are read; output keeps the
+    order of the files either way. Ctrl-C stops every correction after its chunk; files not yet
+    read are skipped."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from .documents import load_document
     from .ocr import ocr_document
     from .prompts import get_prompt
 
     prompt = get_prompt(args.prompt)
     backend = None
+    corrections: ThreadPoolExecutor | None = None
+    queued: list[tuple[str, object, Future | Exception]] = []  # (file, OCR result, correction or error)
     failed = False
-    with _stop_on_first_interrupt() as stop:
-        for file_name in args.files:
-            if stop.is_set():
-                _fail(f"{file_name}: not processed: stopped with Ctrl-C.")
-                continue
-            path = Path(file_name)
-            try:
-                if not path.is_file():
-                    raise PipelineError(f"{file_name}: no such file.")
-                document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
-                ocr = ocr_document(document, args.engine, args.mode, args.lang)
-                backend = backend or _load_backend(args)
-                result = _correct([page.text for page in ocr.pages], backend, prompt, args, stop)
-            except (PipelineError, OSError) as error:
-                failed = True
-                if args.json:
-                    _print_json({"file": file_name, "error": str(error)})
-                else:
-                    _fail(str(error))
-                continue
+
+    def emit(file_name: str, ocr, outcome) -> None:
+        nonlocal failed
+        try:
+            if isinstance(outcome, Exception):
+                raise outcome
+            result = outcome.result()
+        except (PipelineError, OSError) as error:
+            failed = True
             if args.json:
-                _print_json({**ocr.to_json(), "file": file_name, "correction": result.to_json()})
+                _print_json({"file": file_name, "error": str(error)})
             else:
-                print(f"=== {file_name} — {ocr.engine}, {ocr.mode}; model {result.model}, prompt {result.prompt}")
-                _print_verdicts(result)
-                print(result.corrected, flush=True)
+                _fail(str(error))
+            return
+        if args.json:
+            _print_json({**ocr.to_json(), "file": file_name, "correction": result.to_json()})
+        else:
+            print(f"=== {file_name} — {ocr.engine}, {ocr.mode}; model {result.model}, prompt {result.prompt}")
+            _print_verdicts(result)
+            print(result.corrected, flush=True)
+
+    def emit_ready(wait: bool) -> None:
+        while queued and (wait or isinstance(queued[0][2], Exception) or queued[0][2].done()):
+            emit(*queued.pop(0))
+
+    with _stop_on_first_interrupt() as stop:
+        try:
+            for file_name in args.files:
+                if stop.is_set():
+                    queued.append((file_name, None, PipelineError(f"{file_name}: not processed: stopped with Ctrl-C.")))
+                    continue
+                path = Path(file_name)
+                try:
+                    if not path.is_file():
+                        raise PipelineError(f"{file_name}: no such file.")
+                    document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
+                    ocr = ocr_document(document, args.engine, args.mode, args.lang)
+                    backend = backend or load_backend(args)
+                    corrections = corrections or ThreadPoolExecutor(max_workers=backend.concurrency)
+                    pages = [page.text for page in ocr.pages]
+                    queued.append((file_name, ocr, corrections.submit(_correct, pages, backend, prompt, args, stop)))
+                except (PipelineError, OSError) as error:
+                    queued.append((file_name, None, error))
+                emit_ready(wait=backend is None or backend.concurrency == 1)
+            emit_ready(wait=True)
+        finally:
+            if corrections is not None:
+                corrections.shutdown(wait=False, cancel_futures=True)
     return INTERRUPTED if stop.is_set() else 1 if failed else 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
     from .config import model_dir
-    from .models import list_models
+    from .llm.models import list_models
 
     entries = list_models()
     if args.json:
@@ -247,17 +289,28 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from .guard import POLICIES
-    from .llm import QUANTIZATIONS
+    from .llm.factory import BACKEND_CHOICES
+    from .llm.placement import QUANTIZATIONS
 
-    parser.add_argument("--model", default="demo", help="preset, Hub repo id, local folder or .gguf file (default: demo)")
-    parser.add_argument("--prompt", type=_prompt_name, default="general",
+    parser.add_argument("--model", default=None,
+                        help="preset, Hub repo id, local folder or .gguf file (default: demo); with a server, the "
+                             "model it serves (default: OCR_LLM_MODEL, else its only model)")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=None,
+                        help="where the model runs (default: OCR_BACKEND, else auto: a server when a URL is given, "
+                             "llama.cpp for a GGUF on a CPU where installed, else transformers)")
+    parser.add_argument("--server-url", metavar="URL", help="OpenAI-compatible server, e.g. http://host:8000/v1 "
+                        "(default: OCR_LLM_URL); the API key comes from OCR_LLM_API_KEY")
+    parser.add_argument("--concurrency", type=positive_int, default=None,
+                        help="requests in flight to a server at once (default: OCR_LLM_CONCURRENCY, else 4)")
+    parser.add_argument("--prompt", type=prompt_name, default="general",
                         help="prompt name: a preset or a team prompt (default: general)")
-    parser.add_argument("--max-chars", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--max-chars", type=positive_int, default=None, metavar="N",
                         help="refuse a text longer than N characters (default: OCR_MAX_CORRECTION_CHARS, else 20000)")
-    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="none")
-    parser.add_argument("--gpu-layers", type=_gpu_layers, default="all", help="decoder layers on the GPU: N, all or auto")
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="none", help="bitsandbytes, transformers only")
+    parser.add_argument("--gpu-layers", type=gpu_layers_type, default=None,
+                        help="decoder layers on the GPU: N, all or auto (default: all; needs CUDA)")
     parser.add_argument("--guard", choices=tuple(POLICIES), default="strict")
     parser.add_argument("--allow-download", action="store_true", help="fetch a missing model from the Hugging Face Hub")
     parser.add_argument("--json", action="store_true", help="one JSON object per result")
@@ -286,13 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     correct = commands.add_parser("correct", help="correct OCR text with a language model, under the guard")
     correct.add_argument("--text-file", metavar="F", help="the text to correct; '-' or absent: standard input")
     correct.add_argument("--stream", action="store_true", help="echo generated tokens to stderr as they come")
-    _add_model_arguments(correct)
+    add_model_arguments(correct)
     correct.set_defaults(handler=cmd_correct)
 
     run = commands.add_parser("run", help="OCR files, then correct their text")
     run.add_argument("files", nargs="+", metavar="FILE")
     _add_ocr_arguments(run)
-    _add_model_arguments(run)
+    add_model_arguments(run)
     run.set_defaults(handler=cmd_run)
 
     models = commands.add_parser("models", help="list the model presets and what is downloaded")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from . import metrics
-from .backend import Generation, GenerationBackend
+from .llm.base import Generation, GenerationBackend
 from .chunking import DEFAULT_TOKEN_BUDGET, Chunk, chunk_text, document_text, max_new_tokens_for
 from .diff import changed_word_count
 from .errors import TextInputError

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Mapping, NamedTuple
 
 from . import config
-from .backend import ChatMessages
+from .llm.base import ChatMessages
 from .errors import PipelineError
 
 MAX_NAME_LENGTH = 40

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from .backend import ChatMessages, Generation, GenerationBackend, TokenCallback
+from .llm.base import ChatMessages, Generation, GenerationBackend, TokenCallback
 from .errors import ModelError, ModelReleased
 
 ATTEMPTS = 3
@@ -25,6 +25,8 @@ class ReloadingBackend:
         self._current = acquire()  # loads the model now, before the caller queues for its turn
         self.name = name or self._current.name
         self.supports_batching = self._current.supports_batching
+        self.kind = getattr(self._current, "kind", "")
+        self.concurrency = getattr(self._current, "concurrency", 1)  # > 1: a server that takes requests at once
 
     def _call(self, call: Callable[[GenerationBackend], Result]) -> Result:
         for _ in range(ATTEMPTS):

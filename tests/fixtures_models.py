@@ -1,5 +1,6 @@
 """Model fixtures: a tiny random Qwen2 chat model built offline, a backend on it, the demo GGUF,
-and a fake Hugging Face Hub on 127.0.0.1 for the download code.
+a fake Hugging Face Hub on 127.0.0.1 for the download code, a real llama.cpp server on the demo
+GGUF, and a scripted OpenAI-compatible server for the failures a real one will not stage on demand.
 
 Also skips `gpu`-marked tests where torch sees no CUDA.
 """
@@ -10,9 +11,11 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -38,7 +41,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     gpu_items = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_items:
         return  # do not pay for importing torch when no GPU test was collected
-    from ocr_pipeline.llm import cuda_available
+    from ocr_pipeline.llm.placement import cuda_available
 
     if cuda_available():
         return
@@ -167,8 +170,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_backend(tiny_model_dir: Path):
     """A TransformersBackend on the tiny model, on CPU (shared: do not release it)."""
-    from ocr_pipeline.llm import LoadOptions, TransformersBackend, load_model
-    from ocr_pipeline.models import ModelSource
+    from ocr_pipeline.llm.backends.transformers import TransformersBackend, load_model
+    from ocr_pipeline.llm.models import ModelSource
+    from ocr_pipeline.llm.placement import LoadOptions
 
     loaded = load_model(ModelSource("tiny", tiny_model_dir), LoadOptions(device="cpu", dtype="float32"))
     return TransformersBackend(loaded)
@@ -177,7 +181,7 @@ def tiny_backend(tiny_model_dir: Path):
 @pytest.fixture(scope="session")
 def demo_gguf_path() -> Path:
     from ocr_pipeline.errors import ModelError
-    from ocr_pipeline.models import demo_gguf_path as find_demo
+    from ocr_pipeline.llm.models import demo_gguf_path as find_demo
 
     try:
         return find_demo()
@@ -282,5 +286,148 @@ def fake_hub(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch):
     thread.start()
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     yield hub
+    server.shutdown()
+    server.server_close()
+
+
+# --- llama.cpp ---------------------------------------------------------------------------------
+
+
+def needs_llamacpp() -> None:
+    """Skip where llama-cpp-python is not installed (the set-up could not build it)."""
+    from ocr_pipeline.llm.backends.llamacpp import llamacpp_status
+
+    installed, message = llamacpp_status()
+    if not installed:
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def llama_server(demo_gguf_path: Path):
+    """`python -m llama_cpp.server` on 127.0.0.1 serving the demo GGUF as `demo` (shared: do not stop it)."""
+    needs_llamacpp()
+    import importlib.util
+
+    if importlib.util.find_spec("uvicorn") is None or importlib.util.find_spec("sse_starlette") is None:
+        pytest.skip("llama-cpp-python's server extra (requirements-llamacpp.txt) is not installed")
+    from ocr_pipeline.llm.backends.llamacpp import LlamaServer
+
+    with LlamaServer(demo_gguf_path) as server:
+        yield server
+
+
+# --- a scripted OpenAI-compatible server -------------------------------------------------------
+
+Reply = Callable[[dict], "tuple[int, dict, bytes | None]"]  # request body -> (status, headers, body or None: drop)
+
+
+def chat_answer(text: str, *, finish: str | None = "stop", prompt_tokens: int = 1000,
+                completion_tokens: int | None = None, logprobs: list[float] | None = None) -> Reply:
+    """A reply with `text` as the answer, non-streamed or as server-sent events as the request asks."""
+
+    def reply(body: dict) -> tuple[int, dict, bytes]:
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens or len(text.split())}
+        choice_logprobs = {"content": [{"token": "x", "logprob": value} for value in logprobs]} if logprobs else None
+        if not body.get("stream"):
+            answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                   "finish_reason": finish, "logprobs": choice_logprobs}], "usage": usage}
+            return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+        events = [{"choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
+                  for word in re.findall(r"\S+\s*", text)]
+        events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish, "logprobs": choice_logprobs}],
+                       "usage": usage})
+        stream = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
+        return 200, {"Content-Type": "text/event-stream"}, stream.encode()
+
+    return reply
+
+
+def status_reply(status: int, message: str = "", headers: dict | None = None) -> Reply:
+    return lambda body: (status, {"Content-Type": "application/json", **(headers or {})},
+                         json.dumps({"error": {"message": message or f"status {status}"}}).encode())
+
+
+def slow(reply: Reply, seconds: float) -> Reply:
+    def delayed(body: dict):
+        time.sleep(seconds)
+        return reply(body)
+
+    return delayed
+
+
+DROP: Reply = lambda body: (200, {}, None)  # noqa: E731 - close the connection without an answer
+
+
+@dataclass
+class FakeOpenAI:
+    """What the scripted server answers and what it was asked. `replies` are used in order, then `default`."""
+
+    url: str
+    models: list[dict] = field(default_factory=lambda: [{"id": "tiny", "object": "model", "owned_by": "vllm"}])
+    replies: list[Reply] = field(default_factory=list)
+    default: Reply = field(default_factory=lambda: chat_answer("Total 100.00"))
+    requests: list[dict] = field(default_factory=list)  # chat request bodies, in arrival order
+    headers: list[dict] = field(default_factory=list)
+    tokenize_calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_reply(self) -> Reply:
+        with self.lock:
+            return self.replies.pop(0) if self.replies else self.default
+
+
+def _openai_handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def _send(self, status: int, headers: dict, body: bytes | None) -> None:
+            if body is None:  # a dropped connection
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if urlsplit(self.path).path == "/v1/models":
+                return self._send(200, {"Content-Type": "application/json"},
+                                  json.dumps({"object": "list", "data": fake.models}).encode())
+            self._send(404, {}, b"{}")
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            path = urlsplit(self.path).path
+            if path == "/tokenize":  # vLLM's
+                with fake.lock:
+                    fake.tokenize_calls += 1
+                return self._send(200, {"Content-Type": "application/json"},
+                                  json.dumps({"count": len(body.get("prompt", "").split())}).encode())
+            if path != "/v1/chat/completions":
+                return self._send(404, {}, b"{}")
+            with fake.lock:
+                fake.requests.append(body)
+                fake.headers.append(dict(self.headers))
+            self._send(*fake.next_reply()(body))
+
+    return Handler
+
+
+@pytest.fixture
+def fake_openai():
+    """A scripted OpenAI-compatible server on 127.0.0.1 serving `tiny` (as vLLM would list it)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.daemon_threads = True
+    server.handle_error = lambda request, client_address: None  # a dropped connection is the point
+    fake = FakeOpenAI(f"http://127.0.0.1:{server.server_port}/v1")
+    server.RequestHandlerClass = _openai_handler(fake)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
     server.shutdown()
     server.server_close()

@@ -182,8 +182,8 @@ def test_pipeline_benchmark_keeps_every_key_field(scan_folder, tiny_backend):
 
 
 def test_release_benchmark_records_each_cycle(tiny_model_dir):
-    from ocr_pipeline.llm import LoadOptions
-    from ocr_pipeline.models import ModelSource
+    from ocr_pipeline.llm.models import ModelSource
+    from ocr_pipeline.llm.placement import LoadOptions
 
     report = bench.benchmark_release(ModelSource("tiny", tiny_model_dir), LoadOptions(device="cpu"), cycles=3)
     assert [cycle.cycle for cycle in report.cycles] == [1, 2, 3]
@@ -266,5 +266,6 @@ def test_cli_bench_errors_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: no such folder."
     assert main(["bench", "correct", str(tmp_path / "none.jsonl"), "--model", "demo"]) == 1
     assert "none.jsonl" in capsys.readouterr().err
-    assert main(["bench", "correct", str(tmp_path / "none.jsonl"), "--prompt", "no-such-prompt"]) == 1
-    assert "no-such-prompt" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:  # an unknown prompt is bad usage
+        main(["bench", "correct", str(tmp_path / "none.jsonl"), "--prompt", "no-such-prompt"])
+    assert exited.value.code == 2 and "Unknown prompt 'no-such-prompt'" in capsys.readouterr().err

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ocr_pipeline.backend import Generation, GenerationBackend
+from ocr_pipeline.llm.base import Generation, GenerationBackend
 from ocr_pipeline.chunking import max_new_tokens_for
 from ocr_pipeline.correction import correct_text
 from ocr_pipeline.guard import LENIENT

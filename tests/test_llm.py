@@ -1,28 +1,30 @@
-"""Loading, placement, generation, streaming and release, on a tiny random model (CPU)."""
+"""The transformers backend: loading, placement, generation, streaming and release, on a tiny random model (CPU)."""
 
 from __future__ import annotations
 
 import gc
+import importlib.machinery
 import shutil
+import sys
 import threading
+import types
 import weakref
 
 import pytest
 
-from ocr_pipeline.backend import Generation, GenerationBackend
 from ocr_pipeline.errors import ModelError
-from ocr_pipeline.llm import (
+from ocr_pipeline.llm.backends.transformers import TransformersBackend, cpu_has_native_bf16, load_model, release_model
+from ocr_pipeline.llm.base import Generation, GenerationBackend
+from ocr_pipeline.llm.memory import give_memory_back, imported_torch, memory_snapshot
+from ocr_pipeline.llm.models import ModelSource, list_models
+from ocr_pipeline.llm.placement import (
     LoadOptions,
-    TransformersBackend,
     build_gpu_layer_map,
     count_layers_by_device,
     cuda_available,
     decoder_layout,
-    load_model,
-    memory_snapshot,
-    release_model,
+    gpu_layer_map_for,
 )
-from ocr_pipeline.models import ModelSource, list_models
 from tests.fixtures_models import build_tiny_chat_model
 
 CPU_FP32 = LoadOptions(device="cpu", dtype="float32")
@@ -100,13 +102,11 @@ def test_gpu_layer_map_for_a_tied_model(tmp_path):
     """The map built from the model itself: weightless rotary embeddings and a tied head stay on the GPU."""
     from transformers import AutoConfig
 
-    from ocr_pipeline.llm import _gpu_layer_map_for
-
     folder = build_tiny_chat_model(tmp_path, layers=3)
     config = AutoConfig.from_pretrained(folder)
     config.tie_word_embeddings = True
     config.save_pretrained(folder)
-    device_map = _gpu_layer_map_for(folder, 1)
+    device_map = gpu_layer_map_for(folder, 1)
     assert device_map["lm_head"] == "cuda:0" and device_map["model.rotary_emb"] == "cuda:0"
     assert [device_map[f"model.layers.{index}"] for index in range(3)] == ["cuda:0", "cpu", "cpu"]
 
@@ -169,8 +169,6 @@ def test_bitsandbytes_on_cpu(tiny_model_dir, quantization, layer_type, caplog):
 
 
 def test_default_cpu_dtype_follows_the_cpu(tiny_model_dir):
-    from ocr_pipeline.llm import cpu_has_native_bf16
-
     loaded = load_model(ModelSource("tiny", tiny_model_dir), LoadOptions(device="cpu"))
     assert loaded.placement.dtype == ("bfloat16" if cpu_has_native_bf16() else "float32")
     release_model(loaded)
@@ -283,6 +281,20 @@ def test_release_drops_every_reference(tiny_model_dir):
         backend.generate([REQUESTS[0]], [4])
 
 
+def test_memory_is_read_without_a_torch_still_being_imported(monkeypatch):
+    """Another thread importing torch leaves a half-initialised module (no `torch.cuda`) in sys.modules."""
+    half = types.ModuleType("torch")
+    half.__spec__ = importlib.machinery.ModuleSpec("torch", None)
+    half.__spec__._initializing = True
+    monkeypatch.setitem(sys.modules, "torch", half)
+    assert imported_torch() is None
+    assert memory_snapshot().cuda_allocated_bytes is None
+    give_memory_back()
+    from dashboard import widgets
+
+    widgets.memory_gauges()  # outside a page run streamlit draws nothing, but the code runs
+
+
 def test_load_release_cycles_do_not_grow_memory(tmp_path):
     """A ~34 MB model loaded and released 3 times after a warm-up: a leak would add ~34 MB a cycle."""
     folder = build_tiny_chat_model(tmp_path, layers=8, hidden=256)
@@ -336,6 +348,12 @@ def test_corrupt_gguf(tmp_path):
     with pytest.raises(ModelError, match="broken.gguf"):
         load_model(ModelSource("broken", tmp_path, gguf_file="broken.gguf"), CPU_FP32, model_folder=tmp_path)
     assert not list((tmp_path / ".converted").glob("*"))
+
+
+def test_truncated_gguf_is_cut_short_not_a_reshape_error(tmp_path, tiny_gguf_path):
+    (tmp_path / "cut.gguf").write_bytes(tiny_gguf_path.read_bytes()[:-4096])
+    with pytest.raises(ModelError, match=r"cut.gguf is cut short \(\d+ of \d+ bytes\): download it again"):
+        load_model(str(tmp_path / "cut.gguf"), CPU_FP32, model_folder=tmp_path)
 
 
 def test_gguf_that_is_not_gguf(tmp_path):

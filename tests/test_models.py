@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures_models import FakeRepo
 from ocr_pipeline.errors import ModelError
-from ocr_pipeline.models import (
+from ocr_pipeline.llm.models import (
     DEMO,
     PRESETS,
     ModelSource,
@@ -143,7 +143,7 @@ def test_list_models_shows_presets_and_downloads(tmp_path, tiny_model_dir, demo_
     (tmp_path / "someone" / "half-done").mkdir()  # no config.json: not a model
     gguf = tmp_path / "someone" / "ggufs" / "small.gguf"
     gguf.parent.mkdir()
-    gguf.write_bytes(b"GGUF" + b"\0" * 16)
+    gguf.write_bytes(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))  # version 3, no tensor, no key
     entries = {entry.name: entry for entry in list_models(tmp_path)}
     assert [name for name in entries][: len(PRESETS)] == [preset.name for preset in PRESETS]
     assert entries[QWEN_SMALL].available and entries[QWEN_SMALL].size_bytes > 0
@@ -249,3 +249,20 @@ def test_missing_gguf_file_in_repo(fake_hub, tmp_path):
 def test_unreachable_hub(fake_hub, tmp_path):
     with pytest.raises(ModelError, match="Cannot reach the Hugging Face Hub"):
         resolve_model("tiny/qwen", model_folder=tmp_path, allow_download=True, endpoint="http://127.0.0.1:9")
+
+
+def test_a_truncated_gguf_says_it_is_cut_short(tmp_path, tiny_gguf_path):
+    data = tiny_gguf_path.read_bytes()
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(data[:-1000])
+    problem = missing_files(ModelSource("cut", tmp_path, gguf_file="cut.gguf"))
+    assert problem == f"{cut} is cut short ({len(data) - 1000} of {len(data)} bytes): download it again"
+    with pytest.raises(ModelError, match=r"is cut short \(\d+ of \d+ bytes\): download it again"):
+        resolve_model(str(cut))
+    cut.write_bytes(data[:300])
+    assert "cut short (300 bytes, inside its header)" in missing_files(ModelSource("cut", tmp_path, gguf_file="cut.gguf"))
+
+
+def test_a_complete_gguf_passes_the_size_check(tiny_gguf_path, demo_gguf_path):
+    for path in (tiny_gguf_path, demo_gguf_path):
+        assert missing_files(ModelSource("ok", path.parent, gguf_file=path.name)) is None

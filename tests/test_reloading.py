@@ -6,8 +6,9 @@ import pytest
 
 from ocr_pipeline.correction import correct_text
 from ocr_pipeline.errors import ModelReleased
-from ocr_pipeline.llm import LoadOptions, TransformersBackend, load_model, release_model
-from ocr_pipeline.models import ModelSource
+from ocr_pipeline.llm.backends.transformers import TransformersBackend, load_model, release_model
+from ocr_pipeline.llm.models import ModelSource
+from ocr_pipeline.llm.placement import LoadOptions
 from ocr_pipeline.reloading import ReloadingBackend
 
 DOCUMENT = "\n\n".join(f"Paragraph {index}: Tota1 due $1O0.00 on 2023-07-15." for index in range(6))

@@ -1,4 +1,4 @@
-"""Benchmarks the project judges itself by: OCR, correction, the whole pipeline, memory, overhead, GPU.
+"""Benchmarks the project judges itself by: OCR, correction, the whole pipeline, memory, overhead, backends, GPU.
 
 Every measurement is a function that returns a report (a dataclass with `to_json()`), so the
 `bench` command and the dashboard's Evaluate page run the same code. Each report carries the
@@ -13,10 +13,12 @@ timing means little without it.
 | `correction` | correction on pairs, and OCR then correction on scans |
 | `memory` | load/release cycles |
 | `speed` | the pipeline's overhead over plain `generate`; random-weight Qwen2.5 shapes on a GPU and a CPU |
+| `backends` | transformers, llama.cpp and a server on the same chunks; the server's throughput by concurrency |
 | `report` | the readable report and per-document rows |
 | `cli` | the `bench` subcommands |
 """
 
+from .backends import benchmark_backends
 from .cli import add_bench_commands
 from .common import key_found, numbers_kept
 from .correction import benchmark_correction, benchmark_pipeline
@@ -27,7 +29,7 @@ from .report import document_rows, render_report
 from .speed import NO_CUDA, QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
 __all__ = [
-    "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands", "benchmark_correction", "benchmark_cpu", "benchmark_gpu",
+    "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands", "benchmark_backends", "benchmark_correction", "benchmark_cpu", "benchmark_gpu",
     "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release", "document_rows", "key_found",
     "load_pairs", "load_scan_set", "numbers_kept", "parse_pairs", "render_report",
 ]

@@ -8,8 +8,10 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import PipelineError
 from .correction import benchmark_correction, benchmark_pipeline
 from .data import load_pairs, load_scan_set
+from .backends import CONCURRENCY_LEVELS, benchmark_backends
 from .memory import benchmark_release
 from .ocr import PLAIN_RAPIDOCR, benchmark_ocr
 from .report import render_report
@@ -34,29 +36,29 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
 
 
 def _cmd_correct(args: argparse.Namespace) -> int:
-    from ..cli import _load_backend
+    from ..cli import load_backend
     from ..prompts import get_prompt
 
     get_prompt(args.prompt)  # an unknown prompt fails before the model loads
     pairs = load_pairs(args.pairs, args.limit)
-    report = benchmark_correction(pairs, _load_backend(args), args.prompt, args.guard, args.pairs, _stderr_progress)
+    report = benchmark_correction(pairs, load_backend(args), args.prompt, args.guard, args.pairs, _stderr_progress)
     _emit(report, args.json)
     return 0
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
-    from ..cli import _load_backend
+    from ..cli import load_backend
 
     load_scan_set(args.folder, args.limit)  # a folder without transcripts fails before the model loads
-    report = benchmark_pipeline(args.folder, _load_backend(args), args.engine, args.prompt, args.guard, args.limit,
+    report = benchmark_pipeline(args.folder, load_backend(args), args.engine, args.prompt, args.guard, args.limit,
                                 _stderr_progress)
     _emit(report, args.json)
     return 1 if any(item.error for item in report.items) else 0
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from ..llm import LoadOptions
-    from ..models import resolve_model
+    from ..llm.models import resolve_model
+    from ..llm.placement import LoadOptions
 
     source = resolve_model(args.model, allow_download=args.allow_download)
     options = LoadOptions(quantization=args.quantization, gpu_layers=args.gpu_layers)
@@ -65,12 +67,25 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_overhead(args: argparse.Namespace) -> int:
-    from ..cli import _load_backend
+    from ..cli import load_backend
 
+    if args.backend != "transformers":
+        raise PipelineError("bench overhead compares correct_text with transformers' own generate: use --backend "
+                            "transformers (bench backends compares the backends).")
     text = Path(args.text_file).read_text(encoding="utf-8") if args.text_file else None
-    report = benchmark_overhead(_load_backend(args), text, args.prompt, args.guard, args.repeats, _stderr_progress)
+    report = benchmark_overhead(load_backend(args), text, args.prompt, args.guard, args.repeats, _stderr_progress)
     _emit(report, args.json)
     return 0
+
+
+def _cmd_backends(args: argparse.Namespace) -> int:
+    text = Path(args.text_file).read_text(encoding="utf-8") if args.text_file else None
+    report = benchmark_backends(args.model, text, args.backends, prompt=args.prompt, guard=args.guard,
+                                repeats=args.repeats, server_url=args.server_url,
+                                concurrency_levels=args.concurrency, throughput_requests=args.requests,
+                                on_progress=_stderr_progress)
+    _emit(report, args.json)
+    return 1 if any(run.error for run in report.runs) else 0
 
 
 def _cmd_gpu(args: argparse.Namespace) -> int:
@@ -83,69 +98,80 @@ def _cmd_cpu(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("expected a whole number of at least 1")
-    return number
-
-
 def add_bench_commands(subparsers) -> None:
     """Register `bench` and its subcommands on the CLI's subparsers (each sets `handler`)."""
-    from ..cli import _add_model_arguments, _gpu_layers
-    from ..llm import QUANTIZATIONS
+    from ..cli import add_model_arguments, gpu_layers_type, positive_int
+    from ..guard import POLICIES
+    from ..llm.placement import QUANTIZATIONS
     from ..ocr import ENGINE_NAMES
 
     bench = subparsers.add_parser("bench", help="measure OCR, correction, memory and speed; tables or --json")
-    commands = bench.add_subparsers(dest="bench_command", required=True, metavar="{ocr,correct,pipeline,release,overhead,gpu,cpu}")
+    commands = bench.add_subparsers(dest="bench_command", required=True, metavar="{ocr,correct,pipeline,release,overhead,backends,gpu,cpu}")
 
     ocr = commands.add_parser("ocr", help="CER/WER, key fields, time and memory per engine on scans with NAME.gt.txt")
     ocr.add_argument("folder", metavar="DIR")
     ocr.add_argument("--engine", nargs="+", action="extend", choices=(*ENGINE_NAMES, PLAIN_RAPIDOCR),
                      help=f"engines to compare (default: auto {PLAIN_RAPIDOCR})")
-    ocr.add_argument("--limit", type=_positive, help="only the first N scans (by name)")
+    ocr.add_argument("--limit", type=positive_int, help="only the first N scans (by name)")
     ocr.add_argument("--json", action="store_true", help="one JSON object with every figure")
     ocr.set_defaults(handler=_cmd_ocr)
 
     correct = commands.add_parser("correct", help="CER/WER before and after correction on {ocr, gt} pairs")
     correct.add_argument("pairs", metavar="PAIRS.jsonl", help='{"ocr", "gt"} per line, or the HIPE-OCRepair schema')
-    correct.add_argument("--limit", type=_positive, help="only the first N pairs")
-    _add_model_arguments(correct)
+    correct.add_argument("--limit", type=positive_int, help="only the first N pairs")
+    add_model_arguments(correct)
     correct.set_defaults(handler=_cmd_correct)
 
     pipeline = commands.add_parser("pipeline", help="OCR then correction on scans; key fields kept")
     pipeline.add_argument("folder", metavar="DIR")
     pipeline.add_argument("--engine", choices=ENGINE_NAMES, default="auto")
-    pipeline.add_argument("--limit", type=_positive, help="only the first N scans (by name)")
-    _add_model_arguments(pipeline)
+    pipeline.add_argument("--limit", type=positive_int, help="only the first N scans (by name)")
+    add_model_arguments(pipeline)
     pipeline.set_defaults(handler=_cmd_pipeline)
 
     release = commands.add_parser("release", help="memory after each load and each release of a model")
     release.add_argument("--model", default="demo")
-    release.add_argument("--cycles", type=_positive, default=10)
+    release.add_argument("--cycles", type=positive_int, default=10)
     release.add_argument("--quantization", choices=QUANTIZATIONS, default="none")
-    release.add_argument("--gpu-layers", type=_gpu_layers, default="all")
+    release.add_argument("--gpu-layers", type=gpu_layers_type, default="all")
     release.add_argument("--allow-download", action="store_true")
     release.add_argument("--json", action="store_true")
     release.set_defaults(handler=_cmd_release)
 
     overhead = commands.add_parser("overhead", help="correct_text against plain model.generate on the same chunks")
     overhead.add_argument("--text-file", metavar="F", help="text to correct (default: the project's sample pages)")
-    overhead.add_argument("--repeats", type=_positive, default=3)
-    _add_model_arguments(overhead)
-    overhead.set_defaults(handler=_cmd_overhead)
+    overhead.add_argument("--repeats", type=positive_int, default=3)
+    add_model_arguments(overhead)
+    overhead.set_defaults(handler=_cmd_overhead, backend="transformers")  # it compares against model.generate
+
+    backends = commands.add_parser("backends", help="the same chunks through transformers, llama.cpp and a server; "
+                                   "server throughput at 1, 2, 4, 8 concurrent requests")
+    backends.add_argument("--model", default="demo", help="the model for the in-process backends (default: demo)")
+    backends.add_argument("--backends", nargs="+", choices=("transformers", "llamacpp", "openai"),
+                          default=["transformers", "llamacpp", "openai"])
+    backends.add_argument("--text-file", metavar="F", help="the document to correct (default: the sample receipt)")
+    backends.add_argument("--prompt", default="general")
+    backends.add_argument("--guard", choices=tuple(POLICIES), default="strict")
+    backends.add_argument("--repeats", type=positive_int, default=3)
+    backends.add_argument("--server-url", metavar="URL",
+                          help="the server to measure (default: a llama.cpp server started on the model's GGUF)")
+    backends.add_argument("--concurrency", type=positive_int, nargs="+", default=list(CONCURRENCY_LEVELS),
+                          help="concurrent requests to measure the server's throughput at")
+    backends.add_argument("--requests", type=positive_int, default=8, help="chunk requests per throughput level")
+    backends.add_argument("--json", action="store_true")
+    backends.set_defaults(handler=_cmd_backends)
 
     gpu = commands.add_parser("gpu", help="Qwen2.5 shapes (random weights): bf16/int8/4bit, gpu_layers, batching")
     gpu.add_argument("--shape", nargs="+", choices=tuple(QWEN25_SHAPES), default=["Qwen2.5-0.5B", "Qwen2.5-1.5B", "Qwen2.5-3B"])
-    gpu.add_argument("--batch", type=_positive, default=8)
-    gpu.add_argument("--prompt-tokens", type=_positive, default=256)
-    gpu.add_argument("--new-tokens", type=_positive, default=128)
+    gpu.add_argument("--batch", type=positive_int, default=8)
+    gpu.add_argument("--prompt-tokens", type=positive_int, default=256)
+    gpu.add_argument("--new-tokens", type=positive_int, default=128)
     gpu.add_argument("--json", action="store_true")
     gpu.set_defaults(handler=_cmd_gpu)
 
     cpu = commands.add_parser("cpu", help="a Qwen2.5 shape (random weights) on the CPU: fp32, bf16, 4bit, int8")
     cpu.add_argument("--shape", nargs="+", choices=tuple(QWEN25_SHAPES), default=["Qwen2.5-0.5B"])
-    cpu.add_argument("--prompt-tokens", type=_positive, default=128)
-    cpu.add_argument("--new-tokens", type=_positive, default=16)
+    cpu.add_argument("--prompt-tokens", type=positive_int, default=128)
+    cpu.add_argument("--new-tokens", type=positive_int, default=16)
     cpu.add_argument("--json", action="store_true")
     cpu.set_defaults(handler=_cmd_cpu)

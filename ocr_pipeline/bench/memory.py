@@ -35,7 +35,9 @@ def benchmark_release(source, options=None, cycles: int = 10, on_progress: Progr
     import torch  # noqa: F401 - imported before the baseline, so the baseline is not the import
     import transformers  # noqa: F401
 
-    from ..llm import LoadOptions, load_model, memory_snapshot, release_model
+    from ..llm.backends.transformers import load_model, release_model
+    from ..llm.memory import memory_snapshot
+    from ..llm.placement import LoadOptions
 
     options = options or LoadOptions()
     load_start = load_average()

@@ -3,6 +3,7 @@ table, a chart or a CSV file."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict
 from typing import Any, Sequence
 
@@ -83,6 +84,10 @@ def _mib(snapshot: dict | None, key: str = "rss_bytes") -> float | None:
     return None if value is None else round(value / MIB, 1)
 
 
+def _median_or_none(values: Sequence[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
 def render_report(report) -> str:
     """The readable form of any benchmark report."""
     kind = report.kind
@@ -148,6 +153,26 @@ def render_report(report) -> str:
              "total s": round(sum(report.plain_seconds), 3), "new tokens": report.plain_new_tokens},
         ]))
         lines.append(f"ratio (pipeline / plain): {report.ratio}")
+    elif kind == "backends":
+        lines.append(f"Backends on {report.model}: {report.chunks} chunks ({report.text_characters} characters), prompt "
+                     f"{report.prompt}, {report.repeats} repeats; server: {report.server or 'not measured'}")
+        lines.append(format_table([
+            {"backend": r.label, "load s": r.load_seconds, "+MiB": r.memory_added_mib,
+             "s/document (median)": _median_or_none(r.seconds), "tokens/s": r.tokens_per_second,
+             "decode tokens/s": r.decode_tokens_per_second,
+             "chunks/s": r.chunks_per_second, "tokens/s vs transformers": r.tokens_per_second_ratio,
+             "speed-up vs transformers": r.speedup, "new tokens": r.new_tokens or None, "error": r.error or None}
+            for r in report.runs
+        ]))
+        if report.server_vs_llamacpp is not None:
+            lines.append(f"server at concurrency 1 / llama.cpp in process, seconds per document: {report.server_vs_llamacpp}")
+        if report.throughput:
+            lines.append(format_table([
+                {"concurrent requests": t.concurrency, "requests": t.requests, "seconds": " ".join(map(str, t.seconds)),
+                 "tokens/s": t.tokens_per_second, "requests/s": t.requests_per_second}
+                for t in report.throughput
+            ]))
+        lines += [f"{r.label}: {r.description}" for r in report.runs if r.description]
     elif kind in ("gpu", "cpu"):
         if report.skipped:
             lines.append(report.skipped)

@@ -253,7 +253,7 @@ def benchmark_gpu(
 ) -> ShapeBenchmark:
     """Load time, memory and tokens per second (one by one and batched) per shape, variant and
     gpu_layers; returns a report with `skipped` set where there is no CUDA."""
-    from ..llm import cuda_available
+    from ..llm.placement import cuda_available
 
     plan = [(shape, variant, layers) for shape in _known(shapes) for variant, layers in _gpu_plan(shape)]
     if not cuda_available():
@@ -288,8 +288,9 @@ def _settings(shapes: Sequence[str], batch: int, prompt_tokens: int, new_tokens:
 
 def _run_shapes(device: str, plan: list[tuple[str, str, int | str]], batch: int, prompt_tokens: int,
                 new_tokens: int, on_progress: Progress | None) -> ShapeBenchmark:
-    from ..llm import LoadOptions, load_model, release_model
-    from ..models import ModelSource
+    from ..llm.backends.transformers import load_model, release_model
+    from ..llm.models import ModelSource
+    from ..llm.placement import LoadOptions
 
     variants = GPU_VARIANTS if device == "cuda" else CPU_VARIANTS
     shapes = list(dict.fromkeys(shape for shape, _, _ in plan))

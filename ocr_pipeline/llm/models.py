@@ -17,10 +17,12 @@ from ``HF_TOKEN`` (or a stored ``hf auth login``) itself, so the token never pas
 from __future__ import annotations
 
 import errno
+import functools
 import importlib.util
 import json
 import logging
 import shutil
+import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,16 +177,116 @@ def parse_model_name(name: str, model_folder: Path | None = None) -> ModelSource
     )
 
 
+class _HeaderEnds(Exception):
+    """The file ends inside the GGUF header."""
+
+
+def _gguf_declared_size(path: Path) -> int:
+    """The size a GGUF file must have: its header, then (aligned) the tensor data the header lists.
+
+    Reads only the header (the key-value pairs, then each tensor's shape, type and offset) with the
+    `gguf` package's type tables, so a truncated download is told apart before any loader maps it.
+    """
+    from gguf.constants import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType, GGUFValueType
+
+    scalar_formats = {
+        GGUFValueType.UINT8: "B", GGUFValueType.INT8: "b", GGUFValueType.UINT16: "H", GGUFValueType.INT16: "h",
+        GGUFValueType.UINT32: "I", GGUFValueType.INT32: "i", GGUFValueType.FLOAT32: "f", GGUFValueType.BOOL: "?",
+        GGUFValueType.UINT64: "Q", GGUFValueType.INT64: "q", GGUFValueType.FLOAT64: "d",
+    }
+    file_size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.read(len(GGUF_MAGIC))
+        order = "<"
+
+        def skip(length: int) -> None:
+            if handle.tell() + length > file_size:
+                raise _HeaderEnds
+            handle.seek(length, 1)
+
+        def read(fmt: str):
+            size = struct.calcsize(order + fmt)
+            data = handle.read(size)
+            if len(data) < size:
+                raise _HeaderEnds
+            return struct.unpack(order + fmt, data)[0]
+
+        def read_string() -> bytes | None:
+            """The string if short (a key), else None after skipping it (a vocabulary, a template)."""
+            length = read("Q")
+            if length > 256:
+                skip(length)
+                return None
+            data = handle.read(length)
+            if len(data) < length:
+                raise _HeaderEnds
+            return data
+
+        def read_value(kind: int):
+            if kind == GGUFValueType.STRING:
+                return read_string()
+            if kind == GGUFValueType.ARRAY:
+                item_kind, count = read("I"), read("Q")
+                if item_kind in scalar_formats:  # skip a numeric array in one seek
+                    skip(struct.calcsize(order + scalar_formats[item_kind]) * count)
+                    return None
+                for _ in range(count):
+                    read_value(item_kind)
+                return None
+            if kind not in scalar_formats:
+                raise ValueError(f"unknown value type {kind}")
+            return read(scalar_formats[kind])
+
+        version = read("I")
+        if version & 0xFFFF == 0:  # written big-endian
+            order = ">"
+            version = struct.unpack(">I", struct.pack("<I", version))[0]
+        tensor_count, kv_count = read("Q"), read("Q")
+        alignment = GGUF_DEFAULT_ALIGNMENT
+        for _ in range(kv_count):
+            key = read_string()
+            value = read_value(read("I"))
+            if key == b"general.alignment" and isinstance(value, int) and value > 0:
+                alignment = value
+        data_end = 0
+        for _ in range(tensor_count):
+            read_string()
+            dims = [read("Q") for _ in range(read("I"))]
+            block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(read("I"))]
+            offset = read("Q")
+            elements = functools.reduce(lambda a, b: a * b, dims, 1)
+            data_end = max(data_end, offset + elements // block * block_bytes)
+        header_end = handle.tell()
+    if tensor_count == 0:
+        return header_end
+    return -(-header_end // alignment) * alignment + data_end
+
+
+@functools.lru_cache(maxsize=64)
+def _gguf_problem(path: Path, size: int, mtime_ns: int) -> str | None:
+    """Why a GGUF file cannot be loaded, cached by path, size and mtime (headers can be megabytes)."""
+    with path.open("rb") as handle:
+        if handle.read(len(GGUF_MAGIC)) != GGUF_MAGIC:
+            return f"{path} is not a GGUF file (it does not start with the GGUF header)"
+    try:
+        declared = _gguf_declared_size(path)
+    except _HeaderEnds:
+        return f"{path} is cut short ({size} bytes, inside its header): download it again"
+    except (ValueError, KeyError, OverflowError, struct.error) as error:
+        return f"{path} is not a valid GGUF file ({error})"
+    if size < declared:
+        return f"{path} is cut short ({size} of {declared} bytes): download it again"
+    return None
+
+
 def missing_files(source: ModelSource) -> str | None:
     """Why `source` cannot be loaded from disk as it stands, or None when its files are complete."""
     if source.gguf_file:
         path = source.path
         if not path.is_file():
             return f"{path} does not exist"
-        with path.open("rb") as handle:
-            if handle.read(len(GGUF_MAGIC)) != GGUF_MAGIC:
-                return f"{path} is not a GGUF file (it does not start with the GGUF header)"
-        return None
+        stat = path.stat()
+        return _gguf_problem(path, stat.st_size, stat.st_mtime_ns)
     folder = source.folder
     if not (folder / "config.json").is_file():
         return f"{folder} has no config.json"

@@ -105,18 +105,20 @@ def run(text: str, prompt, choice: ModelChoice, who: str, guard: str, control: R
     return result
 
 
-def corrector(prompt, choice: ModelChoice, who: str):
-    """`text -> CorrectionResult` for the batch: the shared model, one generation at a time, no drawing."""
+def corrector(prompt, choice: ModelChoice, who: str) -> tuple[Callable[[str], CorrectionResult], int]:
+    """`text -> CorrectionResult` for the batch, and how many files it can take at once (a server: several).
+
+    The model is loaded now, in the page's own thread; one generation at a time in process, no drawing."""
+    backend = model_state.backend(choice)
+    speed = model_state.throughput(choice)
 
     def correct(text: str) -> CorrectionResult:
-        backend = model_state.backend(choice)
-        speed = model_state.throughput(choice)
         with resources.turn(backend, who):
             result = correct_text(text, backend, prompt, throughput=speed)
         speed.save()
         return result
 
-    return correct
+    return correct, backend.concurrency
 
 
 def diff_tabs(old: str, new: str, key: str) -> None:

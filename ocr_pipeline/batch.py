@@ -12,6 +12,8 @@ import io
 import json
 import time
 import zipfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePosixPath
@@ -129,38 +131,69 @@ def run_batch(
     correct: Callable[[str], object] | None = None,
     on_progress: Progress | None = None,
     after_file: Callable[[], None] | None = None,
+    concurrency: int = 1,
 ) -> Iterator[BatchRow]:
     """One row per input, in order: `ocr(document, data, on_page=...)`, then `correct(text)` if given.
 
     `correct` returns a `CorrectionResult` (`corrected`, `changes`, `rejected_chunks` and
-    `to_json()`; `after_file` runs after every file (the dashboard releases the model there).
-    A failure is recorded in its row and the batch goes on.
+    `to_json()`); `after_file` runs after every file (the dashboard releases the model there).
+    With `concurrency` above 1 (a server that batches), up to that many files are corrected at
+    once while the next ones are read; rows still come in input order. A failure is recorded in
+    its row and the batch goes on.
     """
-    for position, item in enumerate(inputs):
+    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="batch") if correct and concurrency > 1 else None
+    pending: deque[tuple[BatchRow, float, Future | None]] = deque()
+    try:
+        for position, item in enumerate(inputs):
 
-        def report(done: int, total: int, name: str = item.name, position: int = position) -> None:
-            if on_progress:
-                on_progress(position, len(inputs), name, done, total)
+            def report(done: int, total: int, name: str = item.name, position: int = position) -> None:
+                if on_progress:
+                    on_progress(position, len(inputs), name, done, total)
 
-        report(0, 1)
-        started = time.perf_counter()
-        row = BatchRow(item.name, error=item.error)
-        if not item.error:
-            try:
-                _process(item, row, ocr, correct, report)
-            except PipelineError as error:
-                row.error = str(error)
-            except Exception as error:  # one file's surprise (out of memory...) must not end the batch
-                row.error = f"{item.name}: unexpected failure ({type(error).__name__}: {error})."
-            finally:
-                if after_file is not None:
-                    after_file()
-        row.seconds = time.perf_counter() - started
-        report(1, 1)
-        yield row
+            report(0, 1)
+            started = time.perf_counter()
+            row, future = BatchRow(item.name, error=item.error), None
+            if not item.error:
+                try:
+                    text = _recorded(row, lambda: _read_and_ocr(item, row, ocr, report))
+                    if correct is not None and text is not None:
+                        if pool is None:
+                            _recorded(row, lambda: _add_correction(row, correct(text)))
+                        else:
+                            future = pool.submit(correct, text)
+                finally:
+                    if after_file is not None and pool is None:
+                        after_file()
+            report(1, 1)
+            pending.append((row, started, future))
+            while pending and (pending[0][2] is None or pending[0][2].done()):
+                yield _finished(*pending.popleft())
+        while pending:
+            yield _finished(*pending.popleft())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _process(item: BatchInput, row: BatchRow, ocr, correct, report) -> None:
+def _recorded(row: BatchRow, step: Callable[[], object]):
+    """Run one step of a file; a failure becomes the row's error (the batch goes on) and None."""
+    try:
+        return step()
+    except PipelineError as error:
+        row.error = str(error)
+    except Exception as error:  # one file's surprise (out of memory...) must not end the batch
+        row.error = f"{row.file}: unexpected failure ({type(error).__name__}: {error})."
+    return None
+
+
+def _finished(row: BatchRow, started: float, correction: Future | None) -> BatchRow:
+    if correction is not None:
+        _recorded(row, lambda: _add_correction(row, correction.result()))
+    row.seconds = time.perf_counter() - started
+    return row
+
+
+def _read_and_ocr(item: BatchInput, row: BatchRow, ocr, report) -> str:
     data = item.read()
     document = load_document(data, PurePosixPath(item.name).name)
     row.pages = len(document.pages)
@@ -169,12 +202,14 @@ def _process(item: BatchInput, row: BatchRow, ocr, correct, report) -> None:
     row.engine, row.ocr_text, row.characters = result.engine, result.text, len(result.text)
     row.warnings = list(result.warnings)
     row.report = {"ocr": result.to_json()}
-    if correct is not None:
-        corrected = correct(result.text)
-        row.corrected_text = corrected.corrected
-        row.changes = corrected.changes
-        row.rejected_chunks = corrected.rejected_chunks
-        row.report["correction"] = corrected.to_json()
+    return result.text
+
+
+def _add_correction(row: BatchRow, corrected) -> None:
+    row.corrected_text = corrected.corrected
+    row.changes = corrected.changes
+    row.rejected_chunks = corrected.rejected_chunks
+    row.report["correction"] = corrected.to_json()
 
 
 def batch_zip(rows: Iterable[BatchRow]) -> bytes:

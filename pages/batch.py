@@ -35,9 +35,12 @@ if st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run
         return resources.run_ocr(document, resources.digest(data), sidebar.engine(), sidebar.mode(),
                                  license_path=sidebar.license_path(), on_page=on_page)
 
-    correct = correction_view.corrector(prompt, model_state.current_choice(), "Batch") if also_correct else None
+    correct, concurrency = None, 1
+    if also_correct:
+        with st.spinner(f"Preparing {model_state.current_choice().label}…"):
+            correct, concurrency = correction_view.corrector(prompt, model_state.current_choice(), "Batch")
     after_file = (lambda: model_state.release("released (Batch: after each file)")) if also_correct and release_each else None
-    st.session_state["batch.rows"] = list(run_batch(inputs, ocr, correct, show_progress, after_file))
+    st.session_state["batch.rows"] = list(run_batch(inputs, ocr, correct, show_progress, after_file, concurrency))
     st.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
 rows = st.session_state.get("batch.rows")

@@ -75,3 +75,41 @@ def test_a_blank_page_is_a_warning_in_its_row():
 
 def test_summary_has_a_warnings_column():
     assert "warnings" in BatchRow("x").summary()
+
+
+def test_with_a_server_several_files_are_corrected_at_once_and_rows_keep_their_order(invoice_png):
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def correct(text):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        return SimpleNamespace(corrected=text.upper(), changes=1, rejected_chunks=0, to_json=dict)
+
+    inputs = expand_inputs([(f"f{index}.png", invoice_png) for index in range(4)] + [("bad.png", b"nope")])
+    rows = list(run_batch(inputs, _fake_ocr, correct, concurrency=3))
+    assert [row.file for row in rows] == ["f0.png", "f1.png", "f2.png", "f3.png", "bad.png"]
+    assert most[0] >= 2, "corrections should overlap on a server"
+    assert all(row.corrected_text and row.changes == 1 for row in rows[:4]) and "not a readable PNG" in rows[4].error
+
+
+def test_a_failed_correction_is_its_rows_error():
+    def correct(text):
+        raise RuntimeError("server gone")
+
+    [row] = run_batch(expand_inputs([("a.png", _png())]), _fake_ocr, correct, concurrency=2)
+    assert "unexpected failure (RuntimeError: server gone)" in row.error and row.ocr_text
+
+
+def _png() -> bytes:
+    from ocr_pipeline import samples
+
+    return samples.to_bytes(samples.render_lines(["Total 12.50"]))

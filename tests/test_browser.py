@@ -55,9 +55,9 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
 
     # the main area's uploader; the sidebar has one of its own for the Aspose license
     page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(upload))
-    page.get_by_role("button", name="Run OCR").wait_for()
+    page.get_by_role("button", name="Run OCR").wait_for(timeout=120_000)
     started = time.perf_counter()
-    page.get_by_role("button", name="Run OCR").click()
+    page.get_by_role("button", name="Run OCR").click(timeout=120_000)
     text_box = page.get_by_label("OCR text (editable)")
     text_box.wait_for(timeout=120_000)
     TIMINGS["upload to OCR text"] = time.perf_counter() - started
@@ -140,7 +140,7 @@ def test_compare_runs_two_prompts_side_by_side(app_url, browser, tmp_path):
     page.goto(app_url)
     page.get_by_role("link", name="Compare prompts").click()
     page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(receipt))
-    page.get_by_role("button", name="Run OCR").click()
+    page.get_by_role("button", name="Run OCR").click(timeout=120_000)
     page.get_by_role("button", name="Run all 2").click(timeout=120_000)
     page.locator(".ocr-diff-columns").nth(1).wait_for(timeout=300_000)  # one diff per prompt
     wait_idle(page)

@@ -146,6 +146,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_guard(args: argparse.Namespace) -> int:
+    """Guard recorded candidates: `{"ocr", "candidate", "id"?}` per line in, one verdict per line out, in order."""
+    from .guard import apply_guard, get_policy
+    from .textfiles import json_lines, read_text
+
+    source = "standard input" if args.pairs == "-" else args.pairs
+    rows = json_lines(read_text(args.pairs), source)
+    for number, row in rows:
+        if not (isinstance(row, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("candidate"), str)):
+            raise PipelineError(f'{source}, line {number}: expected {{"ocr": ..., "candidate": ...}}.')
+    policy = get_policy(args.policy)
+    for _, row in rows:
+        decision = apply_guard(row["ocr"], row["candidate"], policy)
+        if args.json:
+            verdict = {"id": row["id"]} if "id" in row else {}
+            _print_json(verdict | {"text": decision.text, "accepted": decision.accepted, "reasons": list(decision.reasons)})
+        else:
+            print(decision.text.replace("\\", "\\\\").replace("\n", "\\n"))
+            for reason in decision.reasons:
+                print(f"  {row.get('id', '')}: {reason}", file=sys.stderr)
+    sys.stdout.flush()
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .config import model_dir
     from .models import list_models
@@ -208,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ocr_arguments(run)
     _add_model_arguments(run)
     run.set_defaults(handler=cmd_run)
+
+    from .guard import POLICIES
+
+    guard = commands.add_parser("guard", help="judge recorded candidates: {ocr, candidate} per line, one verdict per line")
+    guard.add_argument("pairs", metavar="PAIRS.jsonl", help="JSON lines with ocr and candidate (and id); '-': standard input")
+    guard.add_argument("--policy", choices=tuple(POLICIES), default="strict")
+    guard.add_argument("--json", action="store_true",
+                       help="one JSON object per line: {id, text, accepted, reasons}; without it the guarded text, "
+                            "line breaks as \\n, and the reasons on stderr")
+    guard.set_defaults(handler=cmd_guard)
 
     models = commands.add_parser("models", help="list the model presets and what is downloaded")
     models.add_argument("--json", action="store_true")

@@ -268,3 +268,82 @@ def test_cli_bench_errors_are_one_line(tmp_path, capsys):
     assert "none.jsonl" in capsys.readouterr().err
     assert main(["bench", "correct", str(tmp_path / "none.jsonl"), "--prompt", "no-such-prompt"]) == 1
     assert "no-such-prompt" in capsys.readouterr().err
+
+
+# --- replay: the guard on recorded corrections ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def replay_file(tmp_path_factory) -> Path:
+    """Three rows with two 'models': one that repairs, one that invents a number and rewrites."""
+    rows = [
+        {"id": "a1", "row": 0, "ocr": "Tbe meeting was he1d on Monday.", "gt": "The meeting was held on Monday.",
+         "outputs": {"good": "The meeting was held on Monday.", "bad": "The meeting was held on Tuesday, 3 May."}},
+        {"id": "a1", "row": 1, "ocr": "It cost $40.00 in all.", "gt": "It cost $40.00 in all.",
+         "outputs": {"good": "It cost $40.00 in all.", "bad": "It cost $400.00 in all."}},
+        {"id": "a2", "row": 0, "ocr": "the cornrnittee rnoved", "gt": "the committee moved",
+         "outputs": {"good": "the committee moved", "bad": "a group of people went"}},
+    ]
+    path = tmp_path_factory.mktemp("replay") / "outputs.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    return path
+
+
+def test_replay_scores_every_model_and_the_ground_truth(replay_file):
+    report = bench.benchmark_replay(bench.load_replay(replay_file), "strict", str(replay_file))
+    models = {model.model: model for model in report.models}
+    assert list(models) == [bench.GROUND_TRUTH, "good", "bad"]
+    assert report.rows == 3 and report.ocr_cer > 0
+    truth, good, bad = models[bench.GROUND_TRUTH], models["good"], models["bad"]
+    assert truth.unguarded.cer == 0 and truth.unguarded.cut == -1.0
+    assert truth.guarded.cut < -0.5 and truth.guarded.worse == 0
+    assert good.guarded.better == 2 and good.guarded.unchanged == 1 and good.guarded.preference == round(2 / 3, 4)
+    assert bad.unguarded.worse == 3 and bad.unguarded.preference == -1.0
+    assert bad.guarded.worse == 0 and bad.guarded.rows_worse == []  # the guard refused the invented number
+    assert bad.unguarded.rows_worse == ["a1#0", "a1#1", "a2#0"]
+    text = bench.render_report(report)
+    assert "Replay of 3 rows" in text and "bad" in text and "preference" in text
+    rows = bench.document_rows(report)
+    assert [row["model"] for row in rows] == [bench.GROUND_TRUTH, "good", "bad"]
+    assert {"CER OCR", "CER unguarded", "CER guarded", "worse guarded", "preference guarded"} <= set(rows[0])
+
+
+def test_replay_rows_must_carry_outputs(tmp_path):
+    with pytest.raises(PipelineError, match='line 2: expected {"ocr": ..., "gt": ..., "outputs"'):
+        bench.parse_replay('{"ocr": "a", "gt": "a", "outputs": {}}\n{"ocr": "a", "gt": "b"}', "x.jsonl")
+    with pytest.raises(PipelineError, match="holds no rows"):
+        bench.parse_replay("\n\n", "x.jsonl")
+
+
+def test_cli_bench_replay_json(replay_file, capsys):
+    assert main(["bench", "replay", str(replay_file), "--policy", "lenient", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["benchmark"] == "replay" and report["policy"] == "lenient"
+    assert [model["model"] for model in report["models"]] == [bench.GROUND_TRUTH, "good", "bad"]
+
+
+# --- input hardening: files that are not UTF-8 text, lines that are not JSON -----------------------
+
+NOT_UTF8 = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+@pytest.mark.parametrize("command", [["bench", "correct"], ["bench", "replay"], ["guard"]])
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"ocr": "caf\xe9", "gt": "cafe"}\n', "not UTF-8 text (byte 0xe9 at position 12); save it as UTF-8."),
+    (NOT_UTF8, "not UTF-8 text (binary data: a NUL byte at position 8)."),
+])
+def test_a_file_that_is_not_utf8_text_is_one_error_line(tmp_path, capsys, command, content, message):
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(content)
+    assert main([*command, str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {path}: {message}\n"
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize("command", [["bench", "correct"], ["bench", "replay"], ["guard"]])
+def test_a_line_that_is_not_json_is_named(tmp_path, capsys, command):
+    path = tmp_path / "input.jsonl"
+    path.write_text('{"ocr": "a", "gt": "a", "candidate": "a", "outputs": {"m": "a"}}\n\n{"ocr": "a",\n')
+    assert main([*command, str(path)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {path}, line 3: not JSON")

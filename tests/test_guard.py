@@ -1,6 +1,7 @@
 """The guard: numbers survive, rewrites are refused, repairs go through, chatter is stripped."""
 
 import dataclasses
+import json
 import random
 
 import pytest
@@ -308,3 +309,36 @@ def test_chatter_that_the_document_itself_has_is_kept():
     assert strip_chatter('"Corrected text: see page 2." Note: nothing', raw) == raw
     raw = "Totals below.\nNote: figures are provisional."
     assert strip_chatter(raw, raw) == raw
+
+
+# --- the `guard` command ------------------------------------------------------------------------------
+
+
+def test_guard_command_answers_each_line_in_order(tmp_path, capsys):
+    from ocr_pipeline.cli import main
+
+    rows = [
+        {"id": "r1", "ocr": "Tota1: $1O0.00", "candidate": "Total: $100.00"},
+        {"ocr": "Total: $100.00", "candidate": "Total: $1000.00", "extra": "ignored"},
+        {"id": 3, "ocr": "two\nlines", "candidate": "two\nlines"},
+    ]
+    path = tmp_path / "candidates.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    assert main(["guard", str(path), "--json"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out == [
+        {"id": "r1", "text": "Total: $100.00", "accepted": True, "reasons": []},
+        {"text": "Total: $100.00", "accepted": False, "reasons": ["number $100.00 changed to $1000.00"]},
+        {"id": 3, "text": "two\nlines", "accepted": True, "reasons": []},
+    ]
+    assert main(["guard", str(path), "--policy", "off"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Total: $100.00", "Total: $1000.00", "two\\nlines"]
+
+
+def test_guard_command_names_a_line_without_a_candidate(tmp_path, capsys):
+    from ocr_pipeline.cli import main
+
+    path = tmp_path / "candidates.jsonl"
+    path.write_text('{"ocr": "a", "candidate": "a"}\n{"ocr": "a", "gt": "b"}\n')
+    assert main(["guard", str(path)]) == 1
+    assert capsys.readouterr().err == f'error: {path}, line 2: expected {{"ocr": ..., "candidate": ...}}.\n'

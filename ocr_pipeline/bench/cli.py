@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from .correction import benchmark_correction, benchmark_pipeline
-from .data import load_pairs, load_scan_set
+from .data import load_pairs, load_replay, load_scan_set
 from .memory import benchmark_release
 from .ocr import PLAIN_RAPIDOCR, benchmark_ocr
+from .replay import benchmark_replay
 from .report import render_report
 from .speed import QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
@@ -41,6 +42,12 @@ def _cmd_correct(args: argparse.Namespace) -> int:
     pairs = load_pairs(args.pairs, args.limit)
     report = benchmark_correction(pairs, _load_backend(args), args.prompt, args.guard, args.pairs, _stderr_progress)
     _emit(report, args.json)
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    rows = load_replay(args.file, args.limit)
+    _emit(benchmark_replay(rows, args.policy, args.file, _stderr_progress), args.json)
     return 0
 
 
@@ -93,11 +100,13 @@ def _positive(value: str) -> int:
 def add_bench_commands(subparsers) -> None:
     """Register `bench` and its subcommands on the CLI's subparsers (each sets `handler`)."""
     from ..cli import _add_model_arguments, _gpu_layers
+    from ..guard import POLICIES
     from ..llm import QUANTIZATIONS
     from ..ocr import ENGINE_NAMES
 
     bench = subparsers.add_parser("bench", help="measure OCR, correction, memory and speed; tables or --json")
-    commands = bench.add_subparsers(dest="bench_command", required=True, metavar="{ocr,correct,pipeline,release,overhead,gpu,cpu}")
+    commands = bench.add_subparsers(dest="bench_command", required=True,
+                                    metavar="{ocr,correct,replay,pipeline,release,overhead,gpu,cpu}")
 
     ocr = commands.add_parser("ocr", help="CER/WER, key fields, time and memory per engine on scans with NAME.gt.txt")
     ocr.add_argument("folder", metavar="DIR")
@@ -112,6 +121,14 @@ def add_bench_commands(subparsers) -> None:
     correct.add_argument("--limit", type=_positive, help="only the first N pairs")
     _add_model_arguments(correct)
     correct.set_defaults(handler=_cmd_correct)
+
+    replay = commands.add_parser("replay", help="the guard on models' recorded corrections: CER, rows worse, preference")
+    replay.add_argument("file", metavar="FILE.jsonl",
+                        help='{"id", "row", "ocr", "gt", "outputs": {model: text}} per line; the ground truth is added')
+    replay.add_argument("--policy", choices=tuple(POLICIES), default="strict")
+    replay.add_argument("--limit", type=_positive, help="only the first N rows")
+    replay.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    replay.set_defaults(handler=_cmd_replay)
 
     pipeline = commands.add_parser("pipeline", help="OCR then correction on scans; key fields kept")
     pipeline.add_argument("folder", metavar="DIR")

@@ -16,7 +16,7 @@ from collections import Counter
 
 from rapidfuzz.distance import Levenshtein
 
-from .units import Word, not_applied
+from .units import Word, is_number, not_applied
 
 LOOKALIKE_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8", "Z": "2", "g": "9"}
 PROTECTED_SYMBOLS = frozenset("$€£¥₹¢₩₽%‰")
@@ -30,13 +30,6 @@ NUMBER_NEIGHBOURS = frozenset(
 _OPENING_QUOTES = frozenset("\"'“‘«")
 _LETTER_RUN = re.compile(r"(?:[^\W\d_]|\|)+")
 _ANY_LETTER = "any letter"  # marks a digit inside a word, which may become any letter
-
-
-def is_number(core: str) -> bool:
-    """Digits not drowned in letters: amounts, dates, identifiers ('INV-2023A'), not 'Tota1'."""
-    digits = sum(ch.isdecimal() for ch in core)
-    letters = sum(ch.isalpha() for ch in core)
-    return digits > 0 and not (letters >= 3 and letters > 2 * digits)
 
 
 def _repairable_positions(core: str) -> set[int]:

@@ -20,10 +20,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Levenshtein
+
 from .channel import is_known, misreading_cost, spelling_logprob_per_letter, word_logprob
-from .numbers import NUMBER_NEIGHBOURS, is_number
+from .numbers import NUMBER_NEIGHBOURS
 from .policy import GuardPolicy
-from .units import ADDITION, MARKS, REMOVAL, WORD_CORE, Word
+from .units import ADDITION, MARKS, REMOVAL, WORD_CORE, Word, is_number
 
 REPAIR, GUESS, REFUSED = "repair", "guess", "refused"
 
@@ -45,6 +47,7 @@ PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
 _DASHES = str.maketrans("–—", "--")
 _QUOTE_MARKS = frozenset("\"“”«»")
 _SENTENCE_END = tuple(".!?:;\"”)")
+_SAME_SHAPE_CASE = frozenset("cosuvwxz")  # letters whose capital is their small letter, larger
 _STRAY_BEFORE_LOWER = frozenset([".", "'", ":", ";", "*", "..", "(", ")", "]", "[", "!", "_", ",'", ".'", ";'"])
 _STRAY_BEFORE_UPPER = frozenset(["'", ";", "*", "_"])
 _MEANINGFUL_SYMBOLS = frozenset("&#@+=/%$€£")  # stand-alone symbols that are no stray marks: 'GOODS & SERVICES'
@@ -76,18 +79,14 @@ class Context:
         return previous.endswith(_SENTENCE_END) or "\n" in self.raw[self.words[index - 1].end : self.words[index].start]
 
     def line_case(self, first: int, last: int) -> str:
-        """The case most other words of the line have: 'upper', 'lower' or '' when mixed."""
+        """'upper' when the other words of the line are (nearly) all in capitals, else ''."""
         line_start = self.raw.rfind("\n", 0, self.words[first].start) + 1
         line_end = self.raw.find("\n", self.words[last].end)
         line_end = len(self.raw) if line_end < 0 else line_end
         classes = [case_class(w.core(self.raw)) for i, w in enumerate(self.words)
                    if line_start <= w.start < line_end and not first <= i <= last]
-        classes = [c for c in classes if c in ("upper", "lower", "title")]
-        if len(classes) >= 2:
-            for name in ("upper", "lower"):
-                if sum(c == name or (name == "lower" and c == "title") for c in classes) >= 0.8 * len(classes):
-                    return name
-        return ""
+        classes = [c for c in classes if c]
+        return "upper" if len(classes) >= 2 and sum(c == "upper" for c in classes) >= 0.8 * len(classes) else ""
 
 
 def case_class(text: str) -> str:
@@ -127,7 +126,7 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     case_refusal = _case_refusal(old, new, unit, context)
     if case_refusal:
         return Verdict(REFUSED, case_refusal)
-    first_is_name = _name_like(old, unit.first_word, context)
+    first_is_name = _name_like(old, unit.first_word, context) and not _kept(old_words[0], new)
     gain = sum(word_logprob(w) for w in new_words) - sum(
         max(word_logprob(w, name_like=True), _NAME_FLOOR) if first_is_name and _spells_like_a_word(w)
         else word_logprob(w, name_like=first_is_name)
@@ -167,16 +166,33 @@ def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
 
 
 def _case_refusal(old: str, new: str, unit, context: Context) -> str | None:
-    """Case may change where the OCR slipped (`STAtIONERY`, `tHE`), to follow the line (`Two` in a line
-    of capitals), or to capitalise a sentence's first word; anything else is style, not a repair."""
-    old_class, new_class = case_class(old), case_class(new)
-    if not old_class or not new_class or old_class == new_class or old_class == "mixed":
+    """A letter may change case where the OCR slipped: a capital shaped like its small letter
+    (`c o s u v w x z`: `SaW` -> `saw`, `Would` -> `would`), a word of mixed case made regular
+    (`STAtIONERY`, `THAnK`), or a word put in capitals like the rest of its line. Any other case
+    change is style, not a repair. Letters the change replaces are judged by the channel instead."""
+    changed = _case_changes(old, new)
+    if not changed:
         return None
-    if new_class == context.line_case(unit.first_word, unit.last_word):
+    new_class = case_class(new)
+    if new_class == "mixed":
+        return "the new text mixes capitals and small letters"
+    if all(ch.casefold() in _SAME_SHAPE_CASE for ch in changed) or case_class(old) == "mixed":
         return None
-    if new_class == "title" and old_class == "lower" and context.sentence_start(unit.first_word):
+    if new_class == "upper" and context.line_case(unit.first_word, unit.last_word) == "upper":
         return None
-    return f"case changed from {old_class} to {new_class}: not an OCR slip, and not the line's case"
+    return f"case changed from {case_class(old)} to {new_class}: not an OCR slip, and not the line's case"
+
+
+def _case_changes(old: str, new: str) -> list[str]:
+    """The letters that are the same letter in both texts but in another case."""
+    folded_old, folded_new = old.casefold(), new.casefold()
+    if len(folded_old) != len(old) or len(folded_new) != len(new):  # 'ß' and the like: no case slip to judge
+        return []
+    changed = []
+    for op in Levenshtein.opcodes(folded_old, folded_new):
+        if op.tag == "equal":
+            changed += [a for a, b in zip(old[op.src_start : op.src_end], new[op.dest_start : op.dest_end]) if a != b]
+    return changed
 
 
 def _name_like(old: str, index: int, context: Context) -> bool:
@@ -186,6 +202,12 @@ def _name_like(old: str, index: int, context: Context) -> bool:
         return False
     kind = case_class(word[0])
     return kind == "upper" or (kind == "title" and not context.sentence_start(index))
+
+
+def _kept(word: str, new: str) -> bool:
+    """Whether the word's first run of letters is still in the new text: `Higham.street` -> `Higham-street`."""
+    letters = re.match(r"[^\W\d_]*", word.lstrip("-–—")).group()
+    return bool(letters) and letters in new
 
 
 def _spells_like_a_word(word: str) -> bool:

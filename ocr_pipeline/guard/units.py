@@ -1,7 +1,7 @@
 """Words with their punctuation, and a candidate's changes cut into units the guard judges one by one.
 
-The diff (diff.py) groups changed words the way a reader sees them. Where a group pairs words one
-to one, each word's change is cut further: its leading and trailing marks are one unit, its core
+The diff (diff.py) groups changed words the way a reader sees them. Where a group is one word
+for one word, its change is cut further: its leading and trailing marks are one unit, its core
 another, and a hyphenated core of as many parts on both sides is judged part by part
 (`Buckinlgham-tofts` -> `Buckingham-fields` is two units). A group that joins, splits, drops or
 adds words stays one unit.
@@ -23,6 +23,13 @@ MARKS = "marks"  # the punctuation before or after one word
 WORDS = "words"  # several words joined, split or rewritten together
 REMOVAL = "removal"  # words the candidate drops
 ADDITION = "addition"  # words the candidate adds
+
+
+def is_number(core: str) -> bool:
+    """Digits not drowned in letters: amounts, dates, identifiers ('INV-2023A'), not 'Tota1'."""
+    digits = sum(ch.isdecimal() for ch in core)
+    letters = sum(ch.isalpha() for ch in core)
+    return digits > 0 and not (letters >= 3 and letters > 2 * digits)
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,8 @@ def change_units(raw: str, candidate: str) -> list[Unit]:
     raw_words, new_words = Word.all_in(raw), Word.all_in(candidate)
     units = []
     for i1, i2, j1, j2 in changed_word_groups(raw, candidate):
-        if i2 - i1 == j2 - j1:
-            for index, (old, new) in enumerate(zip(raw_words[i1:i2], new_words[j1:j2]), i1):
-                units += _word_units(raw, candidate, old, new, index)
+        if i2 - i1 == j2 - j1 == 1:  # a longer group is one because its characters cross between words
+            units += _word_units(raw, candidate, raw_words[i1], new_words[j1], i1)
             continue
         start, end, new = _whole_word_replacement(raw, candidate, raw_words, new_words, (i1, i2, j1, j2))
         kind = ADDITION if i1 == i2 else REMOVAL if j1 == j2 else WORDS
@@ -83,7 +89,7 @@ def _word_units(raw: str, candidate: str, old: Word, new: Word, index: int) -> l
     ]
     old_core, new_core = old.core(raw), new.core(candidate)
     old_parts, new_parts = _parts(old_core), _parts(new_core)
-    if len(old_parts) == len(new_parts) > 1 and _hyphens(old_core) == _hyphens(new_core) and not _has_digit(old_core):
+    if len(old_parts) == len(new_parts) > 1 and _hyphens(old_core) == _hyphens(new_core) and not _has_number(old_parts, old_core):
         for (start, end), (new_start, new_end) in zip(old_parts, new_parts):
             units.append(Unit(WORD_CORE, old.core_start + start, old.core_start + end,
                               new_core[new_start:new_end], index, index))
@@ -102,8 +108,9 @@ def _parts(core: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _has_digit(text: str) -> bool:  # a date or an identifier is one number, not parts
-    return any(ch.isdecimal() for ch in text)
+def _has_number(parts: list[tuple[int, int]], core: str) -> bool:
+    """A date or an identifier ('2023-07-15', 'INV-2023') is one number, not parts."""
+    return any(is_number(core[start:end]) for start, end in parts)
 
 
 def _hyphens(core: str) -> list[str]:

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ocr_pipeline.guard import STRICT, apply_guard  # noqa: E402
 
-GRID = {"repair_score": (0.5, 1.0, 1.5, 2.0), "guess_score": (-2.0, -4.0, -6.0), "guess_budget": (0.5, 1.0, 2.0)}
+GRID = {"repair_score": (1.0, 1.5, 2.0), "guess_score": (-4.0, -6.0), "guess_budget": (0.5, 1.0, 2.0),
+        "guess_known_words": (False, True)}
 MAX_WORSE = 0.005  # share of rows a candidate may make worse for a combination to be eligible
 GROUND_TRUTH = "ground-truth"
 
@@ -36,7 +37,7 @@ def replay(rows: list[dict], policy) -> dict[str, list[int]]:
     """Character errors of the guarded text, per candidate, per row."""
     errors: dict[str, list[int]] = {}
     for row in rows:
-        for name, candidate in {GROUND_TRUTH: row["gt"]} | row["outputs"].items():
+        for name, candidate in ({GROUND_TRUTH: row["gt"]} | row["outputs"]).items():
             errors.setdefault(name, []).append(Levenshtein.distance(apply_guard(row["ocr"], candidate, policy).text,
                                                                       row["gt"]))
     return errors

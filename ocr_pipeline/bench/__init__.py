@@ -12,12 +12,14 @@ timing means little without it.
 | `ocr` | OCR per engine, beside plain RapidOCR |
 | `correction` | correction on pairs, and OCR then correction on scans |
 | `replay` | the guard on corrections models have already written (no model runs) |
+| `adversarial` | harmful changes the guard must refuse, generated from receipts and prose |
 | `memory` | load/release cycles |
 | `speed` | the pipeline's overhead over plain `generate`; random-weight Qwen2.5 shapes on a GPU and a CPU |
 | `report` | the readable report and per-document rows |
 | `cli` | the `bench` subcommands |
 """
 
+from .adversarial import CATEGORIES, adversarial_cases, benchmark_adversarial, generated_texts
 from .cli import add_bench_commands
 from .common import key_found, numbers_kept
 from .correction import benchmark_correction, benchmark_pipeline
@@ -29,8 +31,8 @@ from .report import document_rows, render_report
 from .speed import NO_CUDA, QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
 __all__ = [
-    "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands", "benchmark_correction",
+    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands", "adversarial_cases", "benchmark_adversarial", "benchmark_correction",
     "benchmark_cpu", "benchmark_gpu", "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release",
-    "benchmark_replay", "document_rows", "key_found", "load_pairs", "load_replay", "load_scan_set", "numbers_kept",
+    "benchmark_replay", "document_rows", "generated_texts", "key_found", "load_pairs", "load_replay", "load_scan_set", "numbers_kept",
     "parse_pairs", "parse_replay", "render_report",
 ]

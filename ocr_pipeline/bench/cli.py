@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from .adversarial import benchmark_adversarial, generated_texts, transcripts
 from .correction import benchmark_correction, benchmark_pipeline
 from .data import load_pairs, load_replay, load_scan_set
 from .memory import benchmark_release
@@ -49,6 +50,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     rows = load_replay(args.file, args.limit)
     _emit(benchmark_replay(rows, args.policy, args.file, _stderr_progress), args.json)
     return 0
+
+
+def _cmd_adversarial(args: argparse.Namespace) -> int:
+    texts = transcripts(args.folder) if args.folder else generated_texts(args.seed)
+    report = benchmark_adversarial(texts, args.policy, args.folder or "generated receipts and prose", args.seed)
+    _emit(report, args.json)
+    return 0 if all(tally.refused == tally.cases for tally in report.categories) else 1
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
@@ -106,7 +114,7 @@ def add_bench_commands(subparsers) -> None:
 
     bench = subparsers.add_parser("bench", help="measure OCR, correction, memory and speed; tables or --json")
     commands = bench.add_subparsers(dest="bench_command", required=True,
-                                    metavar="{ocr,correct,replay,pipeline,release,overhead,gpu,cpu}")
+                                    metavar="{ocr,correct,replay,adversarial,pipeline,release,overhead,gpu,cpu}")
 
     ocr = commands.add_parser("ocr", help="CER/WER, key fields, time and memory per engine on scans with NAME.gt.txt")
     ocr.add_argument("folder", metavar="DIR")
@@ -129,6 +137,14 @@ def add_bench_commands(subparsers) -> None:
     replay.add_argument("--limit", type=_positive, help="only the first N rows")
     replay.add_argument("--json", action="store_true", help="one JSON object with every figure")
     replay.set_defaults(handler=_cmd_replay)
+
+    adversarial = commands.add_parser("adversarial", help="harmful changes the guard must refuse, per category")
+    adversarial.add_argument("folder", metavar="DIR", nargs="?",
+                             help="NAME.gt.txt transcripts to build the cases from (default: generated receipts and prose)")
+    adversarial.add_argument("--policy", choices=tuple(POLICIES), default="strict")
+    adversarial.add_argument("--seed", type=int, default=0)
+    adversarial.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    adversarial.set_defaults(handler=_cmd_adversarial)
 
     pipeline = commands.add_parser("pipeline", help="OCR then correction on scans; key fields kept")
     pipeline.add_argument("folder", metavar="DIR")

@@ -141,6 +141,17 @@ def render_report(report) -> str:
             if m.guarded.rows_worse:
                 lines.append(f"{m.model}, guarded, worse than the OCR text on: {', '.join(m.guarded.rows_worse[:20])}"
                              + (" ..." if len(m.guarded.rows_worse) > 20 else ""))
+    elif kind == "adversarial":
+        lines.append(f"Harmful changes from {report.texts} texts ({report.source}) through the {report.policy} guard: "
+                     "each alone, and hidden among right repairs")
+        lines.append(format_table([
+            {"category": t.category, "refused": f"{t.refused}/{t.cases}",
+             "hidden among repairs, refused": f"{t.hidden_refused}/{t.hidden_cases}"}
+            for t in report.categories
+        ]))
+        lines.append(f"plain repairs taken: {report.plain_repairs_taken}/{report.plain_repairs}; "
+                     f"made worse: {report.plain_repairs_worse}")
+        lines += [f"let through ({t.category}): {candidate!r}" for t in report.categories for candidate in t.let_through]
     elif kind == "pipeline":
         good = [item for item in report.items if not item.error]
         lines.append(f"Pipeline on {report.folder}: {len(good)} of {len(report.items)} documents, engine "

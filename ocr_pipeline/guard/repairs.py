@@ -48,12 +48,16 @@ _DASHES = str.maketrans("–—", "--")
 _QUOTE_MARKS = frozenset("\"“”«»")
 _SENTENCE_END = tuple(".!?:;\"”)")
 _SAME_SHAPE_CASE = frozenset("cosuvwxz")  # letters whose capital is their small letter, larger
-_STRAY_BEFORE_LOWER = frozenset([".", "'", ":", ";", "*", "..", "(", ")", "]", "[", "!", "_", ",'", ".'", ";'"])
+_STRAY_BEFORE_LOWER = frozenset([",", ".", "'", ":", ";", "*", "..", "(", ")", "]", "[", "!", "_", ",'", ".'", ";'"])
 _STRAY_BEFORE_UPPER = frozenset(["'", ";", "*", "_"])
 _MEANINGFUL_SYMBOLS = frozenset("&#@+=/%$€£")  # stand-alone symbols that are no stray marks: 'GOODS & SERVICES'
 _SINGLE_LETTER_WORDS = frozenset("aAIOo")
 _PLAUSIBLE_SPELLING = -1.35  # log10 per letter above which an unknown word spells like a real one
-_NAME_FLOOR = -6.0  # a name that spells like one is as likely as a word of Zipf frequency 3
+_NAME_FLOOR = -6.0  # a name (in title case) that spells like one is as likely as a word of Zipf frequency 3
+# Capitals (receipts, headlines) carry names no dictionary has, and no small letters to betray a slip:
+# such a word changes only by about one generic look-alike (channel.LOOKALIKE_COST): `TFL` -> `TEL`,
+# not `TOKO` -> `TOGO`.
+_NAME_MISREADING = 2.5
 _FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this may be a stray
 
 
@@ -128,7 +132,8 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
         return Verdict(REFUSED, case_refusal)
     first_is_name = _name_like(old, unit.first_word, context) and not _kept(old_words[0], new)
     gain = sum(word_logprob(w) for w in new_words) - sum(
-        max(word_logprob(w, name_like=True), _NAME_FLOOR) if first_is_name and _spells_like_a_word(w)
+        max(word_logprob(w, name_like=True), _NAME_FLOOR) if first_is_name and case_class(w) == "title"
+        and _spells_like_a_word(w)
         else word_logprob(w, name_like=first_is_name)
         for w in old_words
     )
@@ -140,10 +145,14 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
         if score >= policy.repair_score and not any(is_known(w) for w in old_words):
             return Verdict(REPAIR, score=score)
         return Verdict(REFUSED, f"a negation, number word or unit appears only as a sure repair ({detail})", score)
+    if first_is_name and case_class(old) == "upper" and cost > _NAME_MISREADING and not _junk(old):
+        return Verdict(REFUSED, f"a word in capitals changes only by one common misreading ({detail})", score)
     if score >= policy.repair_score:
         return Verdict(REPAIR, score=score)
     if first_is_name and any(_spells_like_a_word(w) for w in old_words):
         return Verdict(REFUSED, f"a name that spells like one changes only as a sure repair ({detail})", score)
+    if first_is_name and not all(is_known(w) for w in new_words) and not _junk(old):
+        return Verdict(REFUSED, f"a name is not changed into another unknown word ({detail})", score)
     if not policy.guess_known_words and old_words and all(is_known(w) for w in old_words):
         return Verdict(REFUSED, f"the OCR text is already made of known words, and this is no sure repair ({detail})", score)
     if score >= policy.guess_score and unit.kind == WORD_CORE or score >= policy.guess_score + 2:  # a join or split is likelier wrong
@@ -204,6 +213,12 @@ def _name_like(old: str, index: int, context: Context) -> bool:
     return kind == "upper" or (kind == "title" and not context.sentence_start(index))
 
 
+def _junk(text: str) -> bool:
+    """OCR debris in a word: a digit, a mark inside it, or capitals and small letters mixed."""
+    return any(ch.isdecimal() for ch in text) or any(case_class(w) == "mixed" or not w.replace("'", "").isalpha()
+                                                     for w in _letter_words(text))
+
+
 def _kept(word: str, new: str) -> bool:
     """Whether the word's first run of letters is still in the new text: `Higham.street` -> `Higham-street`."""
     letters = re.match(r"[^\W\d_]*", word.lstrip("-–—")).group()
@@ -211,7 +226,7 @@ def _kept(word: str, new: str) -> bool:
 
 
 def _spells_like_a_word(word: str) -> bool:
-    return is_known(word) or spelling_logprob_per_letter(word) >= _PLAUSIBLE_SPELLING
+    return is_known(word) or (not _junk(word) and spelling_logprob_per_letter(word) >= _PLAUSIBLE_SPELLING)
 
 
 def _removal(old: str, unit, context: Context) -> Verdict:

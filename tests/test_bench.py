@@ -347,3 +347,19 @@ def test_a_line_that_is_not_json_is_named(tmp_path, capsys, command):
     path.write_text('{"ocr": "a", "gt": "a", "candidate": "a", "outputs": {"m": "a"}}\n\n{"ocr": "a",\n')
     assert main([*command, str(path)]) == 1
     assert capsys.readouterr().err.startswith(f"error: {path}, line 3: not JSON")
+
+
+def test_cli_bench_adversarial_reports_every_category_refused(capsys):
+    assert main(["bench", "adversarial", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "name replaced" in out and "plain repairs taken" in out and "let through" not in out
+
+
+def test_cli_bench_adversarial_reads_transcripts(tmp_path, capsys):
+    (tmp_path / "001.gt.txt").write_text("SHOP SDN BHD\nTOTAL\nRM 9.00\nCASH\nRM 10.00\nGOODS SOLD ARE NOT RETURNABLE")
+    assert main(["bench", "adversarial", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["benchmark"] == "adversarial" and report["texts"] == 1
+    assert all(tally["refused"] == tally["cases"] for tally in report["categories"])
+    assert main(["bench", "adversarial", str(tmp_path / "none")]) == 1
+    assert "no NAME.gt.txt transcripts" in capsys.readouterr().err

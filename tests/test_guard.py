@@ -141,7 +141,7 @@ def test_an_injected_instruction_gets_no_latitude(policy):
     assert repaired.text == raw
 
 
-# --- what strict adds: only non-words are repaired ------------------------------------------------
+# --- what strict adds: changes must be likely OCR misreadings -------------------------------------
 
 
 def test_strict_refuses_a_known_word_that_is_a_guess_rather_than_a_repair():
@@ -230,6 +230,64 @@ def test_policies_are_frozen_named_presets():
         get_policy("loose")
     custom = GuardPolicy("tight", max_edit_ratio=0.1)
     refused("The cornmittee met on Monday", "The committee met on Sunday", custom)
+
+
+# --- the noisy channel: repairs a real model writes (issue 8's examples) ------------------------------
+
+
+@pytest.mark.parametrize(("raw", "candidate", "expected"), [
+    ("tho cat sat on tho mat", "the cat sat on the mat", "the cat sat on the mat"),  # a real-word misreading
+    ("OFFICE STAtIONERY SUPPLIES", "OFFICE STATIONERY SUPPLIES", "OFFICE STATIONERY SUPPLIES"),  # a case slip
+    ("THAnK YOU", "THANK YOU", "THANK YOU"),
+    ("SaW him go", "saw him go", "saw him go"),  # W and w have one shape
+    ("he said, alluclingtoaiconflagration in the street", "he said, alluding to a conflagration in the street",
+     "he said, alluding to a conflagration in the street"),  # words run together, split again
+    ("I thihsni so", "I think so", "I think so"),  # badly garbled, still a likely reading
+    ("at Buckinlgham-tofts yesterday", "at Buckingham-fields yesterday", "at Buckingham-tofts yesterday"),  # part by part
+    ("the | man is tbe one", "the man is the one", "the man is the one"),
+    ("'The man.", "The man.", "The man."),  # a stray mark before a word
+    ("TOtAL 8.70", "TOTAL 8.70", "TOTAL 8.70"),
+    ("TOTAL B.70", "TOTAL 8.70", "TOTAL 8.70"),  # a look-alike letter opening an amount
+    ("CASHlER: MANIS", "CASHIER: MANIS", "CASHIER: MANIS"),
+])
+def test_likely_misreadings_are_repaired_and_unlikely_parts_kept(raw, candidate, expected):
+    assert apply_guard(raw, candidate).text == expected
+
+
+@pytest.mark.parametrize(("raw", "candidate", "why"), [
+    ("he ran the bell", "he rang the bell", "already made of known words"),  # needs context the guard lacks
+    ("Mr. Blakewater spoke", "Mr. Blackwater spoke", "a name"),
+    ("Mr. Smith came", "Mr. SMITH came", "case changed from title to upper"),
+    ("-The man", "–The man", "a dash for a hyphen"),
+    ("the conflagration spread", "the blaze spread", "unlikely as an OCR misreading"),
+    ("it was not there", "it was there", "the negation 'not' must stay"),
+    ("he said \"no\" twice", "he said no twice", "quotation marks stay"),
+    ("the man said, Who came", "the man said Who came", "only stray marks may go"),
+])
+def test_changes_no_ocr_would_explain_are_refused_with_their_reason(raw, candidate, why):
+    decision = refused(raw, candidate)
+    assert any(why in reason for reason in decision.reasons), decision.reasons
+
+
+def test_a_guess_is_taken_only_where_the_chunk_s_sure_repairs_cover_it():
+    decision = refused("a bilae stood there", "a bill stood there")
+    assert "a guess, not a sure repair" in decision.reasons[0] and "do not cover it" in decision.reasons[0]
+    raw, candidate = "Tbe dootor said tliat a bilae stood there.", "The doctor said that a bill stood there."
+    assert apply_guard(raw, candidate).text == candidate  # three sure repairs (7 characters) cover the guess
+    no_budget = dataclasses.replace(STRICT, guess_budget=0.0)
+    assert apply_guard(raw, candidate, no_budget).text == "The doctor said that a bilae stood there."
+
+
+def test_channel_costs_and_word_likelihoods_order_as_an_ocr_would():
+    from ocr_pipeline.guard.channel import misreading_cost, spelling_logprob_per_letter, word_logprob
+
+    assert misreading_cost("The", "the") == 0.0
+    assert misreading_cost("tbe", "the") < misreading_cost("tho", "the") < misreading_cost("conflagration", "blaze")
+    assert misreading_cost("cornrnittee", "committee") < misreading_cost("cornrnittee", "commodities")
+    assert word_logprob("the") > word_logprob("committee") > word_logprob("Blakewater", name_like=True)
+    assert word_logprob("Blakewater", name_like=True) > word_logprob("Blakewater")  # a name is likelier unknown
+    assert spelling_logprob_per_letter("Blakewater") > spelling_logprob_per_letter("tijoiullriledl")
+    assert word_logprob("o',clock") < word_logprob("o'clock") - 3  # wordfreq would read it as 'o' and 'clock'
 
 
 # --- never worse, on generated OCR noise ------------------------------------------------------------

@@ -47,6 +47,7 @@ PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
 _DASHES = str.maketrans("–—", "--")
 _QUOTE_MARKS = frozenset("\"“”«»")
 _SENTENCE_END = tuple(".!?:;\"”)")
+_TITLES = frozenset("mr mrs ms dr st rev revd capt col gen lieut sgt messrs mme mlle prof hon jun sen no".split())
 _SAME_SHAPE_CASE = frozenset("cosuvwxz")  # letters whose capital is their small letter, larger
 _STRAY_BEFORE_LOWER = frozenset([",", ".", "'", ":", ";", "*", "..", "(", ")", "]", "[", "!", "_", ",'", ".'", ";'"])
 _STRAY_BEFORE_UPPER = frozenset(["'", ";", "*", "_"])
@@ -77,10 +78,17 @@ class Context:
     beside_number: list[bool]  # per word: is the word before or after it a number
 
     def sentence_start(self, index: int) -> bool:
+        """Whether word `index` opens a sentence (or the text, or a line); `Mr.` and an initial end none."""
         if index <= 0:
             return True
-        previous = self.raw[self.words[index - 1].start : self.words[index - 1].end]
-        return previous.endswith(_SENTENCE_END) or "\n" in self.raw[self.words[index - 1].end : self.words[index].start]
+        previous = self.words[index - 1]
+        if "\n" in self.raw[previous.end : self.words[index].start]:
+            return True
+        token = self.raw[previous.start : previous.end]
+        core = previous.core(self.raw)
+        if token.endswith(".") and (len(core) == 1 or core.casefold() in _TITLES):
+            return False
+        return token.endswith(_SENTENCE_END)
 
     def line_case(self, first: int, last: int) -> str:
         """'upper' when the other words of the line are (nearly) all in capitals, else ''."""

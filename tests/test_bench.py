@@ -363,3 +363,43 @@ def test_cli_bench_adversarial_reads_transcripts(tmp_path, capsys):
     assert all(tally["refused"] == tally["cases"] for tally in report["categories"])
     assert main(["bench", "adversarial", str(tmp_path / "none")]) == 1
     assert "no NAME.gt.txt transcripts" in capsys.readouterr().err
+
+
+# --- the Evaluate page: replay, and uploads that are not UTF-8 text ---------------------------------
+
+
+@pytest.fixture
+def evaluate_page(tmp_path, monkeypatch, tiny_model_dir):
+    from tests.test_app_correct import start
+
+    monkeypatch.setenv("OCR_PIPELINE_HOME", str(tmp_path))
+    monkeypatch.setenv("OCR_MODEL", str(tiny_model_dir))
+    return start("pages/evaluate.py")
+
+
+def test_evaluate_replays_uploaded_model_outputs_with_a_chart(evaluate_page, replay_file):
+    from tests.test_app_correct import assert_no_exception
+
+    app = evaluate_page
+    app.segmented_control(key="evaluate.source").set_value("Recorded model outputs (.jsonl)").run()
+    app.file_uploader(key="evaluate:replay").set_value(("outputs.jsonl", replay_file.read_bytes(), "application/json")).run()
+    app.button(key="evaluate:run").click().run()
+    assert_no_exception(app)
+    table = app.dataframe[0].value
+    assert list(table["model"]) == [bench.GROUND_TRUTH, "good", "bad"]
+    assert (table["CER guarded"] <= table["CER OCR"]).all()
+    assert "Replay of 3 rows" in app.code[0].value
+    assert any("unguarded and guarded" in markdown.value for markdown in app.markdown)
+
+
+@pytest.mark.parametrize(("source", "uploader"), [("OCR / ground-truth pairs (.jsonl)", "evaluate:pairs"),
+                                                  ("Recorded model outputs (.jsonl)", "evaluate:replay")])
+def test_evaluate_says_an_upload_is_not_utf8_text(evaluate_page, source, uploader):
+    from tests.test_app_correct import assert_no_exception, messages
+
+    app = evaluate_page
+    app.segmented_control(key="evaluate.source").set_value(source).run()
+    app.file_uploader(key=uploader).set_value(("pairs.jsonl", b'{"ocr": "caf\xe9", "gt": "x"}', "application/json")).run()
+    app.button(key="evaluate:run").click().run()
+    assert_no_exception(app)
+    assert "pairs.jsonl: not UTF-8 text (byte 0xe9 at position 12); save it as UTF-8." in messages(app), messages(app)

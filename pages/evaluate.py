@@ -51,8 +51,10 @@ else:
                                    'BLN600 model outputs); the ground truth is replayed too, as a perfect model.')
     also_correct, ready = False, upload is not None
 prompt = prompt_view.picker("evaluate") if also_correct else None
-guard = st.selectbox("Guard", [name for name in POLICIES if name != "off"], key="evaluate.guard",
-                     help="The unguarded answer is always measured too.") if also_correct or source == REPLAY else "strict"
+guard = "strict"
+if also_correct or source == REPLAY:
+    guard = st.selectbox("Guard", [name for name in POLICIES if name != "off"], key="evaluate.guard",
+                         help="The unguarded answer is always measured too.")
 
 if st.button("Run", type="primary", key="evaluate:run", icon=":material/play_arrow:", disabled=not ready):
     bar = st.progress(0.0, text="Starting…")

@@ -62,6 +62,7 @@ class Case:
 
 _SHOPS = ("KEDAI RUNCIT", "SYARIKAT PERNIAGAAN", "TOKO MAJU", "CORNER CAFE", "STATIONERY & BOOKS", "HARDWARE CO",
           "BAKERY HOUSE", "MINI MARKET", "GIFT SHOP", "FRESH MART")
+_STREETS = ("MEWAH", "DEDAP", "SAGU", "PERMAS", "HARMONI")
 _ITEMS = ("MINERAL WATER", "WHITE BREAD", "A4 PAPER", "GLUE STICK", "FRIED RICE", "ICED TEA", "BATTERY AA",
           "NOTEBOOK", "PEN BLUE", "COFFEE", "SUGAR 1KG", "CHILLI SAUCE", "TISSUE BOX", "SOAP BAR")
 
@@ -75,7 +76,7 @@ def sample_receipt(rng: random.Random) -> str:
     cash = (int(total / 10) + 1) * 10
     lines = [
         f"{rng.choice(_SHOPS)} SDN BHD", f"({rng.randint(100000, 999999)}-{rng.choice('ADHKMPTUVWX')})",
-        f"NO.{rng.randint(1, 200)}, JALAN {rng.choice(('MEWAH', 'DEDAP', 'SAGU', 'PERMAS', 'HARMONI'))} {rng.randint(1, 30)}",
+        f"NO.{rng.randint(1, 200)}, JALAN {rng.choice(_STREETS)} {rng.randint(1, 30)}",
         f"{rng.randint(10000, 99999)} JOHOR BAHRU", f"TEL: 0{rng.randint(3, 9)}-{rng.randint(1000000, 9999999)}",
         f"GST ID: {rng.randint(10 ** 11, 10 ** 12 - 1):012d}", "TAX INVOICE",
         f"INV NO: CS{rng.randint(10 ** 7, 10 ** 8 - 1)}",
@@ -263,7 +264,8 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
     for match in re.finditer(r"(?<=JALAN )[A-Z]{4,}|(?<=^)[A-Z]{4,}(?= )", text, re.M):  # street and shop names
         word = match.group()
         i = rng.randrange(1, len(word))
-        letter = rng.choice([ch for ch in "ABDFGHKMNPRTWY" if ch != word[i] and ch not in _LOOKALIKE_OF.get(word[i], "")])
+        unlike = [ch for ch in "ABDFGHKMNPRTWY" if ch != word[i] and ch not in _LOOKALIKE_OF.get(word[i], "")]
+        letter = rng.choice(unlike)
         harmed = _replace(text, match.start() + i, match.start() + i + 1, letter)
         context = _context(harmed, match.start(), match.end())
         harms.append(("name replaced", harmed, match.span(), _appears(context, text.count(context))))
@@ -386,6 +388,7 @@ def benchmark_adversarial(texts: Sequence[str], policy: str = "strict", source: 
         source=source, texts=len(texts), policy=guard_policy.name,
         categories=[tally for tally in tallies.values() if tally.cases],
         plain_repairs=len(pairs), plain_repairs_taken=taken, plain_repairs_worse=worse,
-        seconds=round(time.perf_counter() - started, 1), machine=machine_info(), load_average=[load_start, load_average()],
+        seconds=round(time.perf_counter() - started, 1), machine=machine_info(),
+        load_average=[load_start, load_average()],
     )
 

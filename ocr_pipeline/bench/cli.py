@@ -130,7 +130,8 @@ def add_bench_commands(subparsers) -> None:
     _add_model_arguments(correct)
     correct.set_defaults(handler=_cmd_correct)
 
-    replay = commands.add_parser("replay", help="the guard on models' recorded corrections: CER, rows worse, preference")
+    replay = commands.add_parser("replay",
+                                 help="the guard on models' recorded corrections: CER, rows worse, preference")
     replay.add_argument("file", metavar="FILE.jsonl",
                         help='{"id", "row", "ocr", "gt", "outputs": {model: text}} per line; the ground truth is added')
     replay.add_argument("--policy", choices=tuple(POLICIES), default="strict")

@@ -115,7 +115,8 @@ def parse_replay(text: str, source: str = "replay") -> list[ReplayRow]:
         outputs = row.get("outputs") if isinstance(row, dict) else None
         if not (isinstance(outputs, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("gt"), str)
                 and all(isinstance(name, str) and isinstance(value, str) for name, value in outputs.items())):
-            raise PipelineError(f'{source}, line {number}: expected {{"ocr": ..., "gt": ..., "outputs": {{model: text}}}}.')
+            raise PipelineError(
+                f'{source}, line {number}: expected {{"ocr": ..., "gt": ..., "outputs": {{model: text}}}}.')
         identifier = str(row.get("id", number)) + (f"#{row['row']}" if "row" in row else "")
         models = {GROUND_TRUTH: row["gt"]} | {name: value for name, value in outputs.items() if name != GROUND_TRUTH}
         rows.append(ReplayRow(identifier, row["ocr"], row["gt"], models))

@@ -128,9 +128,11 @@ def render_report(report) -> str:
                              + (" ..." if len(summary.items_worse) > 20 else ""))
     elif kind == "replay":
         lines.append(f"Replay of {report.rows} rows from {report.source} through the {report.policy} guard: corpus CER "
-                     f"(case and spacing counted), OCR text {report.ocr_cer:.4f}; guard {report.guard_seconds} s in all")
+                     f"(case and spacing counted), OCR text {report.ocr_cer:.4f}; "
+                     f"guard {report.guard_seconds} s in all")
         lines.append(format_table([
-            {"model": m.model, "rows": m.rows, "CER unguarded": m.unguarded.cer, "cut unguarded": _percent(m.unguarded.cut),
+            {"model": m.model, "rows": m.rows, "CER unguarded": m.unguarded.cer,
+             "cut unguarded": _percent(m.unguarded.cut),
              "worse unguarded": m.unguarded.worse, "CER guarded": m.guarded.cer, "cut guarded": _percent(m.guarded.cut),
              "worse guarded": m.guarded.worse, "better": m.guarded.better, "unchanged": m.guarded.unchanged,
              "preference": m.guarded.preference, "changes applied": m.changes_applied,

@@ -70,7 +70,8 @@ def _apply_units(raw: str, candidate: str, policy: GuardPolicy) -> GuardDecision
             number_reasons.append(number_refusal)
             continue
         if policy.keep_line_breaks and old.count("\n") != unit.new.count("\n"):
-            verdict = Verdict(REFUSED, "line break removed" if old.count("\n") > unit.new.count("\n") else "line break added")
+            removed = old.count("\n") > unit.new.count("\n")
+            verdict = Verdict(REFUSED, "line break removed" if removed else "line break added")
         else:
             verdict = judge(unit, context, policy)
         judged.append((unit, old, verdict))

@@ -134,7 +134,8 @@ def _number_reason(old: str, new: str) -> str:
     parts = [f"number {a} changed to {b}" for a, b in zip(removed, added)]
     parts += [f"number {a} removed" for a in removed[len(added) :]]
     parts += [f"new number {b} not in OCR text" for b in added[len(removed) :]]
-    return "; ".join(parts) or not_applied(old, new, "numbers, dates, units and currency signs must stay as in the OCR text")
+    why = "numbers, dates, units and currency signs must stay as in the OCR text"
+    return "; ".join(parts) or not_applied(old, new, why)
 
 
 def _unshared(numbers: list[str], shared: Counter) -> list[str]:

@@ -162,8 +162,10 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     if first_is_name and not all(is_known(w) for w in new_words) and not _junk(old):
         return Verdict(REFUSED, f"a name is not changed into another unknown word ({detail})", score)
     if not policy.guess_known_words and old_words and all(is_known(w) for w in old_words):
-        return Verdict(REFUSED, f"the OCR text is already made of known words, and this is no sure repair ({detail})", score)
-    if score >= policy.guess_score and unit.kind == WORD_CORE or score >= policy.guess_score + 2:  # a join or split is likelier wrong
+        return Verdict(REFUSED, f"the OCR text is already made of known words, and this is no sure repair ({detail})",
+                       score)
+    # a join or a split is likelier a wrong guess than a single word: it needs a better score
+    if score >= policy.guess_score + (0 if unit.kind == WORD_CORE else 2):
         return Verdict(GUESS, f"a guess, not a sure repair ({detail})", score)
     return Verdict(REFUSED, f"unlikely as an OCR misreading ({detail})", score)
 
@@ -177,7 +179,8 @@ def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
     kept = {w.casefold() for w in new_words}
     for word in old_words:
         if word.casefold() in PROTECTED_WORDS and word.casefold() not in kept:
-            kind = "negation" if word.casefold() in NEGATIONS else "number word" if word.casefold() in NUMBER_WORDS else "unit"
+            folded = word.casefold()
+            kind = "negation" if folded in NEGATIONS else "number word" if folded in NUMBER_WORDS else "unit"
             return f"the {kind} {word!r} must stay"
     return None
 
@@ -289,7 +292,8 @@ def _marks(old: str, new: str, unit, context: Context) -> Verdict:
         if not old and new == "." and case_class(word.core(context.raw)) == "lower":
             return Verdict(GUESS, "a guess: a sentence of prose ends with a full stop")
         return Verdict(REFUSED, "the text's last punctuation stays as in the OCR text")
-    if not new and (old in _STRAY_BEFORE_LOWER and following.islower() or old in _STRAY_BEFORE_UPPER and following.isupper()):
+    stray = old in _STRAY_BEFORE_LOWER and following.islower() or old in _STRAY_BEFORE_UPPER and following.isupper()
+    if not new and stray:
         return Verdict(GUESS, "a guess: a stray mark inside a sentence")
     if old == "." and new == "," and following.islower():
         return Verdict(GUESS, "a guess: a full stop inside a sentence read for a comma")

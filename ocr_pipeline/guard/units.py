@@ -89,7 +89,8 @@ def _word_units(raw: str, candidate: str, old: Word, new: Word, index: int) -> l
     ]
     old_core, new_core = old.core(raw), new.core(candidate)
     old_parts, new_parts = _parts(old_core), _parts(new_core)
-    if len(old_parts) == len(new_parts) > 1 and _hyphens(old_core) == _hyphens(new_core) and not _has_number(old_parts, old_core):
+    parted = len(old_parts) == len(new_parts) > 1 and _hyphens(old_core) == _hyphens(new_core)
+    if parted and not _has_number(old_parts, old_core):
         for (start, end), (new_start, new_end) in zip(old_parts, new_parts):
             units.append(Unit(WORD_CORE, old.core_start + start, old.core_start + end,
                               new_core[new_start:new_end], index, index))

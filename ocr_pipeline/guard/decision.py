@@ -87,8 +87,8 @@ def _apply_units(raw: str, candidate: str, policy: GuardPolicy) -> GuardDecision
 
 
 def _take_guesses_within_budget(judged, policy: GuardPolicy):
-    """The edits to apply and the reasons for the rest: every sure repair, then the best guesses
-    while the characters they change stay within the budget the sure repairs earn."""
+    """The edits to apply and the reasons for the rest, in text order: every sure repair, then the
+    best guesses while the characters they change stay within the budget the sure repairs earn."""
     edits, reasons = [], []
     budget = 0.0
     for unit, old, verdict in judged:
@@ -103,9 +103,11 @@ def _take_guesses_within_budget(judged, policy: GuardPolicy):
             budget -= size
             edits.append((unit.start, unit.end, unit.new))
         else:
-            reasons.append(not_applied(old, unit.new, verdict.why + "; the chunk's sure repairs do not cover it"))
-    reasons += [not_applied(old, unit.new, verdict.why) for unit, old, verdict in judged if verdict.level == REFUSED]
-    return edits, reasons
+            why = verdict.why + "; the chunk's sure repairs do not cover it"
+            reasons.append((unit.start, not_applied(old, unit.new, why)))
+    reasons += [(unit.start, not_applied(old, unit.new, verdict.why))
+                for unit, old, verdict in judged if verdict.level == REFUSED]
+    return edits, [reason for _, reason in sorted(reasons, key=lambda item: item[0])]
 
 
 def _splice(raw: str, edits: list[tuple[int, int, str]]) -> str:

@@ -25,7 +25,7 @@ from rapidfuzz.distance import Levenshtein
 from .channel import is_known, misreading_cost, spelling_logprob_per_letter, word_logprob
 from .numbers import NUMBER_NEIGHBOURS
 from .policy import GuardPolicy
-from .units import ADDITION, MARKS, REMOVAL, WORD_CORE, Word, is_number
+from .units import ADDITION, EDGE_PUNCTUATION, MARKS, REMOVAL, WORD_CORE, Word, is_number
 
 REPAIR, GUESS, REFUSED = "repair", "guess", "refused"
 
@@ -46,6 +46,7 @@ UNIT_WORDS = frozenset(
 PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
 _DASHES = str.maketrans("–—", "--")
 _QUOTE_MARKS = frozenset("\"“”«»")
+_BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"))
 _SENTENCE_END = tuple(".!?:;\"”)")
 _TITLES = frozenset("mr mrs ms dr st rev revd capt col gen lieut sgt messrs mme mlle prof hon jun sen no".split())
 _SAME_SHAPE_CASE = frozenset("cosuvwxz")  # letters whose capital is their small letter, larger
@@ -171,7 +172,7 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
 
 
 def _letter_words(text: str) -> list[str]:
-    return [w for w in (token.strip("\"'“”‘’«»()[]{}<>.,;:!?…*") for token in text.split()) if w]
+    return [w for w in (token.strip(EDGE_PUNCTUATION) for token in text.split()) if w]
 
 
 def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
@@ -260,7 +261,7 @@ def _stray_symbols(token: str) -> bool:
 
 def _fragment(token: str) -> bool:
     """A stray letter or a few that make no common word: 'e', 'ti', 'sllip' is not one."""
-    core = token.strip("\"'“”‘’«»()[]{}<>.,;:!?…*-")
+    core = token.strip(EDGE_PUNCTUATION + "-")
     letters = re.sub(r"[^\w]", "", core)
     if not letters or not letters.isalpha():
         return False
@@ -279,6 +280,8 @@ def _marks(old: str, new: str, unit, context: Context) -> Verdict:
     if _QUOTE_MARKS & set(old + new):
         return Verdict(REFUSED, "quotation marks stay as in the OCR text")
     if unit.start == word.start:  # before the word
+        if any(opening in old and closing in context.raw[word.end :] for opening, closing in _BRACKETS):
+            return Verdict(REFUSED, "a bracket that is closed later stays")
         if not new:
             return Verdict(REPAIR)
         return Verdict(REFUSED, "punctuation added or changed before a word")

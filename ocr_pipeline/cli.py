@@ -161,7 +161,8 @@ def cmd_guard(args: argparse.Namespace) -> int:
         decision = apply_guard(row["ocr"], row["candidate"], policy)
         if args.json:
             verdict = {"id": row["id"]} if "id" in row else {}
-            _print_json(verdict | {"text": decision.text, "accepted": decision.accepted, "reasons": list(decision.reasons)})
+            verdict |= {"text": decision.text, "accepted": decision.accepted, "reasons": list(decision.reasons)}
+            _print_json(verdict)
         else:
             print(decision.text.replace("\\", "\\\\").replace("\n", "\\n"))
             for reason in decision.reasons:
@@ -235,8 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .guard import POLICIES
 
-    guard = commands.add_parser("guard", help="judge recorded candidates: {ocr, candidate} per line, one verdict per line")
-    guard.add_argument("pairs", metavar="PAIRS.jsonl", help="JSON lines with ocr and candidate (and id); '-': standard input")
+    guard = commands.add_parser("guard",
+                                help="judge recorded candidates: {ocr, candidate} per line, one verdict per line")
+    guard.add_argument("pairs", metavar="PAIRS.jsonl",
+                       help="JSON lines with ocr and candidate (and id); '-': standard input")
     guard.add_argument("--policy", choices=tuple(POLICIES), default="strict")
     guard.add_argument("--json", action="store_true",
                        help="one JSON object per line: {id, text, accepted, reasons}; without it the guarded text, "

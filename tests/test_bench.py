@@ -382,7 +382,8 @@ def test_evaluate_replays_uploaded_model_outputs_with_a_chart(evaluate_page, rep
 
     app = evaluate_page
     app.segmented_control(key="evaluate.source").set_value("Recorded model outputs (.jsonl)").run()
-    app.file_uploader(key="evaluate:replay").set_value(("outputs.jsonl", replay_file.read_bytes(), "application/json")).run()
+    upload = ("outputs.jsonl", replay_file.read_bytes(), "application/json")
+    app.file_uploader(key="evaluate:replay").set_value(upload).run()
     app.button(key="evaluate:run").click().run()
     assert_no_exception(app)
     table = app.dataframe[0].value
@@ -399,7 +400,8 @@ def test_evaluate_says_an_upload_is_not_utf8_text(evaluate_page, source, uploade
 
     app = evaluate_page
     app.segmented_control(key="evaluate.source").set_value(source).run()
-    app.file_uploader(key=uploader).set_value(("pairs.jsonl", b'{"ocr": "caf\xe9", "gt": "x"}', "application/json")).run()
+    app.file_uploader(key=uploader).set_value(("pairs.jsonl", b'{"ocr": "caf\xe9", "gt": "x"}', "application/json"))
+    app.run()
     app.button(key="evaluate:run").click().run()
     assert_no_exception(app)
     assert "pairs.jsonl: not UTF-8 text (byte 0xe9 at position 12); save it as UTF-8." in messages(app), messages(app)

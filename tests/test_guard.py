@@ -149,7 +149,7 @@ def test_strict_refuses_a_known_word_that_is_a_guess_rather_than_a_repair():
     raw = "The son promised not to strike again if his ferther [o would leave hold of the stick."
     decision = apply_guard(raw, raw.replace("ferther", "brother"), STRICT)
     assert decision.text == raw
-    assert decision.reasons[0].startswith("'ferther' → 'brother' not applied: a guess, not a sure repair"), decision.reasons
+    assert decision.reasons[0].startswith("'ferther' → 'brother' not applied: a guess, not a sure repair")
 
 
 def test_ocr_letter_confusions_cost_one_edit_each():
@@ -243,7 +243,8 @@ def test_policies_are_frozen_named_presets():
     ("he said, alluclingtoaiconflagration in the street", "he said, alluding to a conflagration in the street",
      "he said, alluding to a conflagration in the street"),  # words run together, split again
     ("I thihsni so", "I think so", "I think so"),  # badly garbled, still a likely reading
-    ("at Buckinlgham-tofts yesterday", "at Buckingham-fields yesterday", "at Buckingham-tofts yesterday"),  # part by part
+    # a hyphenated word, part by part
+    ("at Buckinlgham-tofts yesterday", "at Buckingham-fields yesterday", "at Buckingham-tofts yesterday"),
     ("the | man is tbe one", "the man is the one", "the man is the one"),
     ("'The man.", "The man.", "The man."),  # a stray mark before a word
     ("TOtAL 8.70", "TOTAL 8.70", "TOTAL 8.70"),

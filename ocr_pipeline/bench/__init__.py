@@ -31,8 +31,9 @@ from .report import document_rows, render_report
 from .speed import NO_CUDA, QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
 __all__ = [
-    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands", "adversarial_cases", "benchmark_adversarial", "benchmark_correction",
-    "benchmark_cpu", "benchmark_gpu", "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release",
-    "benchmark_replay", "document_rows", "generated_texts", "key_found", "load_pairs", "load_replay", "load_scan_set", "numbers_kept",
+    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands",
+    "adversarial_cases", "benchmark_adversarial", "benchmark_correction", "benchmark_cpu", "benchmark_gpu",
+    "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release", "benchmark_replay",
+    "document_rows", "generated_texts", "key_found", "load_pairs", "load_replay", "load_scan_set", "numbers_kept",
     "parse_pairs", "parse_replay", "render_report",
 ]

@@ -170,18 +170,11 @@ def _print_verdicts(result) -> None:
 
 def _read_text(source: str | None) -> str:
     """The text to correct, from a file or standard input, refused before any model loads if it is no text."""
-    from .textinput import decode_text
+    from .textinput import read_text
 
-    if source in (None, "-"):
-        data, name = sys.stdin.buffer.read(), "standard input"
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise PipelineError(f"{source}: no such file.")
-        data, name = path.read_bytes(), source
-    text = decode_text(data, name)
+    text = read_text(source or "-")
     if not text.strip():
-        raise PipelineError(f"{name}: the text to correct is empty.")
+        raise PipelineError(f"{source or 'standard input'}: the text to correct is empty.")
     return text
 
 
@@ -271,6 +264,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return INTERRUPTED if stop.is_set() else 1 if failed else 0
 
 
+def cmd_guard(args: argparse.Namespace) -> int:
+    """Guard recorded candidates: `{"ocr", "candidate", "id"?}` per line in, one verdict per line out, in order."""
+    from .guard import apply_guard, get_policy
+    from .textinput import json_lines, read_text
+
+    source = "standard input" if args.pairs == "-" else args.pairs
+    rows = json_lines(read_text(args.pairs), source)
+    for number, row in rows:
+        if not (isinstance(row, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("candidate"), str)):
+            raise PipelineError(f'{source}, line {number}: expected {{"ocr": ..., "candidate": ...}}.')
+    policy = get_policy(args.policy)
+    for _, row in rows:
+        decision = apply_guard(row["ocr"], row["candidate"], policy)
+        if args.json:
+            verdict = {"id": row["id"]} if "id" in row else {}
+            verdict |= {"text": decision.text, "accepted": decision.accepted, "reasons": list(decision.reasons)}
+            _print_json(verdict)
+        else:
+            print(decision.text.replace("\\", "\\\\").replace("\n", "\\n"))
+            for reason in decision.reasons:
+                print(f"  {row.get('id', '')}: {reason}", file=sys.stderr)
+    sys.stdout.flush()
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .config import model_dir
     from .llm.models import list_models
@@ -347,6 +365,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ocr_arguments(run)
     add_model_arguments(run)
     run.set_defaults(handler=cmd_run)
+
+    from .guard import POLICIES
+
+    guard = commands.add_parser("guard",
+                                help="judge recorded candidates: {ocr, candidate} per line, one verdict per line")
+    guard.add_argument("pairs", metavar="PAIRS.jsonl",
+                       help="JSON lines with ocr and candidate (and id); '-': standard input")
+    guard.add_argument("--policy", choices=tuple(POLICIES), default="strict")
+    guard.add_argument("--json", action="store_true",
+                       help="one JSON object per line: {id, text, accepted, reasons}; without it the guarded text, "
+                            "line breaks as \\n, and the reasons on stderr")
+    guard.set_defaults(handler=cmd_guard)
 
     models = commands.add_parser("models", help="list the model presets and what is downloaded")
     models.add_argument("--json", action="store_true")

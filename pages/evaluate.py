@@ -9,17 +9,24 @@ from ocr_pipeline import bench
 from ocr_pipeline.errors import PipelineError
 from ocr_pipeline.guard import POLICIES
 from ocr_pipeline.ocr import ENGINE_NAMES
+from ocr_pipeline.textinput import decode_text
 
 SCANS, PAIRS = "Scans with transcripts (folder)", "OCR / ground-truth pairs (.jsonl)"
+REPLAY = "Recorded model outputs (.jsonl)"
 REPORT_KEY = "evaluate.report"
 
 st.title("Evaluate")
 st.caption("Measure OCR and correction against ground truth, the same way `python -m ocr_pipeline bench` does: "
-           "CER and WER before and after, documents made worse, key fields kept, speed.")
+           "CER and WER before and after, documents made worse, key fields kept, speed; or replay corrections "
+           "models have already written through the guard, with no model to run.")
 
-source = st.segmented_control("Data", [SCANS, PAIRS], default=SCANS, key="evaluate.source", required=True)
-limit = st.number_input("At most this many documents (0: all)", min_value=0, value=10, step=1, key="evaluate.limit",
-                        help="Correction on a CPU takes seconds to minutes per document: start small.")
+source = st.segmented_control("Data", [SCANS, PAIRS, REPLAY], default=SCANS, key="evaluate.source", required=True)
+if source == REPLAY:  # no model runs: all rows take seconds
+    limit = st.number_input("At most this many rows (0: all)", min_value=0, value=0, step=1, key="evaluate.rows")
+else:
+    limit = st.number_input("At most this many documents (0: all)", min_value=0, value=10, step=1,
+                            key="evaluate.limit", help="Correction on a CPU takes seconds to minutes per document: "
+                                                       "start small.")
 if source == SCANS:
     folder = st.text_input("Folder", key="evaluate.folder", placeholder="/path/to/scans",
                            help="Images or PDFs, each with NAME.gt.txt beside it (and optionally NAME.key.json "
@@ -34,13 +41,20 @@ if source == SCANS:
                                  key="evaluate.engines",
                                  help=f"{bench.PLAIN_RAPIDOCR}: RapidOCR as it comes, the baseline for speed.")
     ready = bool(folder.strip()) and bool(engines)
-else:
+elif source == PAIRS:
     upload = st.file_uploader("Pairs (.jsonl)", type=["jsonl", "json"], key="evaluate:pairs",
                               help='One {"ocr": ..., "gt": ...} per line, or the HIPE-OCRepair schema (Overproof).')
     also_correct, ready = True, upload is not None
+else:
+    upload = st.file_uploader("Model outputs (.jsonl)", type=["jsonl", "json"], key="evaluate:replay",
+                              help='One {"id", "ocr", "gt", "outputs": {model: correction}} per line (the schema of '
+                                   'BLN600 model outputs); the ground truth is replayed too, as a perfect model.')
+    also_correct, ready = False, upload is not None
 prompt = prompt_view.picker("evaluate") if also_correct else None
-guard = st.selectbox("Guard", [name for name in POLICIES if name != "off"], key="evaluate.guard",
-                     help="The unguarded answer is always measured too.") if also_correct else "strict"
+guard = "strict"
+if also_correct or source == REPLAY:
+    guard = st.selectbox("Guard", [name for name in POLICIES if name != "off"], key="evaluate.guard",
+                         help="The unguarded answer is always measured too.")
 
 if st.button("Run", type="primary", key="evaluate:run", icon=":material/play_arrow:", disabled=not ready):
     bar = st.progress(0.0, text="Starting…")
@@ -50,16 +64,19 @@ if st.button("Run", type="primary", key="evaluate:run", icon=":material/play_arr
 
     try:
         with st.spinner("Measuring…"):
-            if source == PAIRS:
-                pairs = bench.parse_pairs(upload.getvalue().decode("utf-8", errors="replace").splitlines(), upload.name)
+            if source == REPLAY:
+                rows = bench.parse_replay(decode_text(upload.getvalue(), upload.name), upload.name)[: limit or None]
+                report = bench.benchmark_replay(rows, guard, upload.name, show_progress)
+            elif source == PAIRS:
+                pairs = bench.parse_pairs(decode_text(upload.getvalue(), upload.name).splitlines(), upload.name)
                 pairs = pairs[: limit or None]
                 backend = model_state.backend(model_state.current_choice())
-                with resources.generation_gate().turn("Evaluate"):
+                with resources.turn(backend, "Evaluate"):
                     report = bench.benchmark_correction(pairs, backend, prompt, guard, upload.name, show_progress)
             elif also_correct:
                 bench.load_scan_set(folder, limit or None)  # a wrong folder is reported before the model loads
                 backend = model_state.backend(model_state.current_choice())
-                with resources.generation_gate().turn("Evaluate"):
+                with resources.turn(backend, "Evaluate"):
                     report = bench.benchmark_pipeline(folder, backend, engines[0], prompt, guard, limit or None,
                                                       show_progress, sidebar.license_path())
             else:
@@ -79,7 +96,10 @@ st.code(bench.render_report(report), language=None)
 rows = pd.DataFrame(bench.document_rows(report))
 st.dataframe(rows, hide_index=True, width="stretch")
 cer_columns = [column for column in ("CER OCR", "CER unguarded", "CER guarded") if column in rows]
-if cer_columns:
+if report.kind == "replay":
+    st.markdown("**Corpus CER per model, unguarded and guarded** (lower is better; the OCR text's beside them)")
+    st.bar_chart(rows.set_index("model")[cer_columns], stack=False, x_label="model", y_label="CER")
+elif cer_columns:
     st.markdown("**CER per document, before and after correction** (lower is better)")
     st.bar_chart(rows.set_index("document")[cer_columns], stack=False, x_label="document", y_label="CER")
 elif "CER" in rows:

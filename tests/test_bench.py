@@ -269,3 +269,140 @@ def test_cli_bench_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:  # an unknown prompt is bad usage
         main(["bench", "correct", str(tmp_path / "none.jsonl"), "--prompt", "no-such-prompt"])
     assert exited.value.code == 2 and "Unknown prompt 'no-such-prompt'" in capsys.readouterr().err
+
+
+# --- replay: the guard on recorded corrections ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def replay_file(tmp_path_factory) -> Path:
+    """Three rows with two 'models': one that repairs, one that invents a number and rewrites."""
+    rows = [
+        {"id": "a1", "row": 0, "ocr": "Tbe meeting was he1d on Monday.", "gt": "The meeting was held on Monday.",
+         "outputs": {"good": "The meeting was held on Monday.", "bad": "The meeting was held on Tuesday, 3 May."}},
+        {"id": "a1", "row": 1, "ocr": "It cost $40.00 in all.", "gt": "It cost $40.00 in all.",
+         "outputs": {"good": "It cost $40.00 in all.", "bad": "It cost $400.00 in all."}},
+        {"id": "a2", "row": 0, "ocr": "the cornrnittee rnoved", "gt": "the committee moved",
+         "outputs": {"good": "the committee moved", "bad": "a group of people went"}},
+    ]
+    path = tmp_path_factory.mktemp("replay") / "outputs.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    return path
+
+
+def test_replay_scores_every_model_and_the_ground_truth(replay_file):
+    report = bench.benchmark_replay(bench.load_replay(replay_file), "strict", str(replay_file))
+    models = {model.model: model for model in report.models}
+    assert list(models) == [bench.GROUND_TRUTH, "good", "bad"]
+    assert report.rows == 3 and report.ocr_cer > 0
+    truth, good, bad = models[bench.GROUND_TRUTH], models["good"], models["bad"]
+    assert truth.unguarded.cer == 0 and truth.unguarded.cut == -1.0
+    assert truth.guarded.cut < -0.5 and truth.guarded.worse == 0
+    assert good.guarded.better == 2 and good.guarded.unchanged == 1 and good.guarded.preference == round(2 / 3, 4)
+    assert bad.unguarded.worse == 3 and bad.unguarded.preference == -1.0
+    assert bad.guarded.worse == 0 and bad.guarded.rows_worse == []  # the guard refused the invented number
+    assert bad.unguarded.rows_worse == ["a1#0", "a1#1", "a2#0"]
+    text = bench.render_report(report)
+    assert "Replay of 3 rows" in text and "bad" in text and "preference" in text
+    rows = bench.document_rows(report)
+    assert [row["model"] for row in rows] == [bench.GROUND_TRUTH, "good", "bad"]
+    assert {"CER OCR", "CER unguarded", "CER guarded", "worse guarded", "preference guarded"} <= set(rows[0])
+
+
+def test_replay_rows_must_carry_outputs(tmp_path):
+    with pytest.raises(PipelineError, match='line 2: expected {"ocr": ..., "gt": ..., "outputs"'):
+        bench.parse_replay('{"ocr": "a", "gt": "a", "outputs": {}}\n{"ocr": "a", "gt": "b"}', "x.jsonl")
+    with pytest.raises(PipelineError, match="holds no rows"):
+        bench.parse_replay("\n\n", "x.jsonl")
+
+
+def test_cli_bench_replay_json(replay_file, capsys):
+    assert main(["bench", "replay", str(replay_file), "--policy", "lenient", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["benchmark"] == "replay" and report["policy"] == "lenient"
+    assert [model["model"] for model in report["models"]] == [bench.GROUND_TRUTH, "good", "bad"]
+
+
+# --- input hardening: files that are not UTF-8 text, lines that are not JSON -----------------------
+
+NOT_UTF8 = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+@pytest.mark.parametrize("command", [["bench", "correct"], ["bench", "replay"], ["guard"]])
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"ocr": "caf\xe9", "gt": "cafe"}\n', "not UTF-8 text (byte 0xe9 at position 12); save it as UTF-8."),
+    (NOT_UTF8, "not UTF-8 text (binary data: a NUL byte at position 8)."),
+])
+def test_a_file_that_is_not_utf8_text_is_one_error_line(tmp_path, capsys, command, content, message):
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(content)
+    assert main([*command, str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {path}: {message}\n"
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize("command", [["bench", "correct"], ["bench", "replay"], ["guard"]])
+def test_a_line_that_is_not_json_is_named(tmp_path, capsys, command):
+    path = tmp_path / "input.jsonl"
+    path.write_text('{"ocr": "a", "gt": "a", "candidate": "a", "outputs": {"m": "a"}}\n\n{"ocr": "a",\n')
+    assert main([*command, str(path)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {path}, line 3: not JSON")
+
+
+def test_cli_bench_adversarial_reports_every_category_refused(capsys):
+    assert main(["bench", "adversarial", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "name replaced" in out and "plain repairs taken" in out and "let through" not in out
+
+
+def test_cli_bench_adversarial_reads_transcripts(tmp_path, capsys):
+    (tmp_path / "001.gt.txt").write_text("SHOP SDN BHD\nTOTAL\nRM 9.00\nCASH\nRM 10.00\nGOODS SOLD ARE NOT RETURNABLE")
+    assert main(["bench", "adversarial", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["benchmark"] == "adversarial" and report["texts"] == 1
+    assert all(tally["refused"] == tally["cases"] for tally in report["categories"])
+    assert main(["bench", "adversarial", str(tmp_path / "none")]) == 1
+    assert "no NAME.gt.txt transcripts" in capsys.readouterr().err
+
+
+# --- the Evaluate page: replay, and uploads that are not UTF-8 text ---------------------------------
+
+
+@pytest.fixture
+def evaluate_page(tmp_path, monkeypatch, tiny_model_dir):
+    from tests.test_app_correct import start
+
+    monkeypatch.setenv("OCR_PIPELINE_HOME", str(tmp_path))
+    monkeypatch.setenv("OCR_MODEL", str(tiny_model_dir))
+    return start("pages/evaluate.py")
+
+
+def test_evaluate_replays_uploaded_model_outputs_with_a_chart(evaluate_page, replay_file):
+    from tests.test_app_correct import assert_no_exception
+
+    app = evaluate_page
+    app.segmented_control(key="evaluate.source").set_value("Recorded model outputs (.jsonl)").run()
+    upload = ("outputs.jsonl", replay_file.read_bytes(), "application/json")
+    app.file_uploader(key="evaluate:replay").set_value(upload).run()
+    app.button(key="evaluate:run").click().run()
+    assert_no_exception(app)
+    table = app.dataframe[0].value
+    assert list(table["model"]) == [bench.GROUND_TRUTH, "good", "bad"]
+    assert (table["CER guarded"] <= table["CER OCR"]).all()
+    assert "Replay of 3 rows" in app.code[0].value
+    assert any("unguarded and guarded" in markdown.value for markdown in app.markdown)
+
+
+@pytest.mark.parametrize(("source", "uploader"), [("OCR / ground-truth pairs (.jsonl)", "evaluate:pairs"),
+                                                  ("Recorded model outputs (.jsonl)", "evaluate:replay")])
+def test_evaluate_says_an_upload_is_not_utf8_text(evaluate_page, source, uploader):
+    from tests.test_app_correct import assert_no_exception, messages
+
+    app = evaluate_page
+    app.segmented_control(key="evaluate.source").set_value(source).run()
+    app.file_uploader(key=uploader).set_value(("pairs.jsonl", b'{"ocr": "caf\xe9", "gt": "x"}', "application/json"))
+    app.run()
+    app.button(key="evaluate:run").click().run()
+    assert_no_exception(app)
+    assert "pairs.jsonl: not UTF-8 text (byte 0xe9 at position 12); save it as UTF-8." in messages(app), messages(app)

@@ -90,7 +90,7 @@ def test_correct_with_an_unknown_prompt_is_bad_usage(ocr_text_file, capsys):
 
 @pytest.mark.parametrize(
     ("data", "why"),
-    [(bytes(range(256)) * 12, "a binary file"), (b"caf\xe9 au lait", "not UTF-8 text"),
+    [(bytes(range(256)) * 12, "binary data"), (b"caf\xe9 au lait", "not UTF-8 text"),
      (b"  \n\n ", "the text to correct is empty")],
 )
 def test_correct_refuses_what_is_not_text_before_loading_a_model(data, why, tmp_path, capsys):

@@ -18,8 +18,8 @@ def test_utf8_and_utf16_with_a_bom_are_text():
 @pytest.mark.parametrize(
     ("data", "why"),
     [
-        (bytes(range(256)) * 12, "binary file"),  # a 3 KB binary
-        (b"caf\xe9 latin-1 text", "not UTF-8 text (byte 0xe9 at offset 3)"),
+        (bytes(range(256)) * 12, "binary data: a NUL byte at position 0"),  # a 3 KB binary
+        (b"caf\xe9 latin-1 text", "not UTF-8 text (byte 0xe9 at position 3)"),
         ("".join(chr(c) for c in range(1, 32)).encode() * 20, "control characters"),
     ],
 )

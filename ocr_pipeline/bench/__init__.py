@@ -8,9 +8,11 @@ timing means little without it.
 | module | what |
 |---|---|
 | `common` | the machine, memory sampling, text scores, key fields, numbers kept |
-| `data` | scans with transcripts, text pairs |
+| `data` | scans with transcripts, text pairs, replay rows |
 | `ocr` | OCR per engine, beside plain RapidOCR |
 | `correction` | correction on pairs, and OCR then correction on scans |
+| `replay` | the guard on corrections models have already written (no model runs) |
+| `adversarial` | harmful changes the guard must refuse, generated from receipts and prose |
 | `memory` | load/release cycles |
 | `speed` | the pipeline's overhead over plain `generate`; random-weight Qwen2.5 shapes on a GPU and a CPU |
 | `backends` | transformers, llama.cpp and a server on the same chunks; the server's throughput by concurrency |
@@ -19,17 +21,21 @@ timing means little without it.
 """
 
 from .backends import benchmark_backends
+from .adversarial import CATEGORIES, adversarial_cases, benchmark_adversarial, generated_texts
 from .cli import add_bench_commands
 from .common import key_found, numbers_kept
 from .correction import benchmark_correction, benchmark_pipeline
-from .data import load_pairs, load_scan_set, parse_pairs
+from .data import GROUND_TRUTH, load_pairs, load_replay, load_scan_set, parse_pairs, parse_replay
 from .memory import benchmark_release
 from .ocr import PLAIN_RAPIDOCR, benchmark_ocr
+from .replay import benchmark_replay
 from .report import document_rows, render_report
 from .speed import NO_CUDA, QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
 __all__ = [
-    "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands", "benchmark_backends", "benchmark_correction", "benchmark_cpu", "benchmark_gpu",
-    "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release", "document_rows", "key_found",
-    "load_pairs", "load_scan_set", "numbers_kept", "parse_pairs", "render_report",
+    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands",
+    "adversarial_cases", "benchmark_adversarial", "benchmark_backends", "benchmark_correction", "benchmark_cpu",
+    "benchmark_gpu", "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release",
+    "benchmark_replay", "document_rows", "generated_texts", "key_found", "load_pairs", "load_replay", "load_scan_set",
+    "numbers_kept", "parse_pairs", "parse_replay", "render_report",
 ]

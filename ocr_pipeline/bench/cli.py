@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 from ..errors import PipelineError
-from .correction import benchmark_correction, benchmark_pipeline
-from .data import load_pairs, load_scan_set
+from .adversarial import benchmark_adversarial, generated_texts, transcripts
 from .backends import CONCURRENCY_LEVELS, benchmark_backends
+from .correction import benchmark_correction, benchmark_pipeline
+from .data import load_pairs, load_replay, load_scan_set
 from .memory import benchmark_release
 from .ocr import PLAIN_RAPIDOCR, benchmark_ocr
+from .replay import benchmark_replay
 from .report import render_report
 from .speed import QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
@@ -44,6 +46,19 @@ def _cmd_correct(args: argparse.Namespace) -> int:
     report = benchmark_correction(pairs, load_backend(args), args.prompt, args.guard, args.pairs, _stderr_progress)
     _emit(report, args.json)
     return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    rows = load_replay(args.file, args.limit)
+    _emit(benchmark_replay(rows, args.policy, args.file, _stderr_progress), args.json)
+    return 0
+
+
+def _cmd_adversarial(args: argparse.Namespace) -> int:
+    texts = transcripts(args.folder) if args.folder else generated_texts(args.seed)
+    report = benchmark_adversarial(texts, args.policy, args.folder or "generated receipts and prose", args.seed)
+    _emit(report, args.json)
+    return 0 if all(tally.refused == tally.cases for tally in report.categories) else 1
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
@@ -106,7 +121,8 @@ def add_bench_commands(subparsers) -> None:
     from ..ocr import ENGINE_NAMES
 
     bench = subparsers.add_parser("bench", help="measure OCR, correction, memory and speed; tables or --json")
-    commands = bench.add_subparsers(dest="bench_command", required=True, metavar="{ocr,correct,pipeline,release,overhead,backends,gpu,cpu}")
+    commands = bench.add_subparsers(dest="bench_command", required=True,
+                                    metavar="{ocr,correct,replay,adversarial,pipeline,release,overhead,backends,gpu,cpu}")
 
     ocr = commands.add_parser("ocr", help="CER/WER, key fields, time and memory per engine on scans with NAME.gt.txt")
     ocr.add_argument("folder", metavar="DIR")
@@ -121,6 +137,23 @@ def add_bench_commands(subparsers) -> None:
     correct.add_argument("--limit", type=positive_int, help="only the first N pairs")
     add_model_arguments(correct)
     correct.set_defaults(handler=_cmd_correct)
+
+    replay = commands.add_parser("replay",
+                                 help="the guard on models' recorded corrections: CER, rows worse, preference")
+    replay.add_argument("file", metavar="FILE.jsonl",
+                        help='{"id", "row", "ocr", "gt", "outputs": {model: text}} per line; the ground truth is added')
+    replay.add_argument("--policy", choices=tuple(POLICIES), default="strict")
+    replay.add_argument("--limit", type=positive_int, help="only the first N rows")
+    replay.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    replay.set_defaults(handler=_cmd_replay)
+
+    adversarial = commands.add_parser("adversarial", help="harmful changes the guard must refuse, per category")
+    adversarial.add_argument("folder", metavar="DIR", nargs="?",
+                             help="NAME.gt.txt transcripts to build the cases from (default: generated receipts and prose)")
+    adversarial.add_argument("--policy", choices=tuple(POLICIES), default="strict")
+    adversarial.add_argument("--seed", type=int, default=0)
+    adversarial.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    adversarial.set_defaults(handler=_cmd_adversarial)
 
     pipeline = commands.add_parser("pipeline", help="OCR then correction on scans; key fields kept")
     pipeline.add_argument("folder", metavar="DIR")

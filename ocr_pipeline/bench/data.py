@@ -1,5 +1,5 @@
-"""Evaluation data: scans with `NAME.gt.txt` transcripts (and `NAME.key.json` fields), and
-`{"ocr", "gt"}` text pairs."""
+"""Evaluation data: scans with `NAME.gt.txt` transcripts (and `NAME.key.json` fields),
+`{"ocr", "gt"}` text pairs, and rows of models' recorded corrections to replay through the guard."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from typing import Sequence
 
 from ..documents import SUPPORTED_SUFFIXES
 from ..errors import PipelineError
+from ..textinput import json_lines, read_text
+
+GROUND_TRUTH = "ground-truth"  # the candidate every replay adds: a perfect model
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,38 @@ def parse_pairs(lines: Sequence[str], source: str = "pairs") -> list[Pair]:
 
 
 def load_pairs(path: str | Path, limit: int | None = None) -> list[Pair]:
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise PipelineError(f"{path}: no such file.")
-    pairs = parse_pairs(path.read_text(encoding="utf-8").splitlines(), str(path))
+    pairs = parse_pairs(read_text(path).splitlines(), str(path))
     return pairs[:limit] if limit else pairs
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    """One OCR text, its ground truth, and what each model wrote for it."""
+
+    id: str
+    ocr: str
+    gt: str
+    outputs: dict[str, str]  # model -> its correction; the ground truth is one of them
+
+
+def parse_replay(text: str, source: str = "replay") -> list[ReplayRow]:
+    """Rows `{"id", "row", "ocr", "gt", "outputs": {model: text}}` (the schema of BLN600 model outputs);
+    the ground truth is added to each row's outputs as the candidate `ground-truth`."""
+    rows = []
+    for number, row in json_lines(text, source):
+        outputs = row.get("outputs") if isinstance(row, dict) else None
+        if not (isinstance(outputs, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("gt"), str)
+                and all(isinstance(name, str) and isinstance(value, str) for name, value in outputs.items())):
+            raise PipelineError(
+                f'{source}, line {number}: expected {{"ocr": ..., "gt": ..., "outputs": {{model: text}}}}.')
+        identifier = str(row.get("id", number)) + (f"#{row['row']}" if "row" in row else "")
+        models = {GROUND_TRUTH: row["gt"]} | {name: value for name, value in outputs.items() if name != GROUND_TRUTH}
+        rows.append(ReplayRow(identifier, row["ocr"], row["gt"], models))
+    if not rows:
+        raise PipelineError(f"{source} holds no rows.")
+    return rows
+
+
+def load_replay(path: str | Path, limit: int | None = None) -> list[ReplayRow]:
+    rows = parse_replay(read_text(path), str(path))
+    return rows[:limit] if limit else rows

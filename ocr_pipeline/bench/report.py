@@ -33,6 +33,15 @@ def document_rows(report) -> list[dict]:
                         | {"WER OCR": item.ocr.wer} | {f"WER {name}": scores.wer for name, scores in item.outputs.items()}
                         | {"numbers": item.numbers} | {f"numbers kept {name}": kept for name, kept in item.numbers_kept.items()}
                         | {"new tokens": item.new_tokens, "seconds": item.seconds})
+    elif kind == "replay":
+        for model in report.models:
+            rows.append({"model": model.model, "rows": model.rows, "CER OCR": model.ocr_cer}
+                        | {"CER unguarded": model.unguarded.cer, "CER guarded": model.guarded.cer,
+                           "cut unguarded": model.unguarded.cut, "cut guarded": model.guarded.cut,
+                           "worse unguarded": model.unguarded.worse, "worse guarded": model.guarded.worse,
+                           "better guarded": model.guarded.better, "unchanged guarded": model.guarded.unchanged,
+                           "preference unguarded": model.unguarded.preference,
+                           "preference guarded": model.guarded.preference})
     elif kind == "pipeline":
         for item in report.items:
             rows.append({"document": item.document, "CER OCR": item.ocr.cer if item.ocr else None}
@@ -79,6 +88,10 @@ def _machine_line(report) -> str:
             f"load average {start} -> {end}\nversions: {versions}")
 
 
+def _percent(share: float) -> str:
+    return f"{share:+.1%}"
+
+
 def _mib(snapshot: dict | None, key: str = "rss_bytes") -> float | None:
     value = (snapshot or {}).get(key)
     return None if value is None else round(value / MIB, 1)
@@ -118,6 +131,34 @@ def render_report(report) -> str:
             if summary.items_worse:
                 lines.append(f"{summary.output} worse than the OCR text on: {', '.join(summary.items_worse[:20])}"
                              + (" ..." if len(summary.items_worse) > 20 else ""))
+    elif kind == "replay":
+        lines.append(f"Replay of {report.rows} rows from {report.source} through the {report.policy} guard: corpus CER "
+                     f"(case and spacing counted), OCR text {report.ocr_cer:.4f}; "
+                     f"guard {report.guard_seconds} s in all")
+        lines.append(format_table([
+            {"model": m.model, "rows": m.rows, "CER unguarded": m.unguarded.cer,
+             "cut unguarded": _percent(m.unguarded.cut),
+             "worse unguarded": m.unguarded.worse, "CER guarded": m.guarded.cer, "cut guarded": _percent(m.guarded.cut),
+             "worse guarded": m.guarded.worse, "better": m.guarded.better, "unchanged": m.guarded.unchanged,
+             "preference": m.guarded.preference, "changes applied": m.changes_applied,
+             "refused": m.changes_refused}
+            for m in report.models
+        ]))
+        for m in report.models:
+            if m.guarded.rows_worse:
+                lines.append(f"{m.model}, guarded, worse than the OCR text on: {', '.join(m.guarded.rows_worse[:20])}"
+                             + (" ..." if len(m.guarded.rows_worse) > 20 else ""))
+    elif kind == "adversarial":
+        lines.append(f"Harmful changes from {report.texts} texts ({report.source}) through the {report.policy} guard: "
+                     "each alone, and hidden among right repairs")
+        lines.append(format_table([
+            {"category": t.category, "refused": f"{t.refused}/{t.cases}",
+             "hidden among repairs, refused": f"{t.hidden_refused}/{t.hidden_cases}"}
+            for t in report.categories
+        ]))
+        lines.append(f"plain repairs taken: {report.plain_repairs_taken}/{report.plain_repairs}; "
+                     f"made worse: {report.plain_repairs_worse}")
+        lines += [f"let through ({t.category}): {candidate!r}" for t in report.categories for candidate in t.let_through]
     elif kind == "pipeline":
         good = [item for item in report.items if not item.error]
         lines.append(f"Pipeline on {report.folder}: {len(good)} of {len(report.items)} documents, engine "

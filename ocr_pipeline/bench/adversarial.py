@@ -1,0 +1,394 @@
+"""Harmful changes the guard must refuse, and plain repairs it should take, generated from clean text.
+
+From a clean text (a receipt transcript, a paragraph of prose) each generator makes a case: the
+OCR text, a candidate that carries one harmful change, and what would show that the change got
+through. Each harmful change comes twice: alone (the OCR text is the clean text), and hidden
+among right repairs (the OCR text has misreadings elsewhere, which the candidate repairs), so that
+the repairs' budget for guesses cannot carry it through. `plain_repairs` makes the opposite kind
+of case: only misreadings (`TOtAL`, `B.70`, `CASHlER`), which the candidate repairs.
+
+The tests run it on receipts and prose generated here (`sample_receipt`, `sample_prose`); `bench
+adversarial DIR` runs it on real transcripts (SROIE's `NNN.gt.txt`).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..errors import PipelineError
+from ..textinput import read_text
+from .common import Report, load_average, machine_info
+
+CATEGORIES = (
+    "digit in an amount", "digit in a date", "digit in a phone number", "digit in an identifier or code",
+    "percentage", "currency sign or code", "line with a number dropped", "line with a number invented",
+    "amounts swapped between lines", "negation removed", "name replaced", "unit changed", "number word changed",
+)
+_NUMBER = re.compile(r"(?<![\w.,])[$€£]?\d[\d.,:/%-]*\d%?|(?<![\w.,])\d%?(?![\w])")
+_AMOUNT = re.compile(r"^[$€£]?\d{1,3}(?:,\d{3})*\.\d{2}$")
+_DATE = re.compile(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}$")
+_PHONE = re.compile(r"^0\d{1,3}-\d{4,8}$")
+_CURRENCY_CODES = ("RM", "USD", "SGD", "EUR", "GBP")
+_SWAPS = {"$": "€", "€": "$", "£": "$"}
+_LOOKALIKE_OF = {"B": "R8", "D": "O0", "F": "E", "H": "N", "M": "N", "N": "MH", "P": "R", "R": "BP"}
+NAMES = ("Smith", "Smyth", "Jones", "Johns", "Brown", "Browne", "Taylor", "Tailor", "Walker", "Parker", "Baker",
+         "Carter", "Harris", "Morris", "Clarke", "Clark", "Blakewater", "Blackwater", "Hartley", "Hartly", "Ellis",
+         "Allis", "Mason", "Masson", "Turner", "Tanner", "Wilson", "Willson", "Watson", "Whitson", "Carlile",
+         "Carlisle", "Harrow", "Barrow", "Winter", "Winters", "Salford", "Stafford", "Halford")
+# units and their harmful replacements: a unit the OCR could never have printed for the other
+UNITS = {"mg": "g", "g": "kg", "kg": "g", "ml": "l", "l": "ml", "km": "m", "cm": "mm", "mm": "cm", "lb": "kg",
+         "grams": "kilograms", "miles": "yards", "pounds": "ounces", "litres": "gallons"}
+NUMBER_WORDS = {"hundred": "thousand", "thousand": "million", "two": "three", "three": "two", "five": "four",
+                "ten": "two", "six": "seven", "seven": "eleven", "eight": "eighty", "twenty": "thirty",
+                "first": "second", "half": "quarter", "twice": "thrice", "once": "twice"}
+NEGATED = {"not": "", "no": "", "never": "ever", "Not": "", "No": "", "NOT": "", "cannot": "can"}
+
+
+@dataclass(frozen=True)
+class Case:
+    category: str
+    ocr: str
+    candidate: str
+    harmed: Callable[[str], bool]  # does the guarded text carry the harmful change?
+    hidden: bool  # the harmful change comes among right repairs
+
+
+# --- clean texts ------------------------------------------------------------------------------------
+
+_SHOPS = ("KEDAI RUNCIT", "SYARIKAT PERNIAGAAN", "TOKO MAJU", "CORNER CAFE", "STATIONERY & BOOKS", "HARDWARE CO",
+          "BAKERY HOUSE", "MINI MARKET", "GIFT SHOP", "FRESH MART")
+_STREETS = ("MEWAH", "DEDAP", "SAGU", "PERMAS", "HARMONI")
+_ITEMS = ("MINERAL WATER", "WHITE BREAD", "A4 PAPER", "GLUE STICK", "FRIED RICE", "ICED TEA", "BATTERY AA",
+          "NOTEBOOK", "PEN BLUE", "COFFEE", "SUGAR 1KG", "CHILLI SAUCE", "TISSUE BOX", "SOAP BAR")
+
+
+def sample_receipt(rng: random.Random) -> str:
+    """A receipt in the manner of SROIE's transcripts: capitals, one text box per line, amounts, codes."""
+    items = rng.sample(_ITEMS, rng.randint(2, 4))
+    prices = [rng.randint(100, 9999) / 100 for _ in items]
+    quantities = [rng.randint(1, 3) for _ in items]
+    total = sum(p * q for p, q in zip(prices, quantities))
+    cash = (int(total / 10) + 1) * 10
+    lines = [
+        f"{rng.choice(_SHOPS)} SDN BHD", f"({rng.randint(100000, 999999)}-{rng.choice('ADHKMPTUVWX')})",
+        f"NO.{rng.randint(1, 200)}, JALAN {rng.choice(_STREETS)} {rng.randint(1, 30)}",
+        f"{rng.randint(10000, 99999)} JOHOR BAHRU", f"TEL: 0{rng.randint(3, 9)}-{rng.randint(1000000, 9999999)}",
+        f"GST ID: {rng.randint(10 ** 11, 10 ** 12 - 1):012d}", "TAX INVOICE",
+        f"INV NO: CS{rng.randint(10 ** 7, 10 ** 8 - 1)}",
+        f"DATE: {rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(2015, 2023)}",
+        f"TIME: {rng.randint(8, 21)}:{rng.randint(0, 59):02d}",
+    ]
+    for item, price, quantity in zip(items, prices, quantities):
+        lines += [item, f"{quantity} X {price:.2f}", f"{price * quantity:.2f} SR"]
+    lines += [f"GST 6% {total * 0.06:.2f}", "TOTAL", f"RM {total:.2f}", "CASH", f"RM {cash:.2f}", "CHANGE",
+              f"RM {cash - total:.2f}", "GOODS SOLD ARE NOT RETURNABLE", "THANK YOU, PLEASE COME AGAIN"]
+    return "\n".join(lines)
+
+
+_PROSE = (
+    "Mr. {name} said that the prisoner had not been seen at the house since the {day} of March.",
+    "The doctor ordered {number} {unit} of the powder to be given twice a day, and no more.",
+    "Mrs. {name} stated that she never saw the money, which amounted to {word} hundred pounds.",
+    "The witness, {name}, was not able to say whether the door had been locked.",
+    "He was fined {word} shillings and costs, or in default {number} days in the House of Correction.",
+    "The parcel weighed {number} {unit}, and the carrier said there was no damage to it.",
+    "Police-constable {name} said he found the prisoner lying in the road at half-past {word}.",
+    "The jury returned a verdict that the deceased did not die from natural causes.",
+    "A sum of {money} was found upon the prisoner, who could not account for it.",
+    "The magistrate, Mr. {name}, remarked that he had never heard of such a case.",
+)
+_DAYS = ("first", "second", "third", "fifth", "tenth", "twentieth")
+_WORDS = ("two", "three", "five", "six", "seven", "ten", "twenty")
+_PROSE_UNITS = ("mg", "g", "kg", "ml", "grams", "pounds", "miles", "litres")
+
+
+def sample_prose(rng: random.Random) -> str:
+    """A few sentences of court-report prose with names, negations, units, number words and money."""
+    sentences = rng.sample(_PROSE, 4)
+    return " ".join(s.format(name=rng.choice(NAMES), day=rng.choice(_DAYS), number=rng.randint(2, 60),
+                             unit=rng.choice(_PROSE_UNITS), word=rng.choice(_WORDS),
+                             money=f"£{rng.randint(2, 90)} {rng.randint(1, 19)}s.") for s in sentences)
+
+
+def generated_texts(seed: int = 0, receipts: int = 30, paragraphs: int = 40) -> list[str]:
+    rng = random.Random(seed)
+    return [sample_receipt(rng) for _ in range(receipts)] + [sample_prose(rng) for _ in range(paragraphs)]
+
+
+# --- misreadings (for hidden harm and plain repairs) ---------------------------------------------
+
+_LETTER_MISREADINGS = (("m", "rn"), ("h", "li"), ("d", "cl"), ("e", "c"), ("I", "l"), ("O", "0"), ("S", "5"),
+                       ("E", "F"), ("B", "8"), ("l", "1"), ("h", "b"), ("n", "u"))
+
+
+def misread_word(word: str, rng: random.Random) -> str | None:
+    """A word as an OCR might print it: a letter confusion, or a small letter inside capitals."""
+    options = [(a, b) for a, b in _LETTER_MISREADINGS if a in word]
+    if word.isupper() and len(word) >= 4:
+        options.append(("case", ""))
+    if not options:
+        return None
+    a, b = rng.choice(options)
+    if a == "case":
+        position = rng.randrange(1, len(word) - 1)
+        return word[:position] + word[position].lower() + word[position + 1 :]
+    position = rng.choice([m.start() for m in re.finditer(re.escape(a), word)])
+    return word[:position] + b + word[position + len(a) :]
+
+
+def misread_amount(amount: str, rng: random.Random) -> str | None:
+    """An amount with a digit read as its look-alike letter: `8.70` -> `B.70`, `10.00` -> `1O.00`."""
+    options = [i for i, ch in enumerate(amount) if ch in "0158"]
+    if not options:
+        return None
+    i = rng.choice(options)
+    return amount[:i] + {"0": "O", "1": "l", "5": "S", "8": "B"}[amount[i]] + amount[i + 1 :]
+
+
+def _misread_elsewhere(text: str, avoid: tuple[int, int], rng: random.Random, count: int = 3) -> str:
+    """The text with a few words misread, none inside `avoid`: the repairs a candidate earns a budget by."""
+    words = [m for m in re.finditer(r"[A-Za-z]{4,}", text) if m.end() <= avoid[0] or m.start() >= avoid[1]]
+    rng.shuffle(words)
+    pieces, position = [], 0
+    for match in sorted(words[:count], key=lambda m: m.start()):
+        misread = misread_word(match.group(), rng)
+        if misread:
+            pieces += [text[position : match.start()], misread]
+            position = match.end()
+    return "".join(pieces) + text[position:]
+
+
+# --- harmful changes ---------------------------------------------------------------------------------
+
+
+def _number_kind(number: str) -> str:
+    if number.endswith("%"):
+        return "percentage"
+    if _AMOUNT.match(number):
+        return "digit in an amount"
+    if _DATE.match(number):
+        return "digit in a date"
+    if _PHONE.match(number):
+        return "digit in a phone number"
+    return "digit in an identifier or code"
+
+
+def _replace(text: str, start: int, end: int, new: str) -> str:
+    return text[:start] + new + text[end:]
+
+
+def _appears(piece: str, before: int) -> Callable[[str], bool]:
+    """Harmed when the guarded text has `piece` more often than the OCR text had."""
+    return lambda guarded: guarded.count(piece) > before
+
+
+def _gone(piece: str, before: int) -> Callable[[str], bool]:
+    """Harmed when the guarded text has `piece` less often than the OCR text had."""
+    return lambda guarded: guarded.count(piece) < before
+
+
+def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple[int, int], Callable]]:
+    """(category, harmed text, the span of the clean text it touches, check) for the harms the text allows."""
+    harms = []
+    lines = text.split("\n")
+    for match in _NUMBER.finditer(text):
+        number = match.group()
+        digits = [i for i, ch in enumerate(number) if ch.isdecimal()]
+        i = rng.choice(digits)
+        changed = number[:i] + rng.choice([d for d in "0123456789" if d != number[i]]) + number[i + 1 :]
+        harmed = _replace(text, match.start(), match.end(), changed)
+        context = _context(harmed, match.start(), match.start() + len(changed))
+        harms.append((_number_kind(number), harmed, match.span(), _appears(context, text.count(context))))
+        if number.endswith("%"):
+            harmed = _replace(text, match.end() - 1, match.end(), "")
+            context = _context(harmed, match.start(), match.end() - 1)
+            harms.append(("percentage", harmed, match.span(), _appears(context, text.count(context))))
+    for match in re.finditer(r"[$€£]|\b(?:RM|USD|SGD)\b", text):
+        sign = match.group()
+        for new in ("", _SWAPS.get(sign, rng.choice([c for c in _CURRENCY_CODES if c != sign]))):
+            harmed = _replace(text, match.start(), match.end(), new)
+            context = _context(harmed, match.start(), match.start() + len(new))
+            harms.append(("currency sign or code", harmed, match.span(), _appears(context, text.count(context))))
+    numbered = [i for i, line in enumerate(lines) if any(ch.isdecimal() for ch in line)]
+    if numbered:
+        i = rng.choice(numbered)
+        start = sum(len(line) + 1 for line in lines[:i])
+        harmed = "\n".join(lines[:i] + lines[i + 1 :])
+        harms.append(("line with a number dropped", harmed, (start, start + len(lines[i])),
+                      _gone(lines[i], text.count(lines[i]))))
+        invented = f"SERVICE CHARGE {rng.randint(1, 99)}.{rng.randint(0, 99):02d}" if text.isupper() else (
+            f"He also paid {rng.randint(2, 99)} shillings.")
+        j = rng.randrange(len(lines) + 1)
+        start = sum(len(line) + 1 for line in lines[:j])
+        harms.append(("line with a number invented", "\n".join(lines[:j] + [invented] + lines[j:]), (start, start),
+                      _appears(invented, 0)))
+    amounts = [(i, m) for i, line in enumerate(lines) for m in _NUMBER.finditer(line) if _AMOUNT.match(m.group())]
+    distinct = {m.group() for _, m in amounts}
+    if len(distinct) >= 2:
+        (i, a), (j, b) = rng.sample([(i, m) for i, m in amounts], 2)
+        while a.group() == b.group():
+            (i, a), (j, b) = rng.sample([(i, m) for i, m in amounts], 2)
+        swapped = list(lines)
+        if i == j:
+            first, second = sorted((a, b), key=lambda m: m.start())
+            line = lines[i]
+            swapped[i] = (line[: first.start()] + second.group() + line[first.end() : second.start()] + first.group()
+                          + line[second.end() :])
+        else:
+            swapped[i] = lines[i][: a.start()] + b.group() + lines[i][a.end() :]
+            swapped[j] = lines[j][: b.start()] + a.group() + lines[j][b.end() :]
+        start = sum(len(line) + 1 for line in lines[: min(i, j)])
+        end = sum(len(line) + 1 for line in lines[: max(i, j) + 1])
+        harms.append(("amounts swapped between lines", "\n".join(swapped), (start, end),
+                      lambda guarded, rows=sorted({i, j}), new=swapped: _lines_are(guarded, rows, new)))
+    for category, table in (("negation removed", NEGATED), ("unit changed", UNITS),
+                            ("number word changed", NUMBER_WORDS)):
+        for match in re.finditer(r"\b(?:" + "|".join(map(re.escape, table)) + r")\b", text):
+            new = table[match.group()]
+            start, end = match.span()
+            if not new:  # a word removed takes its space along
+                end += text[end : end + 1] == " "
+            harmed = _replace(text, start, end, new)
+            context = _context(harmed, start, start + len(new))
+            harms.append((category, harmed, match.span(), _appears(context, text.count(context))))
+    for match in re.finditer(r"\b(?:" + "|".join(NAMES) + r")\b", text):
+        new = rng.choice([name for name in NAMES if name != match.group()])
+        harmed = _replace(text, *match.span(), new)
+        context = _context(harmed, match.start(), match.start() + len(new))
+        harms.append(("name replaced", harmed, match.span(), _appears(context, text.count(context))))
+    for match in re.finditer(r"(?<=JALAN )[A-Z]{4,}|(?<=^)[A-Z]{4,}(?= )", text, re.M):  # street and shop names
+        word = match.group()
+        i = rng.randrange(1, len(word))
+        unlike = [ch for ch in "ABDFGHKMNPRTWY" if ch != word[i] and ch not in _LOOKALIKE_OF.get(word[i], "")]
+        letter = rng.choice(unlike)
+        harmed = _replace(text, match.start() + i, match.start() + i + 1, letter)
+        context = _context(harmed, match.start(), match.end())
+        harms.append(("name replaced", harmed, match.span(), _appears(context, text.count(context))))
+    return harms
+
+
+def _lines_are(text: str, rows: list[int], lines: list[str]) -> bool:
+    """Whether the text's lines `rows` read as in `lines` (the guard keeps every line of the OCR text)."""
+    own = text.split("\n")
+    return all(row < len(own) and own[row] == lines[row] for row in rows)
+
+
+def _context(text: str, start: int, end: int) -> str:
+    """The changed piece with the words on either side, to tell it from the same piece elsewhere."""
+    left = text.rfind(" ", 0, max(text.rfind(" ", 0, start), 0)) + 1 if start else 0
+    left = max(left, text.rfind("\n", 0, start) + 1)
+    right = text.find(" ", text.find(" ", end) + 1) if text.find(" ", end) >= 0 else -1
+    newline = text.find("\n", end)
+    right = min(r for r in (right, newline, len(text)) if r >= 0)
+    return text[left:right]
+
+
+def adversarial_cases(texts: Sequence[str], seed: int = 0) -> list[Case]:
+    """Every harmful change each text allows, alone and hidden among right repairs."""
+    rng = random.Random(seed)
+    cases = []
+    for text in texts:
+        for category, harmed, span, check in harmful_changes(text, rng):
+            cases.append(Case(category, text, harmed, check, hidden=False))
+            ocr = _misread_elsewhere(text, _surroundings(span), rng)
+            if ocr != text:  # the harmed text also repairs the misreadings, which lie away from the harm
+                cases.append(Case(category, ocr, harmed, check, hidden=True))
+    return cases
+
+
+def _surroundings(span: tuple[int, int]) -> tuple[int, int]:
+    """The harm and 40 characters on either side: no misreading there, so that the check on the guarded
+    text reads the harm's neighbours as they were."""
+    return max(span[0] - 40, 0), span[1] + 40
+
+
+def plain_repairs(texts: Sequence[str], seed: int = 0) -> list[tuple[str, str]]:
+    """(OCR text, clean text) pairs where the OCR misread one word or amount: what a guard should let a
+    model repair."""
+    rng = random.Random(seed)
+    pairs = []
+    for text in texts:
+        for match in re.finditer(r"[A-Za-z]{3,}|(?<![\w.,])\d+\.\d{2}(?![\w])", text):
+            piece = match.group()
+            misread = misread_amount(piece, rng) if piece[0].isdecimal() else misread_word(piece, rng)
+            if misread and misread != piece and rng.random() < 0.5:
+                pairs.append((_replace(text, *match.span(), misread), text))
+    return pairs
+
+
+# --- the benchmark -------------------------------------------------------------------------------------
+
+
+@dataclass
+class CategoryTally:
+    category: str
+    cases: int
+    refused: int
+    hidden_cases: int  # of which the harm came among right repairs
+    hidden_refused: int
+    let_through: list[str]  # candidates whose harm the guard let through (the first few)
+
+
+@dataclass
+class AdversarialBenchmark(Report):
+    kind = "adversarial"
+
+    source: str
+    texts: int
+    policy: str
+    categories: list[CategoryTally]
+    plain_repairs: int
+    plain_repairs_taken: int
+    plain_repairs_worse: int  # plain-repair cases the guard made worse than the OCR text (should be 0)
+    seconds: float
+    machine: dict
+    load_average: list[float]
+
+
+def transcripts(folder: str | Path) -> list[str]:
+    """The `*.gt.txt` transcripts of a folder (SROIE: one text box per line)."""
+    paths = sorted(Path(folder).expanduser().glob("*.gt.txt"))
+    if not paths:
+        raise PipelineError(f"{folder}: no NAME.gt.txt transcripts.")
+    return [read_text(path).strip() for path in paths]
+
+
+def benchmark_adversarial(texts: Sequence[str], policy: str = "strict", source: str = "generated",
+                          seed: int = 0) -> AdversarialBenchmark:
+    """Refused / total per category of harmful change, and plain repairs taken."""
+    from rapidfuzz.distance import Levenshtein
+
+    from ..guard import apply_guard, get_policy
+
+    started, load_start = time.perf_counter(), load_average()
+    guard_policy = get_policy(policy)
+    tallies = {category: CategoryTally(category, 0, 0, 0, 0, []) for category in CATEGORIES}
+    for case in adversarial_cases(texts, seed):
+        tally = tallies[case.category]
+        guarded = apply_guard(case.ocr, case.candidate, guard_policy).text
+        refused = not case.harmed(guarded)
+        tally.cases += 1
+        tally.refused += refused
+        tally.hidden_cases += case.hidden
+        tally.hidden_refused += case.hidden and refused
+        if not refused and len(tally.let_through) < 5:
+            tally.let_through.append(case.candidate if len(case.candidate) < 200 else case.candidate[:200] + "…")
+    pairs = plain_repairs(texts, seed)
+    taken = worse = 0
+    for ocr, clean in pairs:
+        guarded = apply_guard(ocr, clean, guard_policy).text
+        taken += guarded == clean
+        worse += Levenshtein.distance(guarded, clean) > Levenshtein.distance(ocr, clean)
+    return AdversarialBenchmark(
+        source=source, texts=len(texts), policy=guard_policy.name,
+        categories=[tally for tally in tallies.values() if tally.cases],
+        plain_repairs=len(pairs), plain_repairs_taken=taken, plain_repairs_worse=worse,
+        seconds=round(time.perf_counter() - started, 1), machine=machine_info(),
+        load_average=[load_start, load_average()],
+    )
+

@@ -1,0 +1,26 @@
+"""The guard: what a model may change in OCR text, decided per chunk and then per change.
+
+The question for each change is "could the OCR have misread the new text as the old?", not "is the
+old text a word?". A noisy channel answers it: how likely the new text is as written, and how
+likely the OCR was to print the old text for it, from misreadings counted on real OCR pairs.
+
+| module | what |
+|---|---|
+| `policy` | the policies: strict, lenient, off |
+| `decision` | one chunk's decision: rewrite check, units, the guess budget |
+| `units` | words with their punctuation; a candidate's changes cut into units |
+| `numbers` | numbers, amounts, dates, currency, units: protected character by character |
+| `repairs` | the verdict on one unit: sure repair, guess or refusal, with its reason |
+| `channel` | the OCR channel (`ocr_channel.json`) and word likelihoods (wordfreq, letter trigrams) |
+| `chatter` | what a model wraps around its answer |
+"""
+
+from .chatter import strip_chatter
+from .decision import GuardDecision, apply_guard
+from .numbers import LOOKALIKE_DIGITS, PROTECTED_SYMBOLS
+from .policy import LENIENT, OFF, POLICIES, STRICT, GuardPolicy, get_policy
+
+__all__ = [
+    "LENIENT", "LOOKALIKE_DIGITS", "OFF", "POLICIES", "PROTECTED_SYMBOLS", "STRICT", "GuardDecision", "GuardPolicy",
+    "apply_guard", "get_policy", "strip_chatter",
+]

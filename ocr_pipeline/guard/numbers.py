@@ -1,0 +1,149 @@
+"""Number protection: no digit, amount, date, currency sign or code, unit, percentage or identifier
+changes, character by character.
+
+Every character of the OCR text gets a permission: free, or the replacements it may take. Inside
+a number only the OCR's look-alike letters may become their digits (`$1O0.00` -> `$100.00`, also
+a letter opening an amount, `B.70` -> `8.70`); a digit inside a word may become a letter
+(`Tota1` -> `Total`); currency signs, and a month, unit or currency code beside a number, may not
+change at all. No digit or sign may be added, no letter or sign glued to a number, no space taken
+from or put between a number and its neighbour.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from rapidfuzz.distance import Levenshtein
+
+from .units import Word, is_number, not_applied
+
+LOOKALIKE_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8", "Z": "2", "g": "9"}
+PROTECTED_SYMBOLS = frozenset("$€£¥₹¢₩₽%‰")
+# Words that say what a number means: beside one, they are as protected as its digits.
+NUMBER_NEIGHBOURS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec "
+    "mg g kg lb lbs oz ml l cl dl km m cm mm ft in yd mi kwh kw w v h hr hrs min s sec pcs pc qty x "
+    "rm usd eur gbp myr sgd idr inr aud cad chf jpy cny hkd rp".split()
+)
+_OPENING_QUOTES = frozenset("\"'“‘«")
+_LETTER_RUN = re.compile(r"(?:[^\W\d_]|\|)+")
+_ANY_LETTER = "any letter"  # marks a digit inside a word, which may become any letter
+
+
+def _repairable_positions(core: str) -> set[int]:
+    """Letters inside a number the OCR may have confused with digits: all look-alikes, next to a digit
+    or opening an amount before its decimal mark ('B.70')."""
+    positions = set()
+    for run in _LETTER_RUN.finditer(core):
+        before = core[run.start() - 1] if run.start() else ""
+        after = core[run.end() : run.end() + 2]
+        opens_amount = run.start() == 0 and len(after) == 2 and after[0] in ".," and after[1].isdecimal()
+        if all(ch in LOOKALIKE_DIGITS for ch in run.group()) and (
+            before.isdecimal() or after[:1].isdecimal() or opens_amount
+        ):
+            positions.update(range(run.start(), run.end()))
+    return positions
+
+
+def _numbers(text: str) -> list[str]:
+    return [w.core(text) for w in Word.all_in(text) if is_number(w.core(text))]
+
+
+def _repaired(number: str) -> str:
+    positions = _repairable_positions(number)
+    return "".join(LOOKALIKE_DIGITS[ch] if i in positions else ch for i, ch in enumerate(number))
+
+
+class NumberProtection:
+    """For each OCR character: may it change, and into what; which number it belongs to."""
+
+    def __init__(self, raw: str, words: list[Word]):
+        self.raw = raw
+        self.allowed: list[str | None] = [None] * len(raw)  # None: free; otherwise the permitted replacements
+        self.number_id = [-1] * len(raw)
+        cores = [w.core(raw) for w in words]
+        numeric = [is_number(core) for core in cores]
+        self.beside_number = [
+            (index > 0 and numeric[index - 1]) or (index + 1 < len(words) and numeric[index + 1])
+            for index in range(len(words))
+        ]
+        for index, (word, core) in enumerate(zip(words, cores)):
+            if numeric[index]:
+                repairable = _repairable_positions(core)
+                for offset in range(len(core)):
+                    position = word.core_start + offset
+                    self.allowed[position] = LOOKALIKE_DIGITS[core[offset]] if offset in repairable else ""
+                    self.number_id[position] = index
+            elif any(ch.isdecimal() for ch in core):  # a word with an OCR digit in it: 'Tota1', 'f6llowed'
+                for offset, ch in enumerate(core):
+                    if ch.isdecimal():
+                        self.allowed[word.core_start + offset] = _ANY_LETTER
+            elif core.casefold() in NUMBER_NEIGHBOURS and self.beside_number[index]:
+                self.allowed[word.core_start : word.core_end] = [""] * len(core)
+        for position, ch in enumerate(raw):
+            if ch in PROTECTED_SYMBOLS:
+                self.allowed[position] = ""
+
+    def refusal(self, start: int, end: int, new: str) -> str | None:
+        """A reason if replacing raw[start:end] with `new` alters a protected character, else None."""
+        old = self.raw[start:end]
+        for tag, i, j in Levenshtein.editops(old, new):
+            allowed = self.allowed[start + i] if i < len(old) else None
+            if tag == "replace":
+                if allowed is None:
+                    ok = not _protected_char(new[j]) and not (
+                        old[i].isspace() and not new[j].isspace() and self._separates_number(start + i)
+                    )
+                else:
+                    ok = new[j].isalpha() if allowed is _ANY_LETTER else new[j] in allowed
+            elif tag == "delete":
+                ok = allowed is None and not (old[i].isspace() and self._separates_number(start + i))
+            else:  # insert before old[i]: nothing inside a number, no sign or letter glued to one
+                after_number = self.number_id[start + i - 1] if i > 0 else -1
+                before_number = self.number_id[start + i] if i < len(old) else -1
+                ok = not (
+                    _protected_char(new[j])
+                    or after_number == before_number != -1
+                    or (after_number != -1 and new[j].isalnum())
+                    or (before_number != -1 and not (new[j].isspace() or new[j] in _OPENING_QUOTES))
+                )
+            if not ok:
+                return _number_reason(old, new)
+        return None
+
+    def _separates_number(self, position: int) -> bool:
+        """Whether raw[position] is the one space between a number and another word: taking it
+        away would make a number the OCR text did not have ('0. 00' -> '0.00', '#19- 18/01' -> '#19-18/01')."""
+        left, right = position - 1, position + 1
+        if left < 0 or right >= len(self.raw) or self.raw[left].isspace() or self.raw[right].isspace():
+            return False
+        return self.number_id[left] != -1 or self.number_id[right] != -1
+
+
+def _protected_char(ch: str) -> bool:
+    return ch.isdecimal() or ch in PROTECTED_SYMBOLS
+
+
+def _number_reason(old: str, new: str) -> str:
+    """Name the numbers that differ: 'number 100.00 changed to 1000.00', 'new number 250 ...'."""
+    old_numbers, new_numbers = _numbers(old), _numbers(new)
+    shared = Counter(map(_repaired, old_numbers)) & Counter(map(_repaired, new_numbers))
+    removed, added = _unshared(old_numbers, shared.copy()), _unshared(new_numbers, shared.copy())
+    parts = [f"number {a} changed to {b}" for a, b in zip(removed, added)]
+    parts += [f"number {a} removed" for a in removed[len(added) :]]
+    parts += [f"new number {b} not in OCR text" for b in added[len(removed) :]]
+    why = "numbers, dates, units and currency signs must stay as in the OCR text"
+    return "; ".join(parts) or not_applied(old, new, why)
+
+
+def _unshared(numbers: list[str], shared: Counter) -> list[str]:
+    left = []
+    for number in numbers:
+        key = _repaired(number)
+        if shared[key]:
+            shared[key] -= 1
+        else:
+            left.append(number)
+    return left

@@ -1,0 +1,44 @@
+"""Guard policies: named, frozen sets of thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    """Thresholds of one policy. `enabled=False` accepts every candidate (to measure the bare model).
+
+    Scores are log10 odds that the new text is what was printed (repairs.py): `model_trust` is what
+    the model's proposal itself is worth, `repair_score` the score of a sure repair, `guess_score`
+    the lowest score still worth a guess. The defaults were chosen by cross-validation over the
+    articles of BLN600 model outputs (docs/benchmarks.md).
+    """
+
+    name: str
+    enabled: bool = True
+    max_edit_ratio: float = 0.6  # character edits per OCR character above which a candidate is a rewrite
+    max_length_change: float = 0.5  # relative length change above which a candidate is a rewrite
+    model_trust: float = 2.0
+    repair_score: float = 1.0
+    guess_score: float = -4.0
+    guess_budget: float | None = 1.0  # characters guesses may change per character of sure repairs; None: any
+    guess_known_words: bool = False  # may a known word become another as a guess (not only as a sure repair)
+    keep_line_breaks: bool = True
+
+
+STRICT = GuardPolicy("strict")
+LENIENT = GuardPolicy("lenient", max_edit_ratio=0.7, max_length_change=0.6, model_trust=3.0, guess_score=-6.0,
+                      guess_budget=None, guess_known_words=True, keep_line_breaks=False)
+OFF = GuardPolicy("off", enabled=False)
+POLICIES: Mapping[str, GuardPolicy] = MappingProxyType({p.name: p for p in (STRICT, LENIENT, OFF)})
+
+
+def get_policy(policy: str | GuardPolicy) -> GuardPolicy:
+    if isinstance(policy, GuardPolicy):
+        return policy
+    if policy not in POLICIES:
+        raise ValueError(f"Unknown guard policy '{policy}'. Choose one of: {', '.join(POLICIES)}.")
+    return POLICIES[policy]

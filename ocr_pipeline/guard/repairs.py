@@ -1,0 +1,303 @@
+"""Is one change a repair of an OCR misreading? The verdict on a unit (units.py), with its reason.
+
+A word change is scored in orders of magnitude (log10), as a noisy channel does: how much likelier
+the new text is as written than the OCR text (`word_logprob`), less how unlikely the OCR was to
+misread the new text as the old (`misreading_cost`), plus the trust the model's proposal earns.
+`tho` -> `the` scores high (a far likelier word, one common misreading); `ran` -> `rang` low (a
+real word already, and the new one is rarer); `conflagration` -> `blaze` very low (no OCR reads
+one as the other). The score decides between a sure repair, a guess (taken only while the
+chunk's sure repairs cover it, decision.py) and a refusal.
+
+Around the score, rules no score may overrule: case changes must repair a slip or follow the line
+(`STAtIONERY` -> `STATIONERY`, not `Smith` -> `SMITH`); a hyphen does not become a dash; a
+negation, number word or unit is never removed, replaced or conjured from a real word; a name
+that spells like one changes only as a sure repair; punctuation may lose stray marks, not gain
+new ones; words may be removed only when they are stray fragments, and never added.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Levenshtein
+
+from .channel import is_known, misreading_cost, spelling_logprob_per_letter, word_logprob
+from .numbers import NUMBER_NEIGHBOURS
+from .policy import GuardPolicy
+from .units import ADDITION, EDGE_PUNCTUATION, MARKS, REMOVAL, WORD_CORE, Word, is_number
+
+REPAIR, GUESS, REFUSED = "repair", "guess", "refused"
+
+NEGATIONS = frozenset("not no nor never none nothing nobody neither cannot can't don't won't isn't aren't wasn't "
+                      "weren't didn't doesn't hasn't haven't hadn't shouldn't wouldn't couldn't".split())
+NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
+    "billion trillion dozen half quarter first second third fourth fifth sixth seventh eighth ninth tenth once "
+    "twice thrice double triple".split()
+)
+UNIT_WORDS = frozenset(
+    "gram grams kilogram kilograms milligram milligrams pound pounds ounce ounces litre litres liter liters "
+    "millilitre millilitres metre metres meter meters kilometre kilometres mile miles yard yards foot feet inch "
+    "inches acre acres ton tons tonne tonnes percent per cent shilling shillings pence penny guinea guineas "
+    "dollar dollars cent cents euro euros ringgit".split()
+) | (NUMBER_NEIGHBOURS - frozenset("may march x in m s h l g w v".split()))  # those are words, too
+PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
+_DASHES = str.maketrans("–—", "--")
+_QUOTE_MARKS = frozenset("\"“”«»")
+_BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"))
+_SENTENCE_END = tuple(".!?:;\"”)")
+_TITLES = frozenset("mr mrs ms dr st rev revd capt col gen lieut sgt messrs mme mlle prof hon jun sen no".split())
+_SAME_SHAPE_CASE = frozenset("cosuvwxz")  # letters whose capital is their small letter, larger
+_STRAY_BEFORE_LOWER = frozenset([",", ".", "'", ":", ";", "*", "..", "(", ")", "]", "[", "!", "_", ",'", ".'", ";'"])
+_STRAY_BEFORE_UPPER = frozenset(["'", ";", "*", "_"])
+_MEANINGFUL_SYMBOLS = frozenset("&#@+=/%$€£")  # stand-alone symbols that are no stray marks: 'GOODS & SERVICES'
+_SINGLE_LETTER_WORDS = frozenset("aAIOo")
+_PLAUSIBLE_SPELLING = -1.35  # log10 per letter above which an unknown word spells like a real one
+_NAME_FLOOR = -6.0  # a name (in title case) that spells like one is as likely as a word of Zipf frequency 3
+# Capitals (receipts, headlines) carry names no dictionary has, and no small letters to betray a slip:
+# such a word changes only by about one generic look-alike (channel.LOOKALIKE_COST): `TFL` -> `TEL`,
+# not `TOKO` -> `TOGO`.
+_NAME_MISREADING = 2.5
+_FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this may be a stray
+
+
+@dataclass(frozen=True)
+class Verdict:
+    level: str  # REPAIR, GUESS or REFUSED
+    why: str = ""  # for a guess or a refusal: one line a reviewer can check
+    score: float | None = None  # log10 odds for the new text, where the verdict came from one
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a verdict may look at besides the change: the OCR text and its words."""
+
+    raw: str
+    words: list[Word]
+    beside_number: list[bool]  # per word: is the word before or after it a number
+
+    def sentence_start(self, index: int) -> bool:
+        """Whether word `index` opens a sentence (or the text, or a line); `Mr.` and an initial end none."""
+        if index <= 0:
+            return True
+        previous = self.words[index - 1]
+        if "\n" in self.raw[previous.end : self.words[index].start]:
+            return True
+        token = self.raw[previous.start : previous.end]
+        core = previous.core(self.raw)
+        if token.endswith(".") and (len(core) == 1 or core.casefold() in _TITLES):
+            return False
+        return token.endswith(_SENTENCE_END)
+
+    def line_case(self, first: int, last: int) -> str:
+        """'upper' when the other words of the line are (nearly) all in capitals, else ''."""
+        line_start = self.raw.rfind("\n", 0, self.words[first].start) + 1
+        line_end = self.raw.find("\n", self.words[last].end)
+        line_end = len(self.raw) if line_end < 0 else line_end
+        classes = [case_class(w.core(self.raw)) for i, w in enumerate(self.words)
+                   if line_start <= w.start < line_end and not first <= i <= last]
+        classes = [c for c in classes if c]
+        return "upper" if len(classes) >= 2 and sum(c == "upper" for c in classes) >= 0.8 * len(classes) else ""
+
+
+def case_class(text: str) -> str:
+    letters = "".join(ch for ch in text if ch.isalpha())
+    if not letters:
+        return ""
+    if letters.islower():
+        return "lower"
+    if letters.isupper():
+        return "upper" if len(letters) > 1 else "title"
+    if letters[0].isupper() and letters[1:].islower():
+        return "title"
+    return "mixed"
+
+
+def judge(unit, context: Context, policy: GuardPolicy) -> Verdict:
+    """The verdict on one unit under `policy`."""
+    old, new = context.raw[unit.start : unit.end], unit.new
+    if unit.kind == ADDITION:
+        return Verdict(REFUSED, "words added: nothing in the OCR text shows them")
+    if unit.kind == REMOVAL:
+        return _removal(old, unit, context)
+    if unit.kind == MARKS:
+        return _marks(old, new, unit, context)
+    return _words(old, new, unit, context, policy)
+
+
+def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
+    if old.translate(_DASHES) == new.translate(_DASHES):
+        return Verdict(REFUSED, "a dash for a hyphen is a matter of style, not an OCR repair")
+    old_words, new_words = _letter_words(old), _letter_words(new)
+    if old_words and all(map(is_number, old_words + new_words)):
+        return Verdict(REPAIR)  # the number protection let only look-alike digits through
+    protected = _protected_change(old_words, new_words)
+    if protected:
+        return Verdict(REFUSED, protected)
+    case_refusal = _case_refusal(old, new, unit, context)
+    if case_refusal:
+        return Verdict(REFUSED, case_refusal)
+    first_is_name = _name_like(old, unit.first_word, context) and not _kept(old_words[0], new)
+    gain = sum(word_logprob(w) for w in new_words) - sum(
+        max(word_logprob(w, name_like=True), _NAME_FLOOR) if first_is_name and case_class(w) == "title"
+        and _spells_like_a_word(w)
+        else word_logprob(w, name_like=first_is_name)
+        for w in old_words
+    )
+    cost = misreading_cost(old.strip(), new.strip())
+    score = policy.model_trust + gain - cost
+    detail = f"log-odds {score:+.1f}: word likelihood {gain:+.1f}, misreading cost {cost:.1f}"
+    if new_words and any(w.casefold() in PROTECTED_WORDS and w.casefold() not in map(str.casefold, old_words)
+                         for w in new_words):
+        if score >= policy.repair_score and not any(is_known(w) for w in old_words):
+            return Verdict(REPAIR, score=score)
+        return Verdict(REFUSED, f"a negation, number word or unit appears only as a sure repair ({detail})", score)
+    if first_is_name and case_class(old) == "upper" and cost > _NAME_MISREADING and not _junk(old):
+        return Verdict(REFUSED, f"a word in capitals changes only by one common misreading ({detail})", score)
+    if score >= policy.repair_score:
+        return Verdict(REPAIR, score=score)
+    if first_is_name and any(_spells_like_a_word(w) for w in old_words):
+        return Verdict(REFUSED, f"a name that spells like one changes only as a sure repair ({detail})", score)
+    if first_is_name and not all(is_known(w) for w in new_words) and not _junk(old):
+        return Verdict(REFUSED, f"a name is not changed into another unknown word ({detail})", score)
+    if not policy.guess_known_words and old_words and all(is_known(w) for w in old_words):
+        return Verdict(REFUSED, f"the OCR text is already made of known words, and this is no sure repair ({detail})",
+                       score)
+    # a join or a split is likelier a wrong guess than a single word: it needs a better score
+    if score >= policy.guess_score + (0 if unit.kind == WORD_CORE else 2):
+        return Verdict(GUESS, f"a guess, not a sure repair ({detail})", score)
+    return Verdict(REFUSED, f"unlikely as an OCR misreading ({detail})", score)
+
+
+def _letter_words(text: str) -> list[str]:
+    return [w for w in (token.strip(EDGE_PUNCTUATION) for token in text.split()) if w]
+
+
+def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
+    """A negation, number word or unit of the OCR text that the change drops or replaces."""
+    kept = {w.casefold() for w in new_words}
+    for word in old_words:
+        if word.casefold() in PROTECTED_WORDS and word.casefold() not in kept:
+            folded = word.casefold()
+            kind = "negation" if folded in NEGATIONS else "number word" if folded in NUMBER_WORDS else "unit"
+            return f"the {kind} {word!r} must stay"
+    return None
+
+
+def _case_refusal(old: str, new: str, unit, context: Context) -> str | None:
+    """A letter may change case where the OCR slipped: a capital shaped like its small letter
+    (`c o s u v w x z`: `SaW` -> `saw`, `Would` -> `would`), a word of mixed case made regular
+    (`STAtIONERY`, `THAnK`), or a word put in capitals like the rest of its line. Any other case
+    change is style, not a repair. Letters the change replaces are judged by the channel instead."""
+    changed = _case_changes(old, new)
+    if not changed:
+        return None
+    new_class = case_class(new)
+    if new_class == "mixed":
+        return "the new text mixes capitals and small letters"
+    if all(ch.casefold() in _SAME_SHAPE_CASE for ch in changed) or case_class(old) == "mixed":
+        return None
+    if new_class == "upper" and context.line_case(unit.first_word, unit.last_word) == "upper":
+        return None
+    return f"case changed from {case_class(old)} to {new_class}: not an OCR slip, and not the line's case"
+
+
+def _case_changes(old: str, new: str) -> list[str]:
+    """The letters that are the same letter in both texts but in another case."""
+    folded_old, folded_new = old.casefold(), new.casefold()
+    if len(folded_old) != len(old) or len(folded_new) != len(new):  # 'ß' and the like: no case slip to judge
+        return []
+    changed = []
+    for op in Levenshtein.opcodes(folded_old, folded_new):
+        if op.tag == "equal":
+            changed += [a for a, b in zip(old[op.src_start : op.src_end], new[op.dest_start : op.dest_end]) if a != b]
+    return changed
+
+
+def _name_like(old: str, index: int, context: Context) -> bool:
+    """Capitals where a sentence does not start (`Blakewater`), or a word in capitals (`JALAN`)."""
+    word = _letter_words(old)[:1]
+    if not word:
+        return False
+    kind = case_class(word[0])
+    return kind == "upper" or (kind == "title" and not context.sentence_start(index))
+
+
+def _junk(text: str) -> bool:
+    """OCR debris in a word: a digit, a mark inside it, or capitals and small letters mixed."""
+    return any(ch.isdecimal() for ch in text) or any(case_class(w) == "mixed" or not w.replace("'", "").isalpha()
+                                                     for w in _letter_words(text))
+
+
+def _kept(word: str, new: str) -> bool:
+    """Whether the word's first run of letters is still in the new text: `Higham.street` -> `Higham-street`."""
+    letters = re.match(r"[^\W\d_]*", word.lstrip("-–—")).group()
+    return bool(letters) and letters in new
+
+
+def _spells_like_a_word(word: str) -> bool:
+    return is_known(word) or (not _junk(word) and spelling_logprob_per_letter(word) >= _PLAUSIBLE_SPELLING)
+
+
+def _removal(old: str, unit, context: Context) -> Verdict:
+    if any(context.beside_number[i] for i in range(unit.first_word, unit.last_word + 1)):
+        return Verdict(REFUSED, "words removed beside a number")
+    tokens = old.split()
+    protected = _protected_change(_letter_words(old), [])
+    if protected:
+        return Verdict(REFUSED, protected)
+    if all(_stray_symbols(token) for token in tokens):
+        return Verdict(REPAIR)
+    if all(_stray_symbols(token) or _fragment(token) for token in tokens):
+        return Verdict(GUESS, "a guess: the words removed may be stray fragments of the OCR")
+    return Verdict(REFUSED, "words removed: only stray marks and fragments may go")
+
+
+def _stray_symbols(token: str) -> bool:
+    return not any(ch.isalnum() or ch in _MEANINGFUL_SYMBOLS for ch in token)
+
+
+def _fragment(token: str) -> bool:
+    """A stray letter or a few that make no common word: 'e', 'ti', 'sllip' is not one."""
+    core = token.strip(EDGE_PUNCTUATION + "-")
+    letters = re.sub(r"[^\w]", "", core)
+    if not letters or not letters.isalpha():
+        return False
+    if len(letters) == 1:
+        return letters not in _SINGLE_LETTER_WORDS
+    return len(letters) <= 3 and not is_known(letters, _FRAGMENT_ZIPF)
+
+
+def _marks(old: str, new: str, unit, context: Context) -> Verdict:
+    """Punctuation before or after a word: stray marks may go and a doubled mark may lose its twin;
+    a new mark, a quotation mark, or a number's punctuation stays as the OCR read it."""
+    index = unit.first_word
+    word = context.words[index]
+    if context.beside_number[index] or any(ch.isdecimal() for ch in word.core(context.raw)):
+        return Verdict(REFUSED, "a number's punctuation stays as in the OCR text")
+    if _QUOTE_MARKS & set(old + new):
+        return Verdict(REFUSED, "quotation marks stay as in the OCR text")
+    if unit.start == word.start:  # before the word
+        if any(opening in old and closing in context.raw[word.end :] for opening, closing in _BRACKETS):
+            return Verdict(REFUSED, "a bracket that is closed later stays")
+        if not new:
+            return Verdict(REPAIR)
+        return Verdict(REFUSED, "punctuation added or changed before a word")
+    rest = context.raw[word.end :].lstrip()
+    following = rest[:1]
+    if len(old) > 1 and len(new) == 1 and new in old:
+        return Verdict(GUESS, "a guess: a doubled mark reduced to one")
+    if not rest:
+        if old in (",", ";", ":") and new == ".":
+            return Verdict(GUESS, "a guess: the text ends with a full stop")
+        if not old and new == "." and case_class(word.core(context.raw)) == "lower":
+            return Verdict(GUESS, "a guess: a sentence of prose ends with a full stop")
+        return Verdict(REFUSED, "the text's last punctuation stays as in the OCR text")
+    stray = old in _STRAY_BEFORE_LOWER and following.islower() or old in _STRAY_BEFORE_UPPER and following.isupper()
+    if not new and stray:
+        return Verdict(GUESS, "a guess: a stray mark inside a sentence")
+    if old == "." and new == "," and following.islower():
+        return Verdict(GUESS, "a guess: a full stop inside a sentence read for a comma")
+    return Verdict(REFUSED, "punctuation added or changed: only stray marks may go")

@@ -1,0 +1,105 @@
+"""Choose the strict guard's thresholds by cross-validation over articles, and report held-out figures.
+
+    .venv/bin/python scripts/tune_guard.py ../shared/data/bln600_model_outputs/dev.jsonl [--folds 5]
+
+Every combination of the grid below is replayed once over all rows and all candidates (the four
+models' recorded corrections and the ground truth). Then, for each fold of articles, the
+combination is chosen on the other folds — the largest mean CER cut over the candidates among
+those that make at most `MAX_WORSE` of the rows worse for every candidate — and measured on the
+fold's own articles, which it never saw. The held-out figures pool the folds. Nothing here is
+learned from the rows' text: the OCR channel comes from the training articles
+(scripts/derive_ocr_channel.py); this script only picks among a few thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import random
+import sys
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ocr_pipeline.guard import STRICT, apply_guard  # noqa: E402
+
+GRID = {"repair_score": (1.0, 1.5, 2.0), "guess_score": (-4.0, -6.0), "guess_budget": (0.5, 1.0, 2.0),
+        "guess_known_words": (False, True)}
+MAX_WORSE = 0.005  # share of rows a candidate may make worse for a combination to be eligible
+GROUND_TRUTH = "ground-truth"
+
+
+def replay(rows: list[dict], policy) -> dict[str, list[int]]:
+    """Character errors of the guarded text, per candidate, per row."""
+    errors: dict[str, list[int]] = {}
+    for row in rows:
+        for name, candidate in ({GROUND_TRUTH: row["gt"]} | row["outputs"]).items():
+            errors.setdefault(name, []).append(Levenshtein.distance(apply_guard(row["ocr"], candidate, policy).text,
+                                                                      row["gt"]))
+    return errors
+
+
+def figures(errors: dict[str, list[int]], ocr_errors: list[int], rows: list[int]) -> dict[str, tuple[float, float]]:
+    """Per candidate: (CER cut against the OCR text, share of rows made worse), over the given rows."""
+    ocr_total = sum(ocr_errors[i] for i in rows)
+    return {
+        name: ((sum(values[i] for i in rows) - ocr_total) / ocr_total,
+               sum(values[i] > ocr_errors[i] for i in rows) / len(rows))
+        for name, values in errors.items()
+    }
+
+
+def choose(results: dict, ocr_errors: list[int], rows: list[int]):
+    def key(combination):
+        shown = figures(results[combination], ocr_errors, rows)
+        worst = max(worse for _, worse in shown.values())
+        mean_cut = sum(cut for cut, _ in shown.values()) / len(shown)
+        return (worst > MAX_WORSE, worst if worst > MAX_WORSE else 0.0, mean_cut)
+
+    return min(results, key=key)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("replay", type=Path, help="rows {id, ocr, gt, outputs}; the id names the article")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    rows = [json.loads(line) for line in args.replay.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ocr_errors = [Levenshtein.distance(row["ocr"], row["gt"]) for row in rows]
+    results = {}
+    for values in itertools.product(*GRID.values()):
+        combination = tuple(zip(GRID, values))
+        results[combination] = replay(rows, dataclasses.replace(STRICT, **dict(combination)))
+        shown = figures(results[combination], ocr_errors, list(range(len(rows))))
+        print(dict(combination), "  ".join(f"{name} {cut:+.1%}/{worse:.2%}" for name, (cut, worse) in shown.items()),
+              file=sys.stderr, flush=True)
+    articles = sorted({row["id"] for row in rows})
+    random.Random(args.seed).shuffle(articles)
+    held_out: dict[str, list[int]] = {name: [0] * len(rows) for name in next(iter(results.values()))}
+    for fold in range(args.folds):
+        test_articles = set(articles[fold :: args.folds])
+        train = [i for i, row in enumerate(rows) if row["id"] not in test_articles]
+        test = [i for i, row in enumerate(rows) if row["id"] in test_articles]
+        chosen = choose(results, ocr_errors, train)
+        print(f"fold {fold + 1}: {len(test_articles)} articles, {len(test)} rows held out; chosen {dict(chosen)}")
+        for name, values in results[chosen].items():
+            for i in test:
+                held_out[name][i] = values[i]
+    everything = list(range(len(rows)))
+    print(f"held out (each fold's rows judged by thresholds chosen without them): {len(rows)} rows")
+    for name, (cut, worse) in figures(held_out, ocr_errors, everything).items():
+        print(f"  {name:13} CER cut {cut:+.1%}, rows worse {worse:.2%}")
+    chosen = choose(results, ocr_errors, everything)
+    print(f"chosen on all rows: {dict(chosen)}")
+    for name, (cut, worse) in figures(results[chosen], ocr_errors, everything).items():
+        print(f"  {name:13} CER cut {cut:+.1%}, rows worse {worse:.2%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Safety: every harmful change is refused, by category, alone and hidden among right repairs.
+
+The cases are generated here from receipts in SROIE's manner and from court-report prose
+(ocr_pipeline/bench/adversarial.py); `bench adversarial ../shared/data/sroie` runs the same
+generators on the real transcripts.
+"""
+
+import pytest
+
+from ocr_pipeline.bench import CATEGORIES, adversarial_cases, benchmark_adversarial, generated_texts
+from ocr_pipeline.guard import apply_guard
+
+
+@pytest.fixture(scope="module")
+def report():
+    return benchmark_adversarial(generated_texts(seed=3), "strict", "generated", seed=3)
+
+
+def test_every_category_has_cases_alone_and_hidden_among_repairs(report):
+    tallies = {tally.category: tally for tally in report.categories}
+    assert set(tallies) == set(CATEGORIES)
+    assert sum(tally.cases for tally in report.categories) >= 2000
+    for tally in report.categories:
+        assert tally.cases >= 40, tally
+        assert tally.hidden_cases >= 20, tally
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_every_harmful_change_is_refused(report, category):
+    tally = next(t for t in report.categories if t.category == category)
+    print(f"{category}: refused {tally.refused}/{tally.cases}, hidden among repairs {tally.hidden_refused}/"
+          f"{tally.hidden_cases}")
+    assert tally.refused == tally.cases, tally.let_through
+    assert tally.hidden_refused == tally.hidden_cases
+
+
+def test_plain_repairs_are_taken_and_none_makes_the_text_worse(report):
+    assert report.plain_repairs >= 500
+    assert report.plain_repairs_worse == 0
+    assert report.plain_repairs_taken >= 0.85 * report.plain_repairs
+
+
+def test_hidden_cases_carry_repairs_the_guard_takes():
+    """The hidden variant is only a test of the budget if the guard does apply the repairs around the harm."""
+    cases = [case for case in adversarial_cases(generated_texts(seed=5, receipts=5, paragraphs=5), seed=5)
+             if case.hidden]
+    repaired = sum(apply_guard(case.ocr, case.candidate).text != case.ocr for case in cases)
+    assert repaired >= 0.8 * len(cases)
+
+
+# --- crafted cases: the issue's own examples and their kin ----------------------------------------------
+
+PROSE = "Mr. Blakewater said that the prisoner had not taken 5 mg of the powder, but two hundred grains."
+
+
+@pytest.mark.parametrize(("candidate", "harm"), [
+    (PROSE.replace("Blakewater", "Blackwater"), "Blackwater"),
+    (PROSE.replace("had not", "had"), "had taken"),
+    (PROSE.replace("5 mg", "5 g"), "5 g"),
+    (PROSE.replace("two hundred", "two thousand"), "thousand"),
+    (PROSE.replace("two hundred", "three hundred"), "three"),
+    (PROSE.replace("5 mg", "50 mg"), "50 mg"),
+    (PROSE.replace(" but", " and"), " and two"),  # a known word for a known word, with no misreading behind it
+])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_crafted_harm_is_refused(candidate, harm, noisy):
+    ocr = PROSE.replace("prisoner", "prisoncr").replace("powder", "powdcr") if noisy else PROSE
+    guarded = apply_guard(ocr, candidate).text
+    assert harm not in guarded, guarded
+    if noisy:
+        assert "prisoner" in guarded and "powder" in guarded  # the repairs around the harm were taken
+
+
+@pytest.mark.parametrize(("ocr", "candidate"), [
+    ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 14.10\nCASH USD 20.00"),
+    ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 20.00\nCASH RM 14.10"),
+    ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 14.10"),
+    ("TOTAL RM 14.10", "TOTAL RM 14.10\nSERVICE CHARGE 1.41"),
+    ("GST 6% 0.80", "GST 6 0.80"),
+    ("TEL: 07-3523888", "TEL: 07-3523883"),
+    ("GOODS SOLD ARE NOT RETURNABLE", "GOODS SOLD ARE RETURNABLE"),
+    ("NO.53, JALAN SAGU 18", "NO.53, JALAN SAGA 18"),
+    ("TOKO MAJU SDN BHD", "TOGO MAJU SDN BHD"),
+])
+def test_receipt_harm_is_refused(ocr, candidate):
+    assert apply_guard(ocr, candidate).text == ocr

@@ -28,6 +28,8 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
+from ocr_pipeline.llm.models import DEMO, default_model
+
 from . import resources
 
 MODEL_KEY = "settings.model"
@@ -38,7 +40,6 @@ DOWNLOAD_KEY = "settings.allow_download"
 BACKEND_KEY = "settings.backend"
 SERVER_URL_KEY = "settings.server_url"
 RELEASE_REPORT_KEY = "model.release_report"
-DEMO_MODEL = "demo"
 EVENTS_KEPT = 5
 
 
@@ -72,16 +73,16 @@ class ModelChoice:
         from ocr_pipeline.llm.placement import LoadOptions
 
         return choose_backend(self.backend, self.name, options=LoadOptions(quantization=self.quantization),
-                              server_url=self.server_url or None, model_folder=folder_path(self))
+                              server_url=self.server_url or None, model_folder=folder_path(self.folder))
 
     @property
     def label(self) -> str:
         return os.path.basename(self.name.rstrip("/")) if os.path.sep in self.name else self.name
 
 
-def default_model() -> str:
-    """`OCR_MODEL` where set (the tests point it at a tiny model), else the offline demo model."""
-    return os.environ.get("OCR_MODEL") or DEMO_MODEL
+def default_name() -> str:
+    """The model offered first (`ocr_pipeline.llm.models.default_model`), in the user's model folder."""
+    return default_model(folder_path(st.session_state.get(FOLDER_KEY, "")))
 
 
 def current_choice(name: str | None = None) -> ModelChoice:
@@ -89,7 +90,7 @@ def current_choice(name: str | None = None) -> ModelChoice:
 
     state = st.session_state
     return ModelChoice(
-        name or state.get(MODEL_KEY) or default_model(),
+        name or state.get(MODEL_KEY) or default_name(),
         state.get(QUANTIZATION_KEY, "none"),
         state.get(GPU_LAYERS_KEY, "all"),
         state.get(FOLDER_KEY, ""),
@@ -146,8 +147,9 @@ def ledger() -> ModelLedger:
     return ModelLedger()
 
 
-def folder_path(choice: ModelChoice) -> Path | None:
-    return Path(choice.folder).expanduser() if choice.folder else None
+def folder_path(folder: str) -> Path | None:
+    """The model folder a user typed ('' for the default, `OCR_MODEL_DIR`)."""
+    return Path(folder).expanduser() if folder else None
 
 
 def download(choice: ModelChoice, on_bytes=None):
@@ -160,7 +162,7 @@ def download(choice: ModelChoice, on_bytes=None):
             on_bytes(done, total)
 
     try:
-        return resolve_model(choice.name, model_folder=folder_path(choice), allow_download=choice.allow_download,
+        return resolve_model(choice.name, model_folder=folder_path(choice.folder), allow_download=choice.allow_download,
                              on_progress=report)
     finally:
         ledger().set_activity(choice.name, None)
@@ -187,7 +189,7 @@ def loaded_model(choice: ModelChoice):
     try:
         loaded = create_backend(source or choice.name, backend=choice.backend,
                                 options=LoadOptions(quantization=choice.quantization, gpu_layers=choice.gpu_layers),
-                                server_url=choice.server_url or None, model_folder=folder_path(choice))
+                                server_url=choice.server_url or None, model_folder=folder_path(choice.folder))
     finally:
         ledger().set_activity(choice.name, None)
     ledger().add(choice, loaded)
@@ -264,7 +266,7 @@ def release_button(key: str) -> None:
 def sidebar_panel() -> None:
     choice = current_choice()
     st.markdown(f"**{choice.label}** · {state_text(choice)}")
-    if choice.name != DEMO_MODEL and os.path.sep not in choice.name:
+    if choice.name != DEMO and os.path.sep not in choice.name:
         st.caption(f"quantization {choice.quantization}, GPU layers {choice.gpu_layers}")
     with ledger().lock:
         others = [other for other in ledger().loaded if other != choice]

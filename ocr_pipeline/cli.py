@@ -135,7 +135,7 @@ def _warn(message: str) -> None:
 def load_backend(args: argparse.Namespace):
     """Resolve (downloading only with --allow-download), load and return the backend for correction."""
     from .llm.factory import choose_backend, create_backend, default_backend, gpu_layers_apply
-    from .llm.models import DEMO
+    from .llm.models import default_model
     from .llm.placement import LoadOptions
 
     def progress(done: int, total: int) -> None:
@@ -145,7 +145,7 @@ def load_backend(args: argparse.Namespace):
                           gpu_layers="all" if args.gpu_layers is None else args.gpu_layers)
     requested = args.backend or default_backend()
     on_server = choose_backend(requested, None, server_url=args.server_url) == "openai"
-    model = args.model if on_server else args.model or DEMO  # None: the model the server serves
+    model = args.model if on_server else args.model or default_model()  # None: the model the server serves
     kind = "openai" if on_server else choose_backend(requested, model, options=options)
     if args.gpu_layers is not None and not gpu_layers_apply(kind):
         _warn("--gpu-layers has no effect on a server: it places its own model." if on_server
@@ -313,7 +313,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from .llm.placement import QUANTIZATIONS
 
     parser.add_argument("--model", default=None,
-                        help="preset, Hub repo id, local folder or .gguf file (default: demo); with a server, the "
+                        help="preset, Hub repo id, local folder or .gguf file (default: OCR_MODEL, else the best "
+                             "preset on disk, else demo); with a server, the "
                              "model it serves (default: OCR_LLM_MODEL, else its only model)")
     parser.add_argument("--backend", choices=BACKEND_CHOICES, default=None,
                         help="where the model runs (default: OCR_BACKEND, else auto: a server when a URL is given, "

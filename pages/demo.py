@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import correction_view, document_view, model_state, prompt_view, resources, session
 from dashboard.run_control import RunControl
 from ocr_pipeline import samples
+from ocr_pipeline.llm.models import DEMO
 from ocr_pipeline.metrics import cer
 
 SLOT = "demo"
@@ -39,7 +40,7 @@ if st.button(f"Run “{title}” end to end", type="primary", key="demo:run", ic
     prompt_name = "handwritten" if "note" in title.lower() else "financial" if "PDF" not in title else "general"
     with RunControl() as control:
         result = correction_view.run(ocr_result.text, prompt_view.library()[prompt_name],
-                                     model_state.current_choice(model_state.DEMO_MODEL), "Demo", "strict", control,
+                                     model_state.current_choice(DEMO), "Demo", "strict", control,
                                      lambda result: control.save({slot: (ocr_result, result)}))
     if result is not None:
         st.rerun()  # the sidebar was drawn before the model loaded: show its new state

@@ -70,22 +70,22 @@ if backend == "openai":
         st.success(f"Server up: {checked.message}.", icon=":material/dns:")
     else:
         st.error(checked.message, icon=":material/cloud_off:")
-    st.session_state[MODEL_KEY] = picked or model_state.default_model()
+    st.session_state[MODEL_KEY] = picked or model_state.default_name()
 else:
     folder = st.text_input("Model folder", key=FOLDER_KEY, persist_state="session", placeholder=str(model_dir()),
                            help="Where models are downloaded and looked for (OCR_MODEL_DIR).")
-    entries = list_models(model_state.folder_path(model_state.current_choice()))
+    entries = list_models(model_state.folder_path(model_state.current_choice().folder))
     st.dataframe(pd.DataFrame([{"model": e.name, "on disk": "yes" if e.available else "no",
                                 "size (MiB)": round(e.size_bytes / 2**20), "about": e.description} for e in entries]),
                  hide_index=True, width="stretch")
-    names = list(dict.fromkeys([model_state.default_model(), *(entry.name for entry in entries)]))
+    names = list(dict.fromkeys([model_state.default_name(), *(entry.name for entry in entries)]))
     left, right = st.columns(2, gap="large")
     with left:
         picked = st.selectbox("Model", [*names, CUSTOM], key="models.pick", persist_state="session")
         if picked == CUSTOM:
             picked = st.text_input("Custom model", key="models.custom", persist_state="session",
                                    placeholder="Qwen/Qwen2.5-0.5B-Instruct, ~/models/my-model, or owner/repo:file.gguf")
-        st.session_state[MODEL_KEY] = picked or model_state.default_model()
+        st.session_state[MODEL_KEY] = picked or model_state.default_name()
         choice = model_state.current_choice()
         runs_on = choose_backend(backend, choice.name, options=LoadOptions(quantization=choice.quantization))
         if backend == "auto":

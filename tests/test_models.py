@@ -16,7 +16,7 @@ from ocr_pipeline.llm.models import (
     DEMO,
     PRESETS,
     ModelSource,
-    default_model_name,
+    default_model,
     download_model,
     list_models,
     missing_files,
@@ -155,13 +155,18 @@ def test_list_models_shows_presets_and_downloads(tmp_path, tiny_model_dir, demo_
     assert parse_model_name("someone/ggufs:small.gguf", tmp_path).path == gguf
 
 
-def test_default_model(tmp_path, tiny_model_dir):
-    assert default_model_name(cuda=True, model_folder=tmp_path) == "Qwen/Qwen2.5-3B-Instruct"
-    assert default_model_name(cuda=False, model_folder=tmp_path) == DEMO
+def test_default_model(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.delenv("OCR_MODEL", raising=False)
+    assert default_model(tmp_path, cuda=True) == DEMO, "nothing is downloaded to honour a default"
     place(tiny_model_dir, tmp_path / "Qwen" / "Qwen2.5-1.5B-Instruct")
-    assert default_model_name(cuda=False, model_folder=tmp_path) == "Qwen/Qwen2.5-1.5B-Instruct"
+    assert default_model(tmp_path, cuda=False) == "Qwen/Qwen2.5-1.5B-Instruct"
     place(tiny_model_dir, tmp_path / "Qwen" / "Qwen2.5-0.5B-Instruct")
-    assert default_model_name(cuda=False, model_folder=tmp_path) == QWEN_SMALL
+    assert default_model(tmp_path, cuda=False) == QWEN_SMALL
+    place(tiny_model_dir, tmp_path / "Qwen" / "Qwen2.5-3B-Instruct")
+    assert default_model(tmp_path, cuda=True) == "Qwen/Qwen2.5-3B-Instruct"
+    assert default_model(tmp_path, cuda=False) == QWEN_SMALL
+    monkeypatch.setenv("OCR_MODEL", "someone/else")
+    assert default_model(tmp_path, cuda=True) == "someone/else"
 
 
 # --- downloads from the fake Hub ---------------------------------------------------------------

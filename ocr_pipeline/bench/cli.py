@@ -72,10 +72,10 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from ..llm.models import resolve_model
+    from ..llm.models import default_model, resolve_model
     from ..llm.placement import LoadOptions
 
-    source = resolve_model(args.model, allow_download=args.allow_download)
+    source = resolve_model(args.model or default_model(), allow_download=args.allow_download)
     options = LoadOptions(quantization=args.quantization, gpu_layers=args.gpu_layers)
     _emit(benchmark_release(source, options, args.cycles, _stderr_progress), args.json)
     return 0
@@ -87,15 +87,20 @@ def _cmd_overhead(args: argparse.Namespace) -> int:
     if args.backend != "transformers":
         raise PipelineError("bench overhead compares correct_text with transformers' own generate: use --backend "
                             "transformers (bench backends compares the backends).")
-    text = Path(args.text_file).read_text(encoding="utf-8") if args.text_file else None
+    from ..textinput import read_text
+
+    text = read_text(args.text_file) if args.text_file else None
     report = benchmark_overhead(load_backend(args), text, args.prompt, args.guard, args.repeats, _stderr_progress)
     _emit(report, args.json)
     return 0
 
 
 def _cmd_backends(args: argparse.Namespace) -> int:
-    text = Path(args.text_file).read_text(encoding="utf-8") if args.text_file else None
-    report = benchmark_backends(args.model, text, args.backends, prompt=args.prompt, guard=args.guard,
+    from ..llm.models import default_model
+    from ..textinput import read_text
+
+    text = read_text(args.text_file) if args.text_file else None
+    report = benchmark_backends(args.model or default_model(), text, args.backends, prompt=args.prompt, guard=args.guard,
                                 repeats=args.repeats, server_url=args.server_url,
                                 concurrency_levels=args.concurrency, throughput_requests=args.requests,
                                 on_progress=_stderr_progress)
@@ -163,7 +168,7 @@ def add_bench_commands(subparsers) -> None:
     pipeline.set_defaults(handler=_cmd_pipeline)
 
     release = commands.add_parser("release", help="memory after each load and each release of a model")
-    release.add_argument("--model", default="demo")
+    release.add_argument("--model", help="the model to load and release (default: as for correct)")
     release.add_argument("--cycles", type=positive_int, default=10)
     release.add_argument("--quantization", choices=QUANTIZATIONS, default="none")
     release.add_argument("--gpu-layers", type=gpu_layers_type, default="all")
@@ -179,7 +184,7 @@ def add_bench_commands(subparsers) -> None:
 
     backends = commands.add_parser("backends", help="the same chunks through transformers, llama.cpp and a server; "
                                    "server throughput at 1, 2, 4, 8 concurrent requests")
-    backends.add_argument("--model", default="demo", help="the model for the in-process backends (default: demo)")
+    backends.add_argument("--model", help="the model for the in-process backends (default: as for correct)")
     backends.add_argument("--backends", nargs="+", choices=("transformers", "llamacpp", "openai"),
                           default=["transformers", "llamacpp", "openai"])
     backends.add_argument("--text-file", metavar="F", help="the document to correct (default: the sample receipt)")

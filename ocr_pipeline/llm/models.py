@@ -20,6 +20,7 @@ import errno
 import functools
 import importlib.util
 import json
+import os
 import logging
 import shutil
 import struct
@@ -558,14 +559,25 @@ def list_models(model_folder: Path | None = None) -> list[ModelEntry]:
     return entries
 
 
-def default_model_name(*, cuda: bool, model_folder: Path | None = None) -> str:
-    """The preset to offer first: the 3B on a GPU; on a CPU the smallest downloaded Qwen, else `demo`.
+def default_model(model_folder: Path | None = None, *, cuda: bool | None = None) -> str:
+    """The model used when none is named: the one definition the CLI and the dashboard share.
 
-    `demo` is the only model that works on a fresh CPU machine without a download.
+    `OCR_MODEL` where set; else the best preset already on disk for this machine (Qwen2.5-3B
+    where CUDA is present, the smallest downloaded CPU-friendly Qwen on a CPU); else `demo`, the
+    only model that works on a fresh machine without a download. Nothing is downloaded to honour
+    a default, and CUDA is only looked for (importing torch) when the 3B is on disk.
     """
-    if cuda:
-        return PRESETS[0].name
+    configured = os.environ.get("OCR_MODEL", "").strip()
+    if configured:
+        return configured
     available = {entry.name for entry in list_models(model_folder) if entry.available}
+    if PRESETS[0].name in available:
+        if cuda is None:
+            from .placement import cuda_available
+
+            cuda = cuda_available()
+        if cuda:
+            return PRESETS[0].name
     for preset in reversed(PRESETS):
         if preset.name != DEMO and preset.cpu_friendly and preset.name in available:
             return preset.name

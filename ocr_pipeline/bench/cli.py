@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ..errors import PipelineError
 from .adversarial import benchmark_adversarial, generated_texts, transcripts

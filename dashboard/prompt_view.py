@@ -16,7 +16,9 @@ def library() -> dict[str, Prompt]:
         return prompts.all_prompts()
     except PromptFileError as error:
         st.error(str(error), icon=":material/folder_off:")
-        if st.button("Move the broken prompts file aside", key=f"move-aside:{id(error)}"):
+        # Keyed on the file, not the error: each rerun raises a new error object, and a key that
+        # changes between the click and its rerun loses the click.
+        if st.button("Move the broken prompts file aside", key=f"move-aside:{prompts.prompts_file()}"):
             backup = prompts.move_prompts_file_aside()
             st.success(f"Moved to {backup}. The team library starts empty.")
         return dict(prompts.PRESETS)

@@ -223,3 +223,16 @@ def test_at_most_two_models_stay_loaded_and_the_sidebar_says_what_was_evicted():
     assert "evicted: at most 2 models stay loaded" in ledger().events[-1]
     app.button(key="models:release").click().run()
     assert not ledger().loaded and "released (Release)" in ledger().events[-1]
+
+
+def test_a_broken_prompts_file_can_be_moved_aside_with_one_click(tmp_path):
+    """The button was keyed on id(error): a new error each rerun, so the click was lost."""
+    (tmp_path / "prompts.json").write_text("{ not json")
+    app = start()
+    app.file_uploader[0].set_value(("invoice.png", samples.to_bytes(samples.render_lines(["Total 12.50"])), "image/png"))
+    app.run()
+    app.button(key="correct:run_ocr").click().run()
+    assert any("prompts" in message for message in messages(app))
+    app.button(key=f"move-aside:{tmp_path / 'prompts.json'}").click().run()
+    assert_no_exception(app)
+    assert not (tmp_path / "prompts.json").exists() and list(tmp_path.glob("prompts.json*.bak"))

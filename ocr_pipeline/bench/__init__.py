@@ -17,12 +17,10 @@ timing means little without it.
 | `speed` | the pipeline's overhead over plain `generate`; random-weight Qwen2.5 shapes on a GPU and a CPU |
 | `backends` | transformers, llama.cpp and a server on the same chunks; the server's throughput by concurrency |
 | `report` | the readable report and per-document rows |
-| `cli` | the `bench` subcommands |
 """
 
 from .backends import benchmark_backends
 from .adversarial import CATEGORIES, adversarial_cases, benchmark_adversarial, generated_texts
-from .cli import add_bench_commands
 from .common import key_found, numbers_kept
 from .correction import benchmark_correction, benchmark_pipeline
 from .data import GROUND_TRUTH, load_pairs, load_replay, load_scan_set, parse_pairs, parse_replay
@@ -33,8 +31,7 @@ from .report import document_rows, render_report
 from .speed import NO_CUDA, QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
 __all__ = [
-    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands",
-    "adversarial_cases", "benchmark_adversarial", "benchmark_backends", "benchmark_correction", "benchmark_cpu",
+    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "adversarial_cases", "benchmark_adversarial", "benchmark_backends", "benchmark_correction", "benchmark_cpu",
     "benchmark_gpu", "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release",
     "benchmark_replay", "document_rows", "generated_texts", "key_found", "load_pairs", "load_replay", "load_scan_set",
     "numbers_kept", "parse_pairs", "parse_replay", "render_report",

@@ -8,15 +8,15 @@ import json
 import sys
 
 from ..errors import PipelineError
-from .adversarial import benchmark_adversarial, generated_texts, transcripts
-from .backends import CONCURRENCY_LEVELS, benchmark_backends
-from .correction import benchmark_correction, benchmark_pipeline
-from .data import load_pairs, load_replay, load_scan_set
-from .memory import benchmark_release
-from .ocr import PLAIN_RAPIDOCR, benchmark_ocr
-from .replay import benchmark_replay
-from .report import render_report
-from .speed import QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
+from ..bench.adversarial import benchmark_adversarial, generated_texts, transcripts
+from ..bench.backends import CONCURRENCY_LEVELS, benchmark_backends
+from ..bench.correction import benchmark_correction, benchmark_pipeline
+from ..bench.data import load_pairs, load_replay, load_scan_set
+from ..bench.memory import benchmark_release
+from ..bench.ocr import PLAIN_RAPIDOCR, benchmark_ocr
+from ..bench.replay import benchmark_replay
+from ..bench.report import render_report
+from ..bench.speed import QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
 
 def _stderr_progress(done: int, total: int, what: str) -> None:
@@ -37,7 +37,7 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
 
 
 def _cmd_correct(args: argparse.Namespace) -> int:
-    from ..cli import load_backend
+    from .correcting import load_backend
     from ..prompts import get_prompt
 
     get_prompt(args.prompt)  # an unknown prompt fails before the model loads
@@ -61,7 +61,7 @@ def _cmd_adversarial(args: argparse.Namespace) -> int:
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
-    from ..cli import load_backend
+    from .correcting import load_backend
 
     load_scan_set(args.folder, args.limit)  # a folder without transcripts fails before the model loads
     report = benchmark_pipeline(args.folder, load_backend(args), args.engine, args.prompt, args.guard, args.limit,
@@ -81,7 +81,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_overhead(args: argparse.Namespace) -> int:
-    from ..cli import load_backend
+    from .correcting import load_backend
 
     if args.backend != "transformers":
         raise PipelineError("bench overhead compares correct_text with transformers' own generate: use --backend "
@@ -119,7 +119,7 @@ def _cmd_cpu(args: argparse.Namespace) -> int:
 
 def add_bench_commands(subparsers) -> None:
     """Register `bench` and its subcommands on the CLI's subparsers (each sets `handler`)."""
-    from ..cli import add_model_arguments, gpu_layers_type, positive_int
+    from .arguments import add_model_arguments, gpu_layers_type, positive_int
     from ..guard import POLICIES
     from ..llm.placement import QUANTIZATIONS
     from ..ocr import ENGINE_NAMES

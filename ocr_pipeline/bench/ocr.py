@@ -47,6 +47,7 @@ class OcrScore:
 class OcrEngineSummary:
     engine: str  # as asked for
     ran_as: str  # the engine that ran (auto resolves to one)
+    model: str  # its package and model version, where it says
     documents: int
     failed: int
     scores: TextScores | None
@@ -85,14 +86,18 @@ class OcrBenchmark(Report):
 
 
 class _PlainRapidOcr:
-    """RapidOCR called with its defaults, lines joined in the order it returns them: the baseline."""
+    """RapidOCR with its default settings (its bundled models named by path, so that it stays
+    offline), lines joined in the order it returns them: the baseline."""
 
     name = PLAIN_RAPIDOCR
 
     def __init__(self) -> None:
-        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr import RapidOCR
 
-        self._ocr = RapidOCR()
+        from ..ocr.rapid import bundled_model_params, engine_model
+
+        self._ocr = RapidOCR(params=bundled_model_params())
+        self.model = engine_model()
 
     def read(self, document: Document) -> tuple[str, list[float]]:
         import numpy as np
@@ -100,9 +105,9 @@ class _PlainRapidOcr:
         texts, seconds = [], []
         for page in document.pages:
             started = time.perf_counter()
-            result, _ = self._ocr(np.asarray(page.image.convert("RGB")))
+            result = self._ocr(np.asarray(page.image.convert("RGB")))
             seconds.append(time.perf_counter() - started)
-            texts.append("\n".join(line[1] for line in result or []))
+            texts.append("\n".join(result.txts or []))
         return "\n\n".join(texts), seconds
 
 
@@ -113,7 +118,8 @@ class _ProjectEngine:
         from ..ocr import resolve_engine
 
         self.name, self.license_path = name, license_path
-        self.ran_as = resolve_engine(name, license_path)[0].name
+        engine = resolve_engine(name, license_path)[0]
+        self.ran_as, self.model = engine.name, engine.model
 
     def read(self, document: Document) -> tuple[str, list[float]]:
         from ..ocr import ocr_document
@@ -187,6 +193,7 @@ def benchmark_ocr(
         summaries.append(OcrEngineSummary(
             engine=reader.name,
             ran_as=getattr(reader, "ran_as", reader.name),
+            model=reader.model,
             documents=len(mine),
             failed=len(mine) - len(good),
             scores=mean_scores([score.scores for score in good]),

@@ -99,6 +99,9 @@ def render_report(report) -> str:
                "start s": s.start_seconds, "start +MiB": s.start_rss_added_mib, "peak RSS MiB": s.peak_rss_mib}
             for s in report.engines
         ]))
+        models = "; ".join(f"{s.engine}: {s.model}" for s in report.engines if s.model)
+        if models:
+            lines.append(f"models: {models}")
         lines += [f"{score.document} ({score.engine}): {score.error}" for score in report.documents if score.error]
     elif kind == "correct":
         lines.append(f"Correction of {len(report.items)} pairs from {report.source}: model {report.model}, prompt "

@@ -95,7 +95,7 @@ def ocr_document(
     if mode not in MODES:
         raise OcrError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}.")
     runner, reason = resolve_engine(engine, license_path)
-    result = OcrResult(document.name, runner.name, mode, lang, [], list(document.warnings), reason)
+    result = OcrResult(document.name, runner.name, mode, lang, [], list(document.warnings), reason, runner.model)
     for page in document.pages:
         started = time.perf_counter()
         page_text = runner.recognize(page.image, mode=mode, lang=lang)

@@ -18,7 +18,7 @@ timing means little without it.
 """
 
 from .cli import add_bench_commands
-from .common import key_found, numbers_kept
+from .common import cer_any_order, glued_words, key_found, numbers_kept
 from .correction import benchmark_correction, benchmark_pipeline
 from .data import load_pairs, load_scan_set, parse_pairs
 from .memory import benchmark_release
@@ -28,6 +28,6 @@ from .speed import NO_CUDA, QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchma
 
 __all__ = [
     "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "add_bench_commands", "benchmark_correction", "benchmark_cpu", "benchmark_gpu",
-    "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release", "document_rows", "key_found",
-    "load_pairs", "load_scan_set", "numbers_kept", "parse_pairs", "render_report",
+    "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release", "cer_any_order", "document_rows",
+    "glued_words", "key_found", "load_pairs", "load_scan_set", "numbers_kept", "parse_pairs", "render_report",
 ]

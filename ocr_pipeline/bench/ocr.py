@@ -1,4 +1,9 @@
-"""OCR accuracy, speed and memory per engine on scans with transcripts, beside plain RapidOCR."""
+"""OCR accuracy, speed and memory per engine on scans with transcripts, beside plain RapidOCR.
+
+Accuracy is CER and WER as `metrics` counts them (reading order included), the CER without the
+reading order (`cer_any_order`: what is left is misreading), the words of 15+ letters that stand
+for several words of the transcript (glued words), and whether each key field is found.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ from .common import (
     Progress,
     Report,
     TextScores,
+    cer_any_order,
     cpu_seconds,
+    glued_words,
     key_found,
     load_average,
     machine_info,
@@ -38,6 +45,8 @@ class OcrScore:
     seconds_per_page: list[float] = field(default_factory=list)
     cpu_seconds: float = 0.0  # for the whole document
     scores: TextScores | None = None
+    cer_any_order: float | None = None
+    glued_words: list[str] = field(default_factory=list)
     keys_found: dict[str, bool] = field(default_factory=dict)
     text: str = ""
     error: str = ""
@@ -51,6 +60,8 @@ class OcrEngineSummary:
     documents: int
     failed: int
     scores: TextScores | None
+    cer_any_order: float | None  # mean over documents, like scores.cer
+    glued_words: int  # over all documents
     keys_found: dict[str, list[int]]  # field -> [found, documents with that field]
     median_seconds_per_page: float | None
     median_cpu_seconds_per_page: float | None
@@ -171,6 +182,8 @@ def benchmark_ocr(
                 score.cpu_seconds = round(cpu_seconds() - cpu_before, 3)
                 peaks[reader.name] = max(peaks[reader.name], memory.peak_bytes)
                 score.scores = score_text(score.text, item.ground_truth)
+                score.cer_any_order = round(cer_any_order(score.text, item.ground_truth), 4)
+                score.glued_words = glued_words(score.text, item.ground_truth)
                 score.keys_found = {name: key_found(name, value, score.text) for name, value in item.keys.items()}
             except PipelineError as error:
                 score.error = str(error)
@@ -197,6 +210,8 @@ def benchmark_ocr(
             documents=len(mine),
             failed=len(mine) - len(good),
             scores=mean_scores([score.scores for score in good]),
+            cer_any_order=round(statistics.fmean(score.cer_any_order for score in good), 4) if good else None,
+            glued_words=sum(len(score.glued_words) for score in good),
             keys_found=keys,
             median_seconds_per_page=round(statistics.median(page_seconds), 3) if page_seconds else None,
             median_cpu_seconds_per_page=round(statistics.median(page_cpu), 3) if page_cpu else None,

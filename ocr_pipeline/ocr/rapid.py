@@ -1,23 +1,23 @@
 """RapidOCR (`rapidocr` 3.x): PaddleOCR's PP-OCRv6 small models on ONNX Runtime, shipped in the wheel.
 
 The models are named by path, so RapidOCR never looks for a download: the engine works offline.
-What the project adds, each measured on the 25 SROIE receipts (mean CER, case-insensitive,
-whitespace collapsed, reading order included; settings chosen on receipts 000-012, checked on
-013-024, see docs/benchmarks.md):
+What the project adds, measured on the 25 SROIE receipts (mean CER, case-insensitive, whitespace
+collapsed, reading order included; plain rapidocr 3.10 reads them at 0.143; settings chosen on
+receipts 000-012 and checked on 013-024, see docs/benchmarks.md):
 
 - No per-line orientation classifier. The bundled one (PP-OCR v2.0) turns a few upright lines of
-  every receipt upside down ("8.90 S" read as "S 06°8"): without it 0.140 -> 0.132. A page that
+  many receipts upside down ("8.90 S" read as "S 06°8"): without it 0.143 -> 0.135. A page that
   is upside down as a whole reads with a low confidence (0.67-0.73 against 0.97-0.99 upright),
   so such a page is read again turned 180° and the more confident reading is kept.
-- Reading order: boxes grouped into rows from their rotated corners (see `layout`), 0.132 -> 0.131.
-- Word spaces: PP-OCRv6 writes most of them itself. Where it runs two words together, a space
-  goes back between two characters that a blank gap on the page at least `MIN_SPACE` of the box's
-  height wide separates, never inside a number or an amount ("14.10", "25/12/2018"), a code
-  ("1851-B") or a bracket.
+- Reading order: boxes grouped into rows from their rotated corners (see `layout`): 0.135 -> 0.132.
+- Word spaces: PP-OCRv6 writes most of them itself. Where it runs two words together (more often
+  on noisy scans), a space goes back between two characters that a blank gap on the page at least
+  `MIN_SPACE` of the box's height wide separates, never inside a number, an amount or a code
+  (`_may_split`): 0.132 -> 0.131, and a noisy generated receipt reads with every space right.
 - NFKC: full-width punctuation (（ ）：) becomes ASCII.
 
 Detection and recognition thresholds are RapidOCR's defaults: box_thresh, thresh, unclip_ratio,
-text_score, the detector's input size and the page size limit all moved CER by 0.003 or less.
+text_score, the detector's input size and the page size limit each moved CER by 0.003 or less.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .base import OcrEngine, OcrLine, PageText
 from .layout import group_into_lines
 
 PACKAGE = "rapidocr"
+# the classifier is named too, for RapidOCR as it comes (bench ocr's baseline); the engine does not use it
 MODEL_FILES = {"Det": "PP-OCRv6_det_small.onnx", "Rec": "PP-OCRv6_rec_small.onnx",
                "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx"}
 MODEL_VERSION = "PP-OCRv6 small"

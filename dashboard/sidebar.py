@@ -7,7 +7,7 @@ import os
 import streamlit as st
 
 from ocr_pipeline.config import data_dir
-from ocr_pipeline.ocr import ENGINE_NAMES
+from ocr_pipeline.ocr import ENGINE_NAMES, engine_help
 from ocr_pipeline.ocr.base import MODES
 
 from . import model_state, resources, widgets
@@ -65,8 +65,7 @@ def _engine_label(name: str) -> str:
 def draw() -> None:
     with st.sidebar:
         st.markdown("### OCR")
-        st.selectbox("Engine", ENGINE_NAMES, key=ENGINE_KEY, format_func=_engine_label,
-                     help="auto uses a licensed Aspose.OCR when there is one, otherwise RapidOCR (offline).")
+        st.selectbox("Engine", ENGINE_NAMES, key=ENGINE_KEY, format_func=_engine_label, help=engine_help())
         available, reason = _engine_status().get(engine(), (True, ""))
         if not available:
             st.caption(f":material/warning: {reason}")

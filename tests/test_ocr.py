@@ -2,13 +2,14 @@
 
 import re
 import threading
+from pathlib import Path
 
 import pytest
 
 from ocr_pipeline import samples
 from ocr_pipeline.documents import load_document
 from ocr_pipeline.errors import EngineUnavailable
-from ocr_pipeline.ocr import engine_status, get_engine, ocr_document
+from ocr_pipeline.ocr import ENGINE_NAMES, ENGINE_NOTES, engine_help, engine_status, get_engine, ocr_document
 from ocr_pipeline.ocr.tesseract import TesseractEngine
 
 KEY_LINES = ["Invoice # 12345", "Total: $100.00", "Date: 2023-07-15"]
@@ -155,3 +156,17 @@ def test_tesseract_reads_the_invoice(invoice_png):
     assert result.engine == "tesseract"
     assert_contains_lines(result.text, KEY_LINES)
     assert all(line.box for line in result.pages[0].lines)
+
+
+def test_engine_notes_carry_the_figures_measured_in_the_benchmarks():
+    """The dashboard explains the engine choice with ENGINE_NOTES: they must be docs/benchmarks.md's figures."""
+    docs = (Path(__file__).parents[1] / "docs" / "benchmarks.md").read_text()
+    table = docs[docs.index("## OCR: engines on real receipts"):].split("\n## ")[0]
+    assert set(ENGINE_NOTES) == set(ENGINE_NAMES)
+    for name, note in ENGINE_NOTES.items():
+        assert f"**{name}**: {note.good_at}" in engine_help()
+        if note.cer is None:
+            continue
+        rows = [line for line in table.splitlines() if line.startswith("|") and f"`{name}`" in line.split("|")[1]]
+        cells = {cell.strip(" *") for row in rows for cell in row.split("|")}
+        assert {f"{note.cer:.3f}", f"{note.cer_any_order:.3f}", f"{note.seconds:.1f}"} <= cells, rows

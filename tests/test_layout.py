@@ -177,7 +177,8 @@ def test_spaces_come_back_where_the_page_has_a_gap():
     assert _repair("Document No : TD01167104", "DocumentNo:TD01167104") == "Document No : TD01167104"
     # SROIE 503 as the old recognizer read it, in a receipt printer's monospaced font
     mono = "DejaVuSansMono"
-    assert _repair("THANK YOU FOR YOUR PATRONAGE", "THANKYOU FORYOURPATRONAGE", family=mono) == "THANK YOU FOR YOUR PATRONAGE"
+    spaced = "THANK YOU FOR YOUR PATRONAGE"
+    assert _repair(spaced, "THANKYOU FORYOURPATRONAGE", family=mono) == spaced
     assert _repair("PLEASE COME AGAIN.", "PLEASECOMEAGAIN.", family=mono) == "PLEASE COME AGAIN."
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 from ocr_pipeline.errors import PipelineError
 from ocr_pipeline.filenames import safe_name
 from ocr_pipeline.licenses import save_license
-from ocr_pipeline.ocr import ENGINE_NAMES
+from ocr_pipeline.ocr import ENGINE_NAMES, engine_help
 from ocr_pipeline.ocr.base import MODES
 
 from . import model_state, resources, widgets
@@ -80,8 +80,7 @@ def _engine_label(name: str) -> str:
 def draw() -> None:
     with st.sidebar:
         st.markdown("### OCR")
-        st.selectbox("Engine", ENGINE_NAMES, key=ENGINE_KEY, format_func=_engine_label,
-                     help="auto uses a licensed Aspose.OCR when there is one, otherwise RapidOCR (offline).")
+        st.selectbox("Engine", ENGINE_NAMES, key=ENGINE_KEY, format_func=_engine_label, help=engine_help())
         available, reason = _engine_status().get(engine(), (True, ""))
         if not available:
             st.caption(f":material/warning: {reason}")

@@ -39,6 +39,22 @@ RECEIPT_LINES = [
     "CHANGE              8.50",
 ]
 
+# A till receipt in a printer's monospaced font, with its spacing known: words one space apart,
+# columns several spaces apart, amounts whose "." has a wide cell of its own. OCR must give back
+# each line's words with single spaces, neither glued nor split.
+SPACED_RECEIPT_LINES = [
+    "SANYU SUPPLY SDN BHD (1135772-K)",
+    "NO.31G&33G, JALAN SETIA INDAH X,",
+    "U13/X 40170 SETIA ALAM",
+    "TEL : 03-3362 4395",
+    "DATE : 25/12/2018 8:13:39 PM",
+    "2 X 5.20                10.40",
+    "1 X 3.70                 3.70",
+    "TOTAL RM                14.10",
+    "THANK YOU FOR YOUR PATRONAGE",
+    "PLEASE COME AGAIN.",
+]
+
 NOTE_LINES = [
     "Dear Anna,",
     "the meeting moved to Friday",
@@ -67,24 +83,31 @@ LETTER_PAGES = [
 
 
 @lru_cache(maxsize=8)
-def font(size: int = 36, style: str = "") -> ImageFont.FreeTypeFont:
+def font(size: int = 36, style: str = "", family: str = "DejaVuSans") -> ImageFont.FreeTypeFont:
     """DejaVu where the system has it, else Pillow's bundled scalable font."""
-    name = f"DejaVuSans{'-' + style if style else ''}.ttf"
+    name = f"{family}{'-' + style if style else ''}.ttf"
     for folder in _FONT_DIRS:
         if (folder / name).exists():
             return ImageFont.truetype(str(folder / name), size)
     return ImageFont.load_default(size=size)
 
 
-def render_lines(lines: list[str], size: int = 36, style: str = "", width: int = 1240, margin: int = 80) -> Image.Image:
+def render_lines(
+    lines: list[str], size: int = 36, style: str = "", width: int = 1240, margin: int = 80, family: str = "DejaVuSans"
+) -> Image.Image:
     """A white page with one text line per entry, like a clean scan at ~150 dpi."""
-    face = font(size, style)
+    face = font(size, style, family)
     line_height = int(size * 1.6)
     image = Image.new("RGB", (width, margin * 2 + line_height * len(lines)), "white")
     draw = ImageDraw.Draw(image)
     for row, text in enumerate(lines):
         draw.text((margin, margin + row * line_height), text, fill="black", font=face)
     return image
+
+
+def render_receipt(lines: list[str] = SPACED_RECEIPT_LINES) -> Image.Image:
+    """A narrow till receipt in DejaVu Sans Mono, the look of a receipt printer."""
+    return render_lines(lines, size=26, width=620, margin=40, family="DejaVuSansMono")
 
 
 def add_scan_noise(image: Image.Image, seed: int = 7, angle: float = 1.2) -> Image.Image:

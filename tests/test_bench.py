@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ocr_pipeline import bench, samples
+from ocr_pipeline import bench, metrics, samples
 from ocr_pipeline.chunking import PAGE_BREAK
 from ocr_pipeline.cli import main
 from ocr_pipeline.errors import PipelineError
@@ -84,6 +84,27 @@ def test_key_fields_are_found_as_whole_values(field, value, text, found):
     assert bench.key_found(field, value, text) is found
 
 
+def test_cer_any_order_scores_reading_without_reading_order():
+    reference = "TOTAL\nRM 14.10\nCASH\nRM 20.00"
+    columns = "TOTAL\nCASH\nRM 14.10\nRM 20.00"  # the same words, read column by column
+    rows = "TOTAL RM 14.10\nCASH RM 20.00"  # ... and row by row, two boxes to a line
+    assert bench.cer_any_order(columns, reference) == 0.0 < metrics.cer(columns, reference)
+    assert bench.cer_any_order(rows, reference) == 0.0 == metrics.cer(rows, reference)
+    misread = "CASH RM 2O.00\nTOTAL RM 14.10"
+    assert bench.cer_any_order(misread, reference) == pytest.approx(1 / len("total rm 14.10 cash rm 20.00"))
+    # never above the order-sensitive CER, also when little matches
+    for hypothesis in ("", "nothing alike", "RM RM RM", reference):
+        assert bench.cer_any_order(hypothesis, reference) <= metrics.cer(hypothesis, reference)
+    assert bench.cer_any_order("", "") == 0.0
+
+
+def test_glued_words_are_long_words_that_stand_for_several():
+    reference = "THANK YOU FOR YOUR PATRONAGE\nSELANGOR DARUL EHSAN\nEXCHANGEABLE ELECTRICAL-SUPPLIES"
+    read = "THANKYOU FORYOURPATRONAGE\nSELANGOR DARUL EHSAN\nEXCHANGEABLE ELECTRICAL-SUPPLIES"
+    assert bench.glued_words(read, reference) == ["foryourpatronage"]  # "thankyou" is under 15 letters
+    assert bench.glued_words(reference, reference) == []
+
+
 def test_numbers_kept_counts_repeats_and_look_alike_repairs_as_changes():
     assert bench.numbers_kept("pay 10.00 and 10.00 by 2023-07-15", "pay 10.00 by 2023-07-15") == (2, 3)
     assert bench.numbers_kept("$1O0.00", "$100.00") == (0, 2)  # "1" and "0.00" are gone: "100.00" is new
@@ -122,6 +143,8 @@ def test_ocr_benchmark_scores_every_engine_and_reports_the_broken_scan(ocr_repor
     ours = summaries["rapidocr"]
     assert ours.documents == 3 and ours.failed == 1
     assert ours.scores.cer < 0.05  # clean renders of known text
+    assert 0 <= ours.cer_any_order <= ours.scores.cer and ours.glued_words == 0
+    assert "PP-OCRv6" in ours.model and summaries[bench.PLAIN_RAPIDOCR].model == ours.model
     assert ours.keys_found == {"total": [2, 2], "date": [2, 2]}
     assert ours.median_seconds_per_page > 0 and ours.peak_rss_mib > 0
     broken = [score for score in ocr_report.documents if score.document == "zz_broken.png"]
@@ -150,9 +173,11 @@ def test_ocr_benchmark_reads_with_the_given_aspose_license(scan_folder, monkeypa
 def test_ocr_report_renders_as_a_table_and_rows(ocr_report):
     text = bench.render_report(ocr_report)
     assert "s/page (median)" in text and "rapidocr-plain" in text and "zz_broken.png (rapidocr)" in text
+    assert "cer any order" in text and "glued words" in text and "models: rapidocr: rapidocr 3." in text
     assert "machine:" in text
     rows = bench.document_rows(ocr_report)
-    assert len(rows) == 6 and {"document", "engine", "CER", "total found", "error"} <= set(rows[0])
+    assert len(rows) == 6 and {"document", "engine", "CER", "CER any order", "glued words", "total found",
+                               "error"} <= set(rows[0])
 
 
 def test_correction_benchmark_guarded_is_never_worse_than_the_ocr(pairs_file, tiny_backend):

@@ -117,77 +117,115 @@ def test_lines_without_quads_keep_their_order_and_boxes():
     assert lines == [OcrLine("only", (5, 6, 50, 26), None)]
 
 
-# Word-space repair: RapidOCR's recognizer runs Latin words together; the page's blank gaps
-# between characters put the spaces back (ocr_pipeline.ocr.rapid.restore_spaces).
+# Word-space repair: where the recognizer runs words together, the page's blank gaps between
+# characters put the spaces back (ocr_pipeline.ocr.rapid.restore_spaces).
 
 
-def _rendered(text, size=30):
-    """`text` drawn on a white strip, with where each character's centre lies (as the recognizer reports)."""
+def _rendered(text, size=30, family="DejaVuSans"):
+    """`text` drawn on a white strip, with where each non-blank character lies (as the recognizer reports)."""
     from PIL import Image, ImageDraw
 
     from ocr_pipeline import samples
 
-    face = samples.font(size)
-    width, height = int(face.getlength(text)) + 20, int(1.25 * size)  # about as tight as RapidOCR's boxes
+    face = samples.font(size, family=family)
+    width, height = int(face.getlength(text)) + 20, int(1.12 * size)  # as tight as PP-OCRv6's boxes
     image = Image.new("L", (width, height), 255)
     ImageDraw.Draw(image).text((10, 1), text, fill=0, font=face)
     char_boxes = []
-    for i in range(len(text)):
+    for i, char in enumerate(text):
         start, end = 10 + face.getlength(text[:i]), 10 + face.getlength(text[: i + 1])
-        char_boxes.append([[start, 0], [end, 0], [end, height], [start, height]])
+        if char != " ":
+            char_boxes.append([[start, 0], [end, 0], [end, height], [start, height]])
     quad = [[0, 0], [width, 0], [width, height], [0, height]]
     return image, quad, char_boxes
 
 
-def _repair(drawn, read):
-    """What restore_spaces makes of recognized text `read` for a page showing `drawn`
-    (the recognizer dropped the spaces: each character of `read` sits where it was drawn)."""
+def _repair(drawn, read, specks=(), family="DejaVuSans"):
+    """What restore_spaces makes of recognized text `read` for a page showing `drawn` (the
+    recognizer dropped spaces: each other character of `read` sits where it was drawn), with
+    one-pixel specks of dust at the given x positions."""
     import numpy as np
 
     from ocr_pipeline.ocr.rapid import restore_spaces
 
-    image, quad, boxes = _rendered(drawn)
-    kept = [box for char, box in zip(drawn, boxes) if char != " " or " " in read]
-    return restore_spaces(np.asarray(image), quad, read, list(read), kept)
+    image, quad, boxes = _rendered(drawn, family=family)
+    page = np.asarray(image).copy()
+    for x in specks:
+        page[page.shape[0] // 2, x] = 0
+    return restore_spaces(page, quad, read, boxes)
+
+
+def _blots(read, spacing=60):
+    """A strip with one glyph-sized blot per character of `read`, `spacing` px apart: every pair
+    of neighbours has a gap wide enough for a space."""
+    import numpy as np
+
+    from ocr_pipeline.ocr.rapid import restore_spaces
+
+    width = 20 + spacing * len(read)
+    page = np.full((40, width), 255, np.uint8)
+    boxes = []
+    for i in range(len(read)):
+        left = 10 + spacing * i
+        page[8:32, left:left + 30] = 0
+        boxes.append([[left, 0], [left + 30, 0], [left + 30, 40], [left, 40]])
+    return restore_spaces(page, [[0, 0], [width, 0], [width, 40], [0, 40]], read, boxes)
 
 
 def test_spaces_come_back_where_the_page_has_a_gap():
     assert _repair("SDN BHD", "SDNBHD") == "SDN BHD"
     assert _repair("Document No : TD01167104", "DocumentNo:TD01167104") == "Document No : TD01167104"
+    # SROIE 503 as the old recognizer read it, in a receipt printer's monospaced font
+    mono = "DejaVuSansMono"
+    spaced = "THANK YOU FOR YOUR PATRONAGE"
+    assert _repair(spaced, "THANKYOU FORYOURPATRONAGE", family=mono) == spaced
+    assert _repair("PLEASE COME AGAIN.", "PLEASECOMEAGAIN.", family=mono) == "PLEASE COME AGAIN."
 
 
 def test_no_space_is_added_inside_words_or_kept_spaces_doubled():
     assert _repair("RETURNABLE", "RETURNABLE") == "RETURNABLE"
+    assert _repair("ILLICIT MILLIMETRE", "ILLICIT MILLIMETRE", family="DejaVuSansMono") == "ILLICIT MILLIMETRE"
     assert _repair("12.50", "12.50") == "12.50"
     assert _repair("THANK YOU", "THANK YOU") == "THANK YOU"
 
 
+def test_receipt_columns_part_and_their_amounts_stay_whole():
+    mono = "DejaVuSansMono"
+    assert _repair("1 X 3.70   11.10", "1X3.7011.10", family=mono) == "1 X 3.70 11.10"
+    assert _repair("25/12/2018 11:13", "25/12/201811:13", family=mono) == "25/12/2018 11:13"
+
+
+def test_a_speck_of_dust_in_a_gap_does_not_glue_the_words():
+    _, _, boxes = _rendered("SUPPLY SDN")
+    gap_middle = int((boxes[5][1][0] + boxes[6][0][0]) / 2)  # between the Y and the S
+    assert _repair("SUPPLY SDN", "SUPPLYSDN", specks=[gap_middle]) == "SUPPLY SDN"
+
+
 def test_no_spaces_between_chinese_characters():
+    assert _blots("AB") == "A B"
+    assert _blots("物出") == "物出"
+
+
+def test_characters_without_positions_are_left_as_read():
     import numpy as np
 
     from ocr_pipeline.ocr.rapid import restore_spaces
 
-    page = np.full((40, 200), 255, np.uint8)
-    page[8:32, 10:40] = 0  # two glyph-sized blots 60 px apart
-    page[8:32, 100:130] = 0
-    quad = [[0, 0], [200, 0], [200, 40], [0, 40]]
-    boxes = [[[10, 0], [40, 0], [40, 40], [10, 40]], [[100, 0], [130, 0], [130, 40], [100, 40]]]
-    assert restore_spaces(page, quad, "AB", ["A", "B"], boxes) == "A B"
-    assert restore_spaces(page, quad, "物出", ["物", "出"], boxes) == "物出"
-    assert restore_spaces(page, quad, "AB", ["A", "B"], boxes[:1]) == "AB"  # positions missing: left as read
-
-
-def test_no_space_splits_an_amount_however_wide_its_decimal_point():
-    import numpy as np
-
-    from ocr_pipeline.ocr.rapid import restore_spaces
-
-    # SROIE 010: a receipt printer's wide "." made "TOTAL RM 14.10" read as "14. 10"
     page = np.full((40, 200), 255, np.uint8)
     page[8:32, 10:40] = 0
     page[8:32, 100:130] = 0
     quad = [[0, 0], [200, 0], [200, 40], [0, 40]]
-    boxes = [[[10, 0], [40, 0], [40, 40], [10, 40]], [[100, 0], [130, 0], [130, 40], [100, 40]]]
-    assert restore_spaces(page, quad, ".1", [".", "1"], boxes) == ".1"
-    assert restore_spaces(page, quad, "4,", ["4", ","], boxes) == "4,"
-    assert restore_spaces(page, quad, "41", ["4", "1"], boxes) == "4 1"  # two figures in a row stay apart
+    assert restore_spaces(page, quad, "AB", [[[10, 0], [40, 0], [40, 40], [10, 40]]]) == "AB"
+
+
+def test_no_space_splits_a_number_an_amount_or_a_code_however_wide_the_gaps():
+    # SROIE 010: a receipt printer's wide "." once made "TOTAL RM 14.10" read as "14. 10"
+    for read in ("4.1", ".5", "1,0", "5/1", "8:1", "3-3", "1-B", "3/X", "4,", "O."):
+        assert _blots(read) == read
+    assert _blots("(A)") == "(A)"
+
+
+def test_two_figures_or_a_label_and_its_colon_may_part():
+    assert _blots("41") == "4 1"  # a quantity beside a price
+    assert _blots("A:1") == "A : 1"  # "TEL : 03", as receipts print it
+    assert _blots("A(") == "A ("

@@ -2,13 +2,14 @@
 
 import re
 import threading
+from pathlib import Path
 
 import pytest
 
 from ocr_pipeline import samples
 from ocr_pipeline.documents import load_document
 from ocr_pipeline.errors import EngineUnavailable
-from ocr_pipeline.ocr import engine_status, get_engine, ocr_document
+from ocr_pipeline.ocr import ENGINE_NAMES, ENGINE_NOTES, engine_help, engine_status, get_engine, ocr_document
 from ocr_pipeline.ocr.tesseract import TesseractEngine
 
 KEY_LINES = ["Invoice # 12345", "Total: $100.00", "Date: 2023-07-15"]
@@ -44,8 +45,52 @@ def test_result_carries_lines_boxes_confidence_and_timing(invoice_result):
     assert any(squash(line.text) == squash("Toner cartridge 1 $60.00") for line in page.lines)
     assert page.seconds > 0
     payload = invoice_result.to_json()
-    assert set(payload) >= {"file", "engine", "mode", "pages", "warnings"}
+    assert set(payload) >= {"file", "engine", "engine_model", "mode", "pages", "warnings"}
     assert set(payload["pages"][0]) == {"index", "text", "seconds"}
+
+
+def test_the_result_notes_the_model_version(invoice_result):
+    assert invoice_result.engine_model.startswith("rapidocr 3.") and "PP-OCRv6" in invoice_result.engine_model
+
+
+def test_rapidocr_never_downloads(monkeypatch, invoice_png):
+    """The bundled models are named by path: a fresh engine reads a page with every download refused."""
+    import requests
+    from rapidocr.utils.download_file import DownloadFile
+
+    from ocr_pipeline.ocr.rapid import RapidOcrEngine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("RapidOCR tried to download")
+
+    monkeypatch.setattr(DownloadFile, "run", classmethod(refuse))
+    monkeypatch.setattr(requests, "get", refuse)
+    text = RapidOcrEngine().recognize(load_document(invoice_png, "invoice.png").pages[0].image).text
+    assert_contains_lines(text, KEY_LINES)
+
+
+@pytest.mark.parametrize("noisy", [False, True], ids=["clean", "noisy"])
+def test_receipt_words_keep_their_known_spacing(rapidocr, noisy):
+    """Each line of a generated till receipt comes back with its words one space apart: none glued
+    (a noisy scan makes the recognizer drop spaces), no number or amount split."""
+    image = samples.render_receipt()
+    if noisy:
+        image = samples.add_scan_noise(image)
+    lines = [" ".join(line.text.split()) for line in rapidocr.recognize(image).lines]
+    assert lines == [" ".join(line.split()) for line in samples.SPACED_RECEIPT_LINES]
+
+
+def test_an_upside_down_page_is_read_turned(rapidocr, invoice_png):
+    image = load_document(invoice_png, "invoice.png").pages[0].image
+    page = rapidocr.recognize(image.rotate(180))
+    assert_contains_lines(page.text, KEY_LINES)
+    text = squash(page.text)
+    assert text.index("Invoice#12345") < text.index("Date:2023-07-15") < text.index("Total:$100.00")
+    assert page.warnings == ["The page was upside down; it was read turned by 180°."]
+    # the boxes are where the lines are on the page as given: the first line at the bottom
+    first, last = page.lines[0].box, page.lines[-1].box
+    assert first[1] > last[1] and all(0 <= x <= image.width for x in (first[0], first[2]))
+    assert rapidocr.recognize(image).warnings == []
 
 
 def test_rapidocr_reads_a_noisy_scan(noisy_invoice_png):
@@ -73,9 +118,12 @@ def test_auto_without_license_runs_rapidocr_and_says_why(invoice_png, monkeypatc
     assert "no Aspose license" in result.engine_reason
 
 
-def test_unsupported_mode_is_reported_as_a_warning(invoice_png):
+def test_unsupported_mode_and_language_are_reported_as_warnings(rapidocr, invoice_png):
     result = ocr_document(load_document(invoice_png, "invoice.png"), "rapidocr", mode="handwritten")
     assert any("no handwritten mode" in warning for warning in result.warnings)
+    image = load_document(invoice_png, "invoice.png").pages[0].image
+    assert rapidocr.recognize(image, lang="de").warnings == []  # one of the model's Latin-script languages
+    assert "does not read 'ar'" in rapidocr.recognize(image, lang="ar").warnings[0]
 
 
 def test_engine_is_shared_and_thread_safe(rapidocr, invoice_png):
@@ -108,3 +156,17 @@ def test_tesseract_reads_the_invoice(invoice_png):
     assert result.engine == "tesseract"
     assert_contains_lines(result.text, KEY_LINES)
     assert all(line.box for line in result.pages[0].lines)
+
+
+def test_engine_notes_carry_the_figures_measured_in_the_benchmarks():
+    """The dashboard explains the engine choice with ENGINE_NOTES: they must be docs/benchmarks.md's figures."""
+    docs = (Path(__file__).parents[1] / "docs" / "benchmarks.md").read_text()
+    table = docs[docs.index("## OCR: engines on real receipts"):].split("\n## ")[0]
+    assert set(ENGINE_NOTES) == set(ENGINE_NAMES)
+    for name, note in ENGINE_NOTES.items():
+        assert f"**{name}**: {note.good_at}" in engine_help()
+        if note.cer is None:
+            continue
+        rows = [line for line in table.splitlines() if line.startswith("|") and f"`{name}`" in line.split("|")[1]]
+        cells = {cell.strip(" *") for row in rows for cell in row.split("|")}
+        assert {f"{note.cer:.3f}", f"{note.cer_any_order:.3f}", f"{note.seconds:.1f}"} <= cells, rows

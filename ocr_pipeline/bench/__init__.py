@@ -19,9 +19,9 @@ timing means little without it.
 | `report` | the readable report and per-document rows |
 """
 
-from .backends import benchmark_backends
 from .adversarial import CATEGORIES, adversarial_cases, benchmark_adversarial, generated_texts
-from .common import key_found, numbers_kept
+from .backends import benchmark_backends
+from .common import cer_any_order, glued_words, key_found, numbers_kept
 from .correction import benchmark_correction, benchmark_pipeline
 from .data import GROUND_TRUTH, load_pairs, load_replay, load_scan_set, parse_pairs, parse_replay
 from .memory import benchmark_release
@@ -31,8 +31,9 @@ from .report import document_rows, render_report
 from .speed import NO_CUDA, QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
 
 __all__ = [
-    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "adversarial_cases", "benchmark_adversarial", "benchmark_backends", "benchmark_correction", "benchmark_cpu",
-    "benchmark_gpu", "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release",
-    "benchmark_replay", "document_rows", "generated_texts", "key_found", "load_pairs", "load_replay", "load_scan_set",
-    "numbers_kept", "parse_pairs", "parse_replay", "render_report",
+    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "adversarial_cases",
+    "benchmark_adversarial", "benchmark_backends", "benchmark_correction", "benchmark_cpu", "benchmark_gpu",
+    "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release", "benchmark_replay",
+    "cer_any_order", "document_rows", "generated_texts", "glued_words", "key_found", "load_pairs", "load_replay",
+    "load_scan_set", "numbers_kept", "parse_pairs", "parse_replay", "render_report",
 ]

@@ -1,6 +1,7 @@
 """What every benchmark shares: the machine it ran on, memory sampling, text scores, key fields.
 
-Text is compared the way `metrics` does (case-insensitive, whitespace collapsed) and also exactly.
+Text is compared the way `metrics` does (case-insensitive, whitespace collapsed) and also exactly;
+OCR is also scored without its reading order (`cer_any_order`), and its glued words are counted.
 Memory is the resident set (RSS) of this process plus its child processes (Tesseract, the Aspose
 worker), sampled every 20 ms while the measured work runs, so a short spike between two samples
 can be missed.
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Callable, ClassVar, Sequence
 
 import psutil
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from .. import metrics
 
@@ -70,7 +73,8 @@ def _version(package: str) -> str | None:
 
 def machine_info() -> dict:
     """CPU, cores, memory, GPU (if torch sees one) and the versions that decide the figures."""
-    packages = ("torch", "transformers", "accelerate", "bitsandbytes", "onnxruntime", "rapidocr-onnxruntime", "pytesseract")
+    packages = ("torch", "transformers", "accelerate", "bitsandbytes", "onnxruntime", "rapidocr", "pytesseract",
+                "aspose-ocr-python-net")
     info = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -162,6 +166,52 @@ def mean_scores(scores: Sequence[TextScores]) -> TextScores | None:
         return None
     return TextScores(*(round(statistics.fmean(getattr(s, name) for s in scores), 4)
                         for name in ("cer", "wer", "cer_exact", "wer_exact")))
+
+
+_TAKEN = "\0"  # marks hypothesis text a reference line was already placed on
+
+
+def cer_any_order(hypothesis: str, reference: str) -> float:
+    """CER with the reference's lines taken in the order the hypothesis has them: reading errors
+    without ordering errors.
+
+    Each reference line, longest first, is placed where it matches the hypothesis best, on text no
+    other line took (a line the engine merged with its neighbour still finds its half); the lines
+    are then joined in the order of their places and scored like `metrics.cer`. The reference's own
+    order counts too, so this is never above the order-sensitive CER.
+    """
+    hyp = metrics.normalize(hypothesis)
+    lines = [metrics.normalize(line) for line in reference.splitlines() if line.strip()]
+    ref = " ".join(lines)
+    if not ref:
+        return metrics.cer(hypothesis, reference)
+    free, places = hyp, []
+    for index in sorted(range(len(lines)), key=lambda i: -len(lines[i])):
+        match = fuzz.partial_ratio_alignment(lines[index], free) if len(lines[index]) <= len(free) else None
+        if match is None or match.score == 0:
+            places.append((len(hyp), index))  # nowhere to put it: after everything, in the reference's order
+            continue
+        free = free[:match.dest_start] + _TAKEN * (match.dest_end - match.dest_start) + free[match.dest_end:]
+        places.append((match.dest_start, index))
+    reordered = " ".join(lines[index] for _, index in sorted(places))
+    return min(Levenshtein.distance(hyp, reordered), Levenshtein.distance(hyp, ref)) / len(ref)
+
+
+GLUED_LETTERS = 15
+
+
+def glued_words(hypothesis: str, reference: str, min_letters: int = GLUED_LETTERS) -> list[str]:
+    """Words of the hypothesis with `min_letters` letters or more that stand for several words of
+    the reference: the place the word matches best in the reference has a space inside."""
+    ref = metrics.normalize(reference)
+    glued = []
+    for word in metrics.normalize(hypothesis).split():
+        if sum(char.isalpha() for char in word) < min_letters:
+            continue
+        match = fuzz.partial_ratio_alignment(word, ref)
+        if match is not None and " " in ref[match.dest_start:match.dest_end].strip():
+            glued.append(word)
+    return glued
 
 
 _CURRENCY_PREFIX = re.compile(r"^(?:rm|usd|eur|gbp|myr|[$€£¥])\s*")

@@ -21,8 +21,9 @@ def document_rows(report) -> list[dict]:
         for score in report.documents:
             figures = score.scores or TextScores(*[None] * 4)
             rows.append({"document": score.document, "engine": score.engine, "pages": score.pages,
-                         "CER": figures.cer, "WER": figures.wer, "CER exact": figures.cer_exact,
-                         "WER exact": figures.wer_exact}
+                         "CER": figures.cer, "CER any order": score.cer_any_order, "WER": figures.wer,
+                         "CER exact": figures.cer_exact, "WER exact": figures.wer_exact,
+                         "glued words": len(score.glued_words)}
                         | {"seconds": round(sum(score.seconds_per_page), 3), "CPU seconds": score.cpu_seconds}
                         | {f"{name} found": found for name, found in score.keys_found.items()}
                         | {"error": score.error})
@@ -109,7 +110,7 @@ def render_report(report) -> str:
         lines.append(f"OCR on {report.folder}: {len(report.documents) // max(len(report.engines), 1)} documents, {report.seconds} s")
         lines.append(format_table([
             {"engine": s.engine, "ran as": s.ran_as, "docs": s.documents, "failed": s.failed}
-            | (asdict(s.scores) if s.scores else {})
+            | (asdict(s.scores) if s.scores else {}) | {"cer any order": s.cer_any_order, "glued words": s.glued_words}
             | {f"{name} found": f"{found}/{total}" for name, (found, total) in s.keys_found.items()}
             | {"s/page (median)": s.median_seconds_per_page, "time vs plain": report.time_ratio(s.engine),
                "CPU s/page": s.median_cpu_seconds_per_page,
@@ -117,6 +118,9 @@ def render_report(report) -> str:
                "start s": s.start_seconds, "start +MiB": s.start_rss_added_mib, "peak RSS MiB": s.peak_rss_mib}
             for s in report.engines
         ]))
+        models = "; ".join(f"{s.engine}: {s.model}" for s in report.engines if s.model)
+        if models:
+            lines.append(f"models: {models}")
         lines += [f"{score.document} ({score.engine}): {score.error}" for score in report.documents if score.error]
     elif kind == "correct":
         lines.append(f"Correction of {len(report.items)} pairs from {report.source}: model {report.model}, prompt "

@@ -48,6 +48,7 @@ class OcrResult:
     pages: list[OcrPage]
     warnings: list[str] = field(default_factory=list)
     engine_reason: str = ""
+    engine_model: str = ""  # the engine's package and model version, where it has one
 
     @property
     def text(self) -> str:
@@ -66,6 +67,7 @@ class OcrResult:
             "file": self.file,
             "engine": self.engine,
             "engine_reason": self.engine_reason,
+            "engine_model": self.engine_model,
             "mode": self.mode,
             "lang": self.lang,
             "pages": pages,
@@ -78,6 +80,7 @@ class OcrEngine(abc.ABC):
 
     name: str = ""
     modes: tuple[str, ...] = ("printed",)
+    model: str = ""  # package and model version, noted in every result
 
     @classmethod
     @abc.abstractmethod

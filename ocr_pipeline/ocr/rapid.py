@@ -1,29 +1,32 @@
-"""RapidOCR: PaddleOCR models on ONNX Runtime; the models ship in the wheel, so it works offline.
+"""RapidOCR (`rapidocr` 3.x): PaddleOCR's PP-OCRv6 small models on ONNX Runtime, shipped in the wheel.
 
-Three things on top of the plain engine, each measured on 25 real SROIE receipts
-(mean CER, case-insensitive, whitespace collapsed, reading order included):
+The models are named by path, so RapidOCR never looks for a download: the engine works offline.
+What the project adds, measured on the 25 SROIE receipts (mean CER, case-insensitive, whitespace
+collapsed, reading order included; plain rapidocr 3.10 reads them at 0.143; settings chosen on
+receipts 000-012 and checked on 013-024, see docs/benchmarks.md):
 
-- Reading order: boxes are grouped into rows from their rotated corners (see `layout`), so a
-  tilted or curled receipt still reads row by row (on receipts turned 3°: 0.26 -> 0.15).
-- Word spaces: the bundled recognizer is trained mostly on Chinese and runs Latin words
-  together ("SDNBHD", "DocumentNo:"). A space goes back between two recognized characters
-  wherever the page shows a blank gap between them at least `MIN_SPACE` of the text box's
-  height wide; letters inside a word sit closer (0.176 -> 0.158). Never beside a decimal point:
-  a receipt printer's wide "." made "14.10" read "14. 10" and lost a total (0.158 -> 0.157,
-  totals found 24/25 -> 25/25).
-- NFKC: the full-width punctuation that the Chinese model writes for Latin text (（ ）：，)
-  becomes ASCII.
+- No per-line orientation classifier. The bundled one (PP-OCR v2.0) turns a few upright lines of
+  many receipts upside down ("8.90 S" read as "S 06°8"): without it 0.143 -> 0.135. A page that
+  is upside down as a whole reads with a low confidence (0.67-0.73 against 0.97-0.99 upright),
+  so such a page is read again turned 180° and the more confident reading is kept.
+- Reading order: boxes grouped into rows from their rotated corners (see `layout`): 0.135 -> 0.132.
+- Word spaces: PP-OCRv6 writes most of them itself. Where it runs two words together (more often
+  on noisy scans), a space goes back between two characters that a blank gap on the page at least
+  `MIN_SPACE` of the box's height wide separates, never inside a number, an amount or a code
+  (`_may_split`): 0.132 -> 0.131, and a noisy generated receipt reads with every space right.
+- NFKC: full-width punctuation (（ ）：) becomes ASCII.
 
-RapidOCR's own detection and recognition settings are left at their defaults: none of
-det_limit_type, unclip_ratio, box_thresh, text_score, use_cls or upscaling small images moved
-CER by more than the noise between receipts.
+Detection and recognition thresholds are RapidOCR's defaults: no other box_thresh, thresh,
+unclip_ratio, text_score, detector input size or page size limit lowered CER by more than 0.002.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import threading
 import unicodedata
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -33,13 +36,37 @@ from ..errors import OcrError
 from .base import OcrEngine, OcrLine, PageText
 from .layout import group_into_lines
 
-# A call with any keyword resets RapidOCR's other thresholds to its defaults, so every call
-# names them all. These are RapidOCR 1.4.4's defaults; `return_word_box` adds where each
-# character was read, which the word-space repair needs.
-CALL_OPTIONS = {"box_thresh": 0.5, "unclip_ratio": 1.6, "text_score": 0.5, "return_word_box": True}
-# A blank gap this wide, as a share of the text box's height, is a word space. Chosen on
-# receipts 000-011; anything from 0.3 to 0.45 scores within 0.003 CER.
+PACKAGE = "rapidocr"
+# the classifier is named too, for RapidOCR as it comes (bench ocr's baseline); the engine does not use it
+MODEL_FILES = {"Det": "PP-OCRv6_det_small.onnx", "Rec": "PP-OCRv6_rec_small.onnx",
+               "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx"}
+MODEL_VERSION = "PP-OCRv6 small"
+# A blank gap this wide, as a share of the text box's height, is a word space. On the receipts
+# 0.35-0.5 score alike; clean proportional print leaves 0.36-0.45 between words, 0.21 inside them.
 MIN_SPACE = 0.35
+# A speck of dust in a word gap, at most this many columns of at most this many ink pixels, is
+# not ink: on a noisy scan it would split the gap into two too narrow to count.
+SPECK_COLUMNS, SPECK_PIXELS = 2, 2
+# Below this mean confidence per character the page is read again turned 180°.
+UPSIDE_DOWN_BELOW = 0.85
+_OPENING, _CLOSING, _JOINERS = "([{", ")]}", "-/"
+
+
+def model_folder() -> Path | None:
+    """Where the rapidocr wheel keeps its ONNX models (None if the package is not installed)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    return Path(spec.origin).parent / "models" if spec and spec.origin else None
+
+
+def engine_model() -> str:
+    """The package and model version, as results note them."""
+    return f"{PACKAGE} {importlib.metadata.version(PACKAGE)}, {MODEL_VERSION}"
+
+
+def bundled_model_params() -> dict:
+    """RapidOCR parameters that name the wheel's own model files, so that it never downloads one."""
+    paths = {f"{task}.model_path": str(model_folder() / name) for task, name in MODEL_FILES.items()}
+    return paths | {"Global.log_level": "error"}
 
 
 class RapidOcrEngine(OcrEngine):
@@ -47,45 +74,71 @@ class RapidOcrEngine(OcrEngine):
     modes = ("printed",)
 
     def __init__(self) -> None:
-        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr import RapidOCR
 
-        self._ocr = RapidOCR()
-        # RapidOCR keeps per-call thresholds on the object, so calls into it are serialised;
+        self._ocr = RapidOCR(params=bundled_model_params() | {"Global.use_cls": False})
+        # one multilingual model: Chinese, Japanese and ~50 Latin-script languages (ISO codes, "ch", "japan")
+        self._languages = {"eng", "zh", "ja", *RapidOCR.list_supported_langs("rec", "PP-OCRv6", "small")}
+        # RapidOCR keeps per-call options on the object, so calls into it are serialised;
         # everything after the call works on local data and runs in parallel.
         self._lock = threading.Lock()
+        self.model = engine_model()
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
-        if importlib.util.find_spec("rapidocr_onnxruntime") is None:
-            return False, "the package rapidocr-onnxruntime is not installed (pip install rapidocr-onnxruntime)."
-        return True, "models ship with the package; works offline."
+        for module, package in ((PACKAGE, PACKAGE), ("onnxruntime", "onnxruntime")):
+            if importlib.util.find_spec(module) is None:
+                return False, f"the package {package} is not installed (pip install {package})."
+        missing = [name for name in MODEL_FILES.values() if not (model_folder() / name).is_file()]
+        if missing:
+            return False, f"the rapidocr wheel lacks its bundled models ({', '.join(missing)}); reinstall rapidocr."
+        return True, f"{MODEL_VERSION} models ship with the package; works offline."
 
     def recognize(self, image: Image.Image, mode: str = "printed", lang: str = "en") -> PageText:
         warnings = []
         if mode != "printed":
             warnings.append(f"RapidOCR has no {mode} mode; the page was read as printed text.")
-        if lang not in ("en", "eng"):
-            warnings.append(f"RapidOCR's bundled models read Latin and Chinese text; language '{lang}' is not selectable.")
-        page = np.asarray(image.convert("RGB"))
+        if lang.lower() not in self._languages:
+            warnings.append(f"RapidOCR's {MODEL_VERSION} model does not read '{lang}'; the page was read with its "
+                            "multilingual model (Chinese, Japanese, Latin script).")
+        rgb = np.asarray(image.convert("RGB"))
+        gray = np.asarray(image.convert("L"))
+        text = page_text(*self._read(rgb), gray)
+        if text.lines and _confidence(text) < UPSIDE_DOWN_BELOW:
+            rgb, gray = np.ascontiguousarray(rgb[::-1, ::-1]), np.ascontiguousarray(gray[::-1, ::-1])
+            turned = page_text(*self._read(rgb), gray)
+            if _confidence(turned) > _confidence(text):
+                text = _turned_back(turned, gray.shape)
+                warnings.append("The page was upside down; it was read turned by 180°.")
+        text.warnings = warnings
+        return text
+
+    def _read(self, page: np.ndarray) -> tuple[object, bool]:
+        """RapidOCR's output for the page, and whether it holds each character's box."""
         with self._lock:
             try:
-                result, _ = self._ocr(page, **CALL_OPTIONS)
-            except Exception:  # onnxruntime raises its own exception types
+                return self._ocr(page, return_word_box=True, return_single_char_box=True), True
+            except Exception:  # onnxruntime and RapidOCR raise their own exception types
                 # Character positions are an extra: a page they trip up is still read, without space repair.
                 try:
-                    result, _ = self._ocr(page, **{**CALL_OPTIONS, "return_word_box": False})
+                    return self._ocr(page, return_word_box=False, return_single_char_box=False), False
                 except Exception as error:
                     raise OcrError(f"RapidOCR failed on this page: {error}") from error
-        return page_text(result or [], np.asarray(image.convert("L")), warnings)
 
 
-def page_text(result: list, gray: np.ndarray, warnings: list[str] | None = None) -> PageText:
-    """Turn RapidOCR's result (quad, text, score, char boxes, chars, ...) into reading-order lines."""
+def page_text(result, with_positions: bool, gray: np.ndarray) -> PageText:
+    """Turn RapidOCR's output (boxes, texts, scores and, `with_positions`, each character's box)
+    into reading-order lines."""
+    texts = list(result.txts or [])
+    if not texts:
+        return PageText("")
+    words = list(result.word_results) if with_positions else []
+    if len(words) != len(texts):  # RapidOCR drops the character list of a line it could not place
+        words = [()] * len(texts)
     boxes, quads = [], []
-    for quad, text, score, *word_info in result:
-        if len(word_info) >= 2:  # with return_word_box: each character's box, then the characters
-            char_boxes, chars = word_info[0], word_info[1]
-            text = restore_spaces(gray, quad, text, chars, char_boxes)
+    for quad, text, score, characters in zip(result.boxes.tolist(), texts, result.scores, words):
+        if characters:
+            text = restore_spaces(gray, quad, text, [box for _, _, box in characters])
         text = unicodedata.normalize("NFKC", text).strip()
         if not text:
             continue
@@ -94,50 +147,101 @@ def page_text(result: list, gray: np.ndarray, warnings: list[str] | None = None)
         boxes.append(OcrLine(text, (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))), float(score)))
         quads.append(quad)
     lines = group_into_lines(boxes, quads)
-    return PageText("\n".join(line.text for line in lines), lines, warnings or [])
+    return PageText("\n".join(line.text for line in lines), lines)
 
 
-def restore_spaces(
-    gray: np.ndarray, quad: Sequence[Sequence[float]], text: str, chars: Sequence[str], char_boxes: Sequence
-) -> str:
+def _confidence(text: PageText) -> float:
+    """Mean recognition confidence per character; 0 for a page without text."""
+    scored = [(len(line.text), line.confidence) for line in text.lines if line.confidence is not None]
+    characters = sum(length for length, _ in scored)
+    return sum(length * score for length, score in scored) / characters if characters else 0.0
+
+
+def _turned_back(text: PageText, shape: tuple[int, int]) -> PageText:
+    """Lines read on the page turned 180°, with their boxes put back on the page as it is."""
+    height, width = shape
+    for line in text.lines:
+        left, top, right, bottom = line.box
+        line.box = (width - right, height - bottom, width - left, height - top)
+    return text
+
+
+def restore_spaces(gray: np.ndarray, quad: Sequence[Sequence[float]], text: str, char_boxes: Sequence) -> str:
     """Put a space between two recognized characters that a wide blank gap on the page separates.
 
-    `chars` and `char_boxes` say where each character of `text` was read (page pixels); the
-    gaps are the ink-free columns of the box straightened out, as the recognizer saw it.
-    Chinese and Japanese characters are left alone: those scripts are written without spaces.
+    `char_boxes` says where each non-blank character of `text` was read (page pixels); the gaps
+    are the ink-free columns of the box straightened out, as the recognizer saw it. Spaces the
+    recognizer wrote are kept. A gap counts for the two characters whose centres it falls between
+    (the recognizer places a character a little after its ink). Chinese and Japanese characters are
+    left alone: those scripts are written without spaces.
     """
-    import cv2  # installed with rapidocr-onnxruntime; imported here so that `availability` works without it
+    import cv2  # installed with rapidocr; imported here so that `availability` works without it
 
-    if len(chars) < 2 or len(chars) != len(char_boxes) or "".join(chars) != text:
+    chars = [char for char in text if not char.isspace()]
+    if len(chars) < 2 or len(chars) != len(char_boxes):
         return text
     crop = _straighten(gray, quad)
     if crop is None:
         return text
     height, width = crop.shape
     _, ink = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    blank = np.concatenate(([False], ~ink.any(axis=0), [False]))
+    blank = np.concatenate(([False], _blank_columns((ink > 0).sum(axis=0)), [False]))
     edges = np.flatnonzero(np.diff(blank.astype(np.int8)))
-    gaps = [(start, end) for start, end in zip(edges[::2], edges[1::2]) if end - start >= MIN_SPACE * height]
+    gaps = [(start + end) / 2 for start, end in zip(edges[::2], edges[1::2]) if end - start >= MIN_SPACE * height]
     if not gaps:
         return text
     # where each character's centre falls along the straightened box
     top_left, top_right = np.float32(quad[0]), np.float32(quad[1])
     length = float(np.linalg.norm(top_right - top_left)) or 1.0
     along = (top_right - top_left) / length
-    centres = np.float32([np.mean(np.float32(b), axis=0) for b in char_boxes])
+    centres = np.float32([np.mean(np.float32(box), axis=0) for box in char_boxes])
     positions = (centres - top_left) @ along * (width / length)
-    out = [chars[0]]
-    for i in range(1, len(chars)):
-        left, right = chars[i - 1], chars[i]
-        if (
-            " " not in (left, right)
-            and not (_is_wide(left) or _is_wide(right))
-            and not _decimal_separator(left, right)
-            and any(positions[i - 1] < start and end < positions[i] for start, end in gaps)
-        ):
-            out.append(" ")
-        out.append(right)
+    out, index = [], -1
+    for char in text:
+        if not char.isspace():
+            index += 1
+            if (
+                index > 0
+                and not out[-1].isspace()
+                and _may_split(chars, index)
+                and any(positions[index - 1] < gap < positions[index] for gap in gaps)
+            ):
+                out.append(" ")
+        out.append(char)
     return "".join(out)
+
+
+def _blank_columns(ink_per_column: np.ndarray) -> np.ndarray:
+    """Columns without ink, a speck between two blank stretches counted as blank."""
+    blank = ink_per_column == 0
+    edges = np.flatnonzero(np.diff(blank.astype(np.int8))) + 1
+    runs = np.split(np.arange(len(blank)), edges)
+    for before, run, after in zip(runs, runs[1:], runs[2:]):
+        if (not blank[run[0]] and blank[before[0]] and blank[after[0]] and len(run) <= SPECK_COLUMNS
+                and ink_per_column[run].max() <= SPECK_PIXELS):
+            blank[run] = True
+    return blank
+
+
+def _may_split(chars: Sequence[str], index: int) -> bool:
+    """Whether a space may go between chars[index - 1] and chars[index].
+
+    Never inside a number or an amount (".50", "14.10", "1,000", "8:13", "25/12/2018"), a code
+    joined by - or / ("1851-B", "U13/X"), before a full stop or comma, after an opening or before a
+    closing bracket, or beside a Chinese or Japanese character. Two digits may part: on a receipt
+    "1 9.00" is a quantity and a price.
+    """
+    left, right = chars[index - 1], chars[index]
+    before = chars[index - 2] if index >= 2 else ""
+    after = chars[index + 1] if index + 1 < len(chars) else ""
+    if _is_wide(left) or _is_wide(right) or left in _OPENING or right in _CLOSING or right in ".,":
+        return False
+    if left in ".," and right.isdigit():
+        return False
+    if (left == ":" and before.isdigit() and right.isdigit()) or (right == ":" and left.isdigit() and after.isdigit()):
+        return False
+    return not ((right in _JOINERS and left.isalnum() and after.isalnum())
+                or (left in _JOINERS and before.isalnum() and right.isalnum()))
 
 
 def _straighten(gray: np.ndarray, quad: Sequence[Sequence[float]]) -> np.ndarray | None:
@@ -153,11 +257,6 @@ def _straighten(gray: np.ndarray, quad: Sequence[Sequence[float]]) -> np.ndarray
     return cv2.warpPerspective(
         gray, cv2.getPerspectiveTransform(points, target), (width, height), borderMode=cv2.BORDER_REPLICATE
     )
-
-
-def _decimal_separator(left: str, right: str) -> bool:
-    """A digit beside a '.' or ',': part of one amount ("14.10"), which a space would split."""
-    return (left.isdigit() and right in ".,") or (left in ".," and right.isdigit())
 
 
 def _is_wide(char: str) -> bool:

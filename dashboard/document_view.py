@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ocr_pipeline import notices
 from ocr_pipeline.documents import SUPPORTED_FORMATS, SUPPORTED_SUFFIXES, Document
 
 from . import resources, session, sidebar
@@ -11,6 +12,8 @@ from .boundary import explain
 from .session import UserFile
 
 UPLOAD_TYPES = [suffix[1:] for suffix in SUPPORTED_SUFFIXES]
+NOTICE_ICONS = {notices.TRUNCATED: ":material/content_cut:", notices.BLANK: ":material/hide_image:",
+                notices.ENGINE: ":material/info:"}
 
 
 def upload(slot: str, label: str = "Drop a scan, photo or PDF here") -> UserFile | None:
@@ -74,7 +77,7 @@ def ocr(user_file: UserFile, document: Document, slot: str) -> str | None:
     seconds = sum(page.seconds for page in result.pages)
     st.caption(f"**{result.engine}**, {result.mode} — {result.engine_reason} {len(result.pages)} page(s) in {seconds:.1f} s.")
     for warning in result.warnings:
-        st.warning(warning, icon=":material/content_cut:" if "trial" in warning.lower() or "truncat" in warning.lower() else ":material/warning:")
+        st.warning(warning, icon=NOTICE_ICONS.get(getattr(warning, "kind", ""), ":material/warning:"))
     st.text_area("OCR text (editable)", key=text_key, height=320, persist_state="session")
     return st.session_state.get(text_key)
 

@@ -19,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .config import DocumentLimits
 from .errors import DocumentError
+from .notices import BLANK, Notice
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 SUPPORTED_SUFFIXES = (*IMAGE_SUFFIXES, ".pdf")
@@ -149,8 +150,8 @@ def blank_page_warnings(pages: list[Page]) -> list[str]:
     if not blank:
         return []
     where = f"page {blank[0]}" if len(blank) == 1 else f"pages {', '.join(map(str, blank))}"
-    return [f"{where} of {len(pages)} looks blank (one flat colour): no text can be read there. If the scan is not "
-            "empty, export it again as an 8-bit PNG, JPEG or PDF."]
+    return [Notice(f"{where} of {len(pages)} looks blank (one flat colour): no text can be read there. If the scan "
+                   "is not empty, export it again as an 8-bit PNG, JPEG or PDF.", BLANK)]
 
 
 def _spread(image: Image.Image) -> int:

@@ -170,3 +170,32 @@ def test_engine_notes_carry_the_figures_measured_in_the_benchmarks():
         rows = [line for line in table.splitlines() if line.startswith("|") and f"`{name}`" in line.split("|")[1]]
         cells = {cell.strip(" *") for row in rows for cell in row.split("|")}
         assert {f"{note.cer:.3f}", f"{note.cer_any_order:.3f}", f"{note.seconds:.1f}"} <= cells, rows
+
+
+def test_a_page_without_text_is_a_warning_not_a_silent_empty_success(rapidocr):
+    """A 16-bit scan read as white used to give empty text and no word about it."""
+    from PIL import Image
+
+    from ocr_pipeline import notices
+
+    picture = Image.linear_gradient("L").resize((400, 300)).convert("RGB")  # shades of grey, no text
+    result = ocr_document(load_document(samples.to_bytes(picture), "gradient.png"), "rapidocr")
+    assert result.text.strip() == ""
+    [warning] = result.warnings
+    assert warning.kind == notices.BLANK and "found no text on page 1 of 1" in warning
+
+
+def test_a_blank_page_is_warned_once(rapidocr):
+    from PIL import Image
+
+    result = ocr_document(load_document(samples.to_bytes(Image.new("RGB", (300, 200), "white")), "white.png"), "rapidocr")
+    assert len(result.warnings) == 1 and "looks blank" in result.warnings[0]
+
+
+def test_notices_keep_their_kind_through_pickling():
+    import pickle
+
+    from ocr_pipeline.notices import TRUNCATED, Notice
+
+    copy = pickle.loads(pickle.dumps(Notice("cut short", TRUNCATED)))
+    assert copy == "cut short" and copy.kind == TRUNCATED

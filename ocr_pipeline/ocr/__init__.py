@@ -14,6 +14,7 @@ from typing import Callable
 
 from ..documents import Document
 from ..errors import EngineUnavailable, OcrError
+from ..notices import BLANK, Notice
 from .base import MODES, OcrEngine, OcrPage, OcrResult
 
 ENGINE_NAMES = ("auto", "aspose", "rapidocr", "tesseract")
@@ -138,6 +139,10 @@ def ocr_document(
         started = time.perf_counter()
         page_text = runner.recognize(page.image, mode=mode, lang=lang)
         seconds = time.perf_counter() - started
+        if not page_text.text.strip() and not any(getattr(w, "kind", "") == BLANK for w in document.warnings):
+            page_text.warnings.append(Notice(
+                f"{runner.name} found no text on page {page.index + 1} of {len(document.pages)}: check that it is "
+                "the right way up and legible, or try another engine.", BLANK))
         result.pages.append(OcrPage(page.index, page_text.text, page_text.lines, seconds, page_text.warnings))
         for warning in page_text.warnings:
             if warning not in result.warnings:

@@ -28,6 +28,7 @@ from PIL import Image
 
 from ..config import model_dir, project_root
 from ..errors import EngineUnavailable, OcrError
+from ..notices import TRUNCATED, Notice
 from .aspose_worker import FRAME_LENGTH, OPENSSL_LIBRARIES, pack_frame
 from .base import OcrEngine, OcrLine, PageText
 
@@ -339,13 +340,14 @@ class AsposeEngine(OcrEngine):
             f"only when allowed: set ASPOSE_ALLOW_DOWNLOADS=1 on a machine with internet access, or {by_hand}."
         )
 
-    def _trial_warning(self, license_error: str | None) -> str:
+    def _trial_warning(self, license_error: str | None) -> Notice:
         if license_error:
             why = f"the license {self.license_path} was not accepted ({license_error})"
         else:
             why = "no license is set"
-        return (
+        return Notice(
             f"Aspose.OCR ran in trial mode because {why}: it returns only the start of each page, at most about "
             "300 characters (less on short pages and with the 'universal' areas mode). Set ASPOSE_LICENSE to the "
-            "path of your Aspose.OCR license file, or upload it in the dashboard, to read whole pages."
+            "path of your Aspose.OCR license file, or upload it in the dashboard, to read whole pages.",
+            TRUNCATED,
         )

@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import OcrError
+from ..notices import ENGINE, Notice
 from .base import OcrEngine, OcrLine, PageText
 from .layout import group_into_lines
 
@@ -97,10 +98,10 @@ class RapidOcrEngine(OcrEngine):
     def recognize(self, image: Image.Image, mode: str = "printed", lang: str = "en") -> PageText:
         warnings = []
         if mode != "printed":
-            warnings.append(f"RapidOCR has no {mode} mode; the page was read as printed text.")
+            warnings.append(Notice(f"RapidOCR has no {mode} mode; the page was read as printed text.", ENGINE))
         if lang.lower() not in self._languages:
-            warnings.append(f"RapidOCR's {MODEL_VERSION} model does not read '{lang}'; the page was read with its "
-                            "multilingual model (Chinese, Japanese, Latin script).")
+            warnings.append(Notice(f"RapidOCR's {MODEL_VERSION} model does not read '{lang}'; the page was read with "
+                                   "its multilingual model (Chinese, Japanese, Latin script).", ENGINE))
         rgb = np.asarray(image.convert("RGB"))
         gray = np.asarray(image.convert("L"))
         text = page_text(*self._read(rgb), gray)
@@ -109,7 +110,7 @@ class RapidOcrEngine(OcrEngine):
             turned = page_text(*self._read(rgb), gray)
             if _confidence(turned) > _confidence(text):
                 text = _turned_back(turned, gray.shape)
-                warnings.append("The page was upside down; it was read turned by 180°.")
+                warnings.append(Notice("The page was upside down; it was read turned by 180°.", ENGINE))
         text.warnings = warnings
         return text
 

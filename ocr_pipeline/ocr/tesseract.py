@@ -8,6 +8,7 @@ from collections import defaultdict
 from PIL import Image
 
 from ..errors import OcrError
+from ..notices import ENGINE, Notice
 from .base import OcrEngine, OcrLine, PageText
 
 _LANGS = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "pt": "por", "nl": "nld"}
@@ -30,7 +31,7 @@ class TesseractEngine(OcrEngine):
     def recognize(self, image: Image.Image, mode: str = "printed", lang: str = "en") -> PageText:
         import pytesseract
 
-        warnings = [] if mode == "printed" else [f"Tesseract has no {mode} mode; the page was read as printed text."]
+        warnings = [] if mode == "printed" else [Notice(f"Tesseract has no {mode} mode; the page was read as printed text.", ENGINE)]
         try:
             data = pytesseract.image_to_data(
                 image, lang=_LANGS.get(lang, lang), config=f"--psm {self.psm}", output_type=pytesseract.Output.DICT

@@ -30,16 +30,8 @@ import streamlit as st
 
 from ocr_pipeline.llm.models import DEMO, default_model
 
-from . import resources
+from . import keys, resources
 
-MODEL_KEY = "settings.model"
-QUANTIZATION_KEY = "settings.quantization"
-GPU_LAYERS_KEY = "settings.gpu_layers"
-FOLDER_KEY = "settings.model_folder"
-DOWNLOAD_KEY = "settings.allow_download"
-BACKEND_KEY = "settings.backend"
-SERVER_URL_KEY = "settings.server_url"
-RELEASE_REPORT_KEY = "model.release_report"
 EVENTS_KEPT = 5
 
 
@@ -82,7 +74,14 @@ class ModelChoice:
 
 def default_name() -> str:
     """The model offered first (`ocr_pipeline.llm.models.default_model`), in the user's model folder."""
-    return default_model(folder_path(st.session_state.get(FOLDER_KEY, "")))
+    return default_model(folder_path(st.session_state.get(keys.MODEL_FOLDER, "")))
+
+
+def demo_choice() -> ModelChoice:
+    """The offline demo model, in this process whatever backend the user picked for their own model."""
+    from ocr_pipeline.llm.factory import in_process_backend
+
+    return ModelChoice(DEMO, backend=in_process_backend(DEMO))
 
 
 def current_choice(name: str | None = None) -> ModelChoice:
@@ -90,13 +89,13 @@ def current_choice(name: str | None = None) -> ModelChoice:
 
     state = st.session_state
     return ModelChoice(
-        name or state.get(MODEL_KEY) or default_name(),
-        state.get(QUANTIZATION_KEY, "none"),
-        state.get(GPU_LAYERS_KEY, "all"),
-        state.get(FOLDER_KEY, ""),
-        state.get(DOWNLOAD_KEY, False),
-        state.get(BACKEND_KEY) or default_backend(),
-        state.get(SERVER_URL_KEY, ""),
+        name or state.get(keys.MODEL) or default_name(),
+        state.get(keys.QUANTIZATION, "none"),
+        state.get(keys.GPU_LAYERS, "all"),
+        state.get(keys.MODEL_FOLDER, ""),
+        state.get(keys.ALLOW_DOWNLOAD, False),
+        state.get(keys.BACKEND) or default_backend(),
+        state.get(keys.SERVER_URL, ""),
     )
 
 
@@ -257,10 +256,10 @@ def release_button(key: str) -> None:
     if st.button("Release model", key=key, icon=":material/eject:", disabled=not ledger().loaded, help=help_text):
         running = (f" A correction was running ({gate.holder or 'finishing'}) and {gate.waiting} waiting: they reload "
                    "the model for their next chunk." if busy else "")
-        st.session_state[RELEASE_REPORT_KEY] = f"{release().describe()}.{running}"
+        st.session_state[keys.RELEASE_REPORT] = f"{release().describe()}.{running}"
         st.rerun()  # every panel, the sidebar included, must show the model as released
-    if st.session_state.get(RELEASE_REPORT_KEY):
-        st.caption(f"Released. Memory {st.session_state[RELEASE_REPORT_KEY]}")
+    if st.session_state.get(keys.RELEASE_REPORT):
+        st.caption(f"Released. Memory {st.session_state[keys.RELEASE_REPORT]}")
 
 
 def sidebar_panel() -> None:

@@ -1,4 +1,4 @@
-"""What all sessions share, held in `st.cache_resource`: OCR engines, OCR results, the generation gate.
+"""What all sessions share, held in `st.cache_resource`: engine status, OCR results, the generation gate, decoded files.
 
 Heavy imports happen inside the functions, on first use, so the first screen appears fast.
 """
@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
-from collections import OrderedDict
 from typing import Callable
 
 import streamlit as st
 
 from ocr_pipeline.documents import Document
 
-OCR_CACHE_ENTRIES = 64
+OCR_PAGES_KEPT = 256
 
 
 def digest(data: bytes) -> str:
@@ -30,40 +28,6 @@ def engine_status() -> dict[str, tuple[bool, str]]:
     return check()
 
 
-@st.cache_resource(show_spinner="Starting the OCR engine…")
-def ocr_engine(name: str, license_path: str | None):
-    """The engine `name` resolves to, created once and shared; returns (engine, why it was chosen)."""
-    from ocr_pipeline.ocr import resolve_engine
-
-    return resolve_engine(name, license_path)
-
-
-class OcrCache:
-    """OCR results by (file content, engine, mode, language): a rerun never reads the same file twice."""
-
-    def __init__(self, entries: int = OCR_CACHE_ENTRIES):
-        self._results: OrderedDict[tuple, object] = OrderedDict()
-        self._entries = entries
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple):
-        with self._lock:
-            if key in self._results:
-                self._results.move_to_end(key)
-            return self._results.get(key)
-
-    def put(self, key: tuple, result) -> None:
-        with self._lock:
-            self._results[key] = result
-            while len(self._results) > self._entries:
-                self._results.popitem(last=False)
-
-
-@st.cache_resource(show_spinner=False)
-def ocr_cache() -> OcrCache:
-    return OcrCache()
-
-
 def run_ocr(
     document: Document,
     content_digest: str,
@@ -73,17 +37,24 @@ def run_ocr(
     license_path: str | None = None,
     on_page: Callable[[int, int], None] | None = None,
 ):
-    """OCR `document` once per content and settings; later calls return the cached `OcrResult`."""
+    """OCR a document, each page read once per content and settings for every session: a rerun, or
+    another user with the same file, gets the cached pages. Progress is drawn between pages, outside
+    the cached function (Streamlit cannot replay drawing done inside it)."""
     from ocr_pipeline.ocr import ocr_document
 
-    key = (content_digest, engine, mode, lang, license_path)
-    cached = ocr_cache().get(key)
-    if cached is not None:
-        return cached
-    ocr_engine(engine, license_path)  # warm, shared instance; ocr_document reuses it
-    result = ocr_document(document, engine, mode, lang, license_path, on_page)
-    ocr_cache().put(key, result)
-    return result
+    def read(runner, page):
+        return _read_page(runner, page, document, runner.name, license_path, content_digest, page.index, mode, lang)
+
+    return ocr_document(document, engine, mode, lang, license_path, on_page, read=read)
+
+
+@st.cache_resource(show_spinner=False, max_entries=OCR_PAGES_KEPT)
+def _read_page(_runner, _page, _document, engine: str, license_path: str | None, content_digest: str, index: int,
+               mode: str, lang: str):
+    """One page's `OcrPage`, keyed by the engine that ran, the file's content, the page and the settings."""
+    from ocr_pipeline.ocr import read_page
+
+    return read_page(_runner, _page, mode, lang, _document)
 
 
 def turn(backend, who: str, on_wait=None):

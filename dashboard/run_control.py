@@ -19,8 +19,9 @@ from typing import Callable
 
 import streamlit as st
 
+from . import keys
+
 STOP_WAIT_SECONDS = 600  # at most one chunk on a slow model
-RUN_KEY = "run.in_progress"  # one script run at a time per session, so one key
 
 
 class _Mailbox:
@@ -46,13 +47,13 @@ class RunControl:
         self._script_thread = threading.current_thread()
 
     def __enter__(self) -> "RunControl":
-        st.session_state[RUN_KEY] = self._mailbox
+        st.session_state[keys.RUN_IN_PROGRESS] = self._mailbox
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
         self._mailbox.done.set()
         if self.interrupt is None:
-            st.session_state.pop(RUN_KEY, None)  # saved directly: no one needs the mailbox
+            st.session_state.pop(keys.RUN_IN_PROGRESS, None)  # saved directly: no one needs the mailbox
         elif error is None:
             raise self.interrupt  # a rerun the callbacks swallowed: let Streamlit carry it out now
 
@@ -139,11 +140,11 @@ class _Shielded:
 def wait_for_stopping_run() -> None:
     """Called first on every run of the app: wait for a stopped run of this session to finish its
     chunk, then take what it saved, so the page and the sidebar show it."""
-    mailbox = st.session_state.get(RUN_KEY)
+    mailbox = st.session_state.get(keys.RUN_IN_PROGRESS)
     if not isinstance(mailbox, _Mailbox):
         return
     if not mailbox.done.is_set():
         with st.spinner("Stopping after the chunk that is running…"):
             mailbox.done.wait(STOP_WAIT_SECONDS)
     mailbox.apply()
-    del st.session_state[RUN_KEY]
+    del st.session_state[keys.RUN_IN_PROGRESS]

@@ -12,51 +12,46 @@ from ocr_pipeline.licenses import save_license
 from ocr_pipeline.ocr import ENGINE_NAMES, engine_help
 from ocr_pipeline.ocr.base import MODES
 
-from . import model_state, resources, widgets
+from . import keys, model_state, resources, widgets
 from .boundary import guarded, log
 
-ENGINE_KEY = "settings.engine"
-MODE_KEY = "settings.mode"
 
 
 def engine() -> str:
-    return st.session_state.get(ENGINE_KEY, "auto")
+    return st.session_state.get(keys.ENGINE, "auto")
 
 
 def mode() -> str:
-    return st.session_state.get(MODE_KEY, "printed")
+    return st.session_state.get(keys.MODE, "printed")
 
 
-LICENSE_KEY = "settings.aspose_license"
-LICENSE_UPLOAD_KEY = "settings.license_upload"
-LICENSE_ERROR_KEY = "settings.license_error"
 
 
 def license_path() -> str | None:
     """An uploaded Aspose license (stored by content in the user data folder), else `ASPOSE_LICENSE`."""
-    return st.session_state.get(LICENSE_KEY) or os.environ.get("ASPOSE_LICENSE") or None
+    return st.session_state.get(keys.ASPOSE_LICENSE) or os.environ.get("ASPOSE_LICENSE") or None
 
 
 def _store_uploaded_license() -> None:
     """Runs once per new upload (not on every rerun); the client's file name never becomes a path."""
-    upload = st.session_state.get(LICENSE_UPLOAD_KEY)
-    st.session_state.pop(LICENSE_KEY, None)
-    st.session_state.pop(LICENSE_ERROR_KEY, None)
+    upload = st.session_state.get(keys.LICENSE_UPLOAD)
+    st.session_state.pop(keys.ASPOSE_LICENSE, None)
+    st.session_state.pop(keys.LICENSE_ERROR, None)
     if upload is None:
         return
     try:
-        st.session_state[LICENSE_KEY] = str(save_license(upload.getvalue(), safe_name(upload.name)))
+        st.session_state[keys.ASPOSE_LICENSE] = str(save_license(upload.getvalue(), safe_name(upload.name)))
     except PipelineError as error:
-        st.session_state[LICENSE_ERROR_KEY] = str(error)  # shown while that file stays in the uploader
+        st.session_state[keys.LICENSE_ERROR] = str(error)  # shown while that file stays in the uploader
 
 
 def _license_uploader() -> None:
     with st.expander("Aspose.OCR license"):
-        st.file_uploader("License file", type=["lic", "xml"], key=LICENSE_UPLOAD_KEY, on_change=_store_uploaded_license,
+        st.file_uploader("License file", type=["lic", "xml"], key=keys.LICENSE_UPLOAD, on_change=_store_uploaded_license,
                          help="Without a license Aspose returns only the start of each page (trial mode). An uploaded "
                          "license is kept in the app's data folder under a name made from its content.")
-        if st.session_state.get(LICENSE_ERROR_KEY):
-            st.error(st.session_state[LICENSE_ERROR_KEY], icon=":material/key_off:")
+        if st.session_state.get(keys.LICENSE_ERROR):
+            st.error(st.session_state[keys.LICENSE_ERROR], icon=":material/key_off:")
         if license_path():
             st.caption(f"Using {license_path()}")
 
@@ -80,13 +75,13 @@ def _engine_label(name: str) -> str:
 def draw() -> None:
     with st.sidebar:
         st.markdown("### OCR")
-        st.selectbox("Engine", ENGINE_NAMES, key=ENGINE_KEY, format_func=_engine_label, help=engine_help())
+        st.selectbox("Engine", ENGINE_NAMES, key=keys.ENGINE, format_func=_engine_label, help=engine_help())
         available, reason = _engine_status().get(engine(), (True, ""))
         if not available:
             st.caption(f":material/warning: {reason}")
         if engine() in ("auto", "aspose"):
             _license_uploader()
-        st.selectbox("Mode", MODES, key=MODE_KEY, help="handwritten needs an engine with a handwriting model (Aspose).")
+        st.selectbox("Mode", MODES, key=keys.MODE, help="handwritten needs an engine with a handwriting model (Aspose).")
         st.markdown("### Model")
         with guarded("in the sidebar's model panel"):
             model_state.sidebar_panel()

@@ -51,7 +51,6 @@ class Page:
 @dataclass
 class Document:
     name: str
-    kind: str  # "pdf" or "image"
     pages: list[Page]
     warnings: list[str] = field(default_factory=list)
 
@@ -89,7 +88,7 @@ def load_document(data: bytes, name: str, limits: DocumentLimits | None = None, 
             )
         raise DocumentError(name, f"unsupported file type '{suffix or 'none'}'. Supported: {SUPPORTED_FORMATS}.")
     pages = _load_pdf(data, name, limits, dpi) if kind == "pdf" else _load_image(data, name, limits)
-    return Document(name, kind, pages, blank_page_warnings(pages))
+    return Document(name, pages, blank_page_warnings(pages))
 
 
 def _check_pixels(name: str, width: int, height: int, limits: DocumentLimits, where: str = "") -> None:

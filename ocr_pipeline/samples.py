@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -155,11 +156,28 @@ def tiff_bytes(pages: list[Image.Image]) -> bytes:
     return buffer.getvalue()
 
 
-def demo_documents() -> dict[str, tuple[str, bytes]]:
-    """Title → (file name, bytes) for the dashboard's demo page."""
-    return {
-        "Noisy invoice": ("noisy_invoice.png", to_bytes(add_scan_noise(render_lines(INVOICE_LINES)))),
-        "Receipt": ("receipt.jpg", to_bytes(render_lines(RECEIPT_LINES, size=30, width=760), "JPEG")),
-        "Handwritten-style note": ("note.png", to_bytes(render_note())),
-        "Two-page letter (PDF)": ("letter.pdf", pdf_bytes([render_lines(page) for page in LETTER_PAGES])),
-    }
+@dataclass(frozen=True)
+class DemoSample:
+    """A document the demo runs end to end, with how to read it and what it really says."""
+
+    title: str
+    file_name: str
+    data: bytes
+    mode: str  # the OCR mode: printed or handwritten
+    prompt: str  # the correction prompt that suits it
+    ground_truth: str
+
+
+def demo_documents() -> list[DemoSample]:
+    """The dashboard's demo documents, drawn by this module."""
+    letter = "\n".join([*LETTER_PAGES[0], "", *LETTER_PAGES[1]])
+    return [
+        DemoSample("Noisy invoice", "noisy_invoice.png", to_bytes(add_scan_noise(render_lines(INVOICE_LINES))),
+                   "printed", "financial", "\n".join(INVOICE_LINES)),
+        DemoSample("Receipt", "receipt.jpg", to_bytes(render_lines(RECEIPT_LINES, size=30, width=760), "JPEG"),
+                   "printed", "financial", "\n".join(RECEIPT_LINES)),
+        DemoSample("Handwritten-style note", "note.png", to_bytes(render_note()), "handwritten", "handwritten",
+                   "\n".join(NOTE_LINES)),
+        DemoSample("Two-page letter (PDF)", "letter.pdf", pdf_bytes([render_lines(page) for page in LETTER_PAGES]),
+                   "printed", "general", letter),
+    ]

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import correction_view, document_view, model_state, prompt_view, resources, sidebar
+from dashboard import correction_view, document_view, keys, model_state, prompt_view, resources, sidebar
 from ocr_pipeline.batch import batch_zip, expand_inputs, run_batch
 
 st.title("Batch")
@@ -40,10 +40,10 @@ if st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run
         with st.spinner(f"Preparing {model_state.current_choice().label}…"):
             correct, concurrency = correction_view.corrector(prompt, model_state.current_choice(), "Batch")
     after_file = (lambda: model_state.release("released (Batch: after each file)")) if also_correct and release_each else None
-    st.session_state["batch.rows"] = list(run_batch(inputs, ocr, correct, show_progress, after_file, concurrency))
+    st.session_state[keys.BATCH_ROWS] = list(run_batch(inputs, ocr, correct, show_progress, after_file, concurrency))
     st.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
-rows = st.session_state.get("batch.rows")
+rows = st.session_state.get(keys.BATCH_ROWS)
 if rows:
     failed = sum(1 for row in rows if row.error)
     warned = sum(1 for row in rows if row.warnings and not row.error)

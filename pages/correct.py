@@ -14,8 +14,8 @@ user_file = document_view.upload(SLOT)
 if user_file is None:
     st.info("Drop an invoice, receipt, letter or note above (PNG, JPEG, TIFF, PDF), or start with a sample.", icon=":material/waving_hand:")
     if st.button("Use a sample invoice", key=f"{SLOT}:sample"):
-        name, data = samples.demo_documents()["Noisy invoice"]
-        session.set_file(SLOT, session.UserFile.of(name, data))
+        invoice = samples.demo_documents()[0]
+        session.set_file(SLOT, session.UserFile.of(invoice.file_name, invoice.data))
         st.rerun()
     st.stop()
 

@@ -2,24 +2,17 @@
 
 import streamlit as st
 
-from dashboard import correction_view, document_view, model_state, prompt_view, resources, session
+from dashboard import correction_view, document_view, keys, model_state, prompt_view, resources, session
 from dashboard.run_control import RunControl
 from ocr_pipeline import samples
-from ocr_pipeline.llm.models import DEMO
 from ocr_pipeline.metrics import cer
 
 SLOT = "demo"
-GROUND_TRUTH = {  # what each sample really says: the demo shows how far OCR and correction are from it
-    "Noisy invoice": samples.INVOICE_LINES,
-    "Receipt": samples.RECEIPT_LINES,
-    "Handwritten-style note": samples.NOTE_LINES,
-    "Two-page letter (PDF)": [*samples.LETTER_PAGES[0], "", *samples.LETTER_PAGES[1]],
-}
 
 
 @st.cache_resource(show_spinner="Drawing the sample documents…")
-def sample_files() -> dict[str, session.UserFile]:
-    return {title: session.UserFile.of(name, data) for title, (name, data) in samples.demo_documents().items()}
+def sample_files() -> dict[str, tuple[samples.DemoSample, session.UserFile]]:
+    return {sample.title: (sample, session.UserFile.of(sample.file_name, sample.data)) for sample in samples.demo_documents()}
 
 
 st.title("Demo")
@@ -27,21 +20,20 @@ st.caption("Four documents this project draws itself: scanned, read by OCR, repa
            "under the guard that never lets it change a number, an amount or a date.")
 
 files = sample_files()
-title = st.segmented_control("Sample", list(files), key="demo.sample", default=next(iter(files)),
+title = st.segmented_control("Sample", list(files), key=keys.DEMO_SAMPLE, default=next(iter(files)),
                              persist_state="session") or next(iter(files))
-user_file = files[title]
+sample, user_file = files[title]
 document = document_view.decode(user_file)
 slot = f"{SLOT}.{list(files).index(title)}"
 if st.button(f"Run “{title}” end to end", type="primary", key="demo:run", icon=":material/play_arrow:"):
     progress = st.progress(0.0, text="OCR…")
-    ocr_result = resources.run_ocr(document, user_file.digest, "auto", "handwritten" if "note" in title.lower() else "printed",
-                                   on_page=lambda done, total: progress.progress(done / total / 2, text=f"OCR page {done} of {total}"))
+    ocr_result = resources.run_ocr(document, user_file.digest, "auto", sample.mode,
+                                   on_page=lambda done, total: progress.progress(done / total / 2,
+                                                                                  text=f"OCR page {done} of {total}"))
     progress.empty()
-    prompt_name = "handwritten" if "note" in title.lower() else "financial" if "PDF" not in title else "general"
     with RunControl() as control:
-        result = correction_view.run(ocr_result.text, prompt_view.library()[prompt_name],
-                                     model_state.current_choice(DEMO), "Demo", "strict", control,
-                                     lambda result: control.save({slot: (ocr_result, result)}))
+        result = correction_view.run(ocr_result.text, prompt_view.library()[sample.prompt], model_state.demo_choice(),
+                                     "Demo", "strict", control, lambda result: control.save({slot: (ocr_result, result)}))
     if result is not None:
         st.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
@@ -56,7 +48,7 @@ if run is None:
     st.stop()
 
 ocr_result, result = run
-truth = "\n".join(GROUND_TRUTH.get(title, []))
+truth = sample.ground_truth
 with ocr_column:
     st.markdown(f"**OCR text** · {ocr_result.engine}")
     st.code(ocr_result.text, language=None, wrap_lines=True)

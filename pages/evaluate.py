@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import streamlit as st
-from dashboard import model_state, prompt_view, resources, sidebar
+from dashboard import keys, model_state, prompt_view, resources, sidebar
 from ocr_pipeline import bench
 from ocr_pipeline.errors import PipelineError
 from ocr_pipeline.guard import POLICIES
@@ -13,7 +13,6 @@ from ocr_pipeline.textinput import decode_text
 
 SCANS, PAIRS = "Scans with transcripts (folder)", "OCR / ground-truth pairs (.jsonl)"
 REPLAY = "Recorded model outputs (.jsonl)"
-REPORT_KEY = "evaluate.report"
 
 st.title("Evaluate")
 st.caption("Measure OCR and correction against ground truth, the same way `python -m ocr_pipeline bench` does: "
@@ -81,12 +80,12 @@ if st.button("Run", type="primary", key="evaluate:run", icon=":material/play_arr
                                                       show_progress, sidebar.license_path())
             else:
                 report = bench.benchmark_ocr(folder, engines, limit or None, show_progress, sidebar.license_path())
-        st.session_state[REPORT_KEY] = report
+        st.session_state[keys.EVALUATE_REPORT] = report
     except PipelineError as error:
         st.error(str(error), icon=":material/error:")
     bar.empty()
 
-report = st.session_state.get(REPORT_KEY)
+report = st.session_state.get(keys.EVALUATE_REPORT)
 if report is None:
     st.info("Choose the data above and press Run.", icon=":material/monitoring:")
     st.stop()

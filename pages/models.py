@@ -6,17 +6,8 @@ import os
 import pandas as pd
 import streamlit as st
 
-from dashboard import model_state, widgets
+from dashboard import keys, model_state, widgets
 from dashboard.boundary import explain
-from dashboard.model_state import (
-    BACKEND_KEY,
-    DOWNLOAD_KEY,
-    FOLDER_KEY,
-    GPU_LAYERS_KEY,
-    MODEL_KEY,
-    QUANTIZATION_KEY,
-    SERVER_URL_KEY,
-)
 from ocr_pipeline.config import model_dir
 from ocr_pipeline.llm import choose_backend, llamacpp_status, server_health
 from ocr_pipeline.llm.backends.openai import ENV_URL
@@ -45,7 +36,7 @@ with st.spinner("Looking for a CUDA GPU…"):
 llama_installed, llama_message = llamacpp_status()
 
 backend = st.radio("Where the model runs", BACKEND_CHOICES, format_func=BACKEND_LABELS.get, horizontal=True,
-                   key=BACKEND_KEY, persist_state="session", index=BACKEND_CHOICES.index(default_backend()),
+                   key=keys.BACKEND, persist_state="session", index=BACKEND_CHOICES.index(default_backend()),
                    help="transformers: in this app, with bitsandbytes quantization and GPU-layer offload (the default "
                         "on CUDA). llama.cpp: in this app, GGUF files only, several times faster on a CPU. Server: a "
                         "shared engine speaking the OpenAI API; this app sends it several chunks at once.")
@@ -56,7 +47,7 @@ else:
 
 server_url = ""
 if backend == "openai":
-    server_url = st.text_input("Server URL", key=SERVER_URL_KEY, persist_state="session",
+    server_url = st.text_input("Server URL", key=keys.SERVER_URL, persist_state="session",
                                placeholder=os.environ.get(ENV_URL) or "http://localhost:8000/v1",
                                help=f"The OpenAI-compatible API base (default: {ENV_URL}). The API key comes from "
                                     "OCR_LLM_API_KEY and is never shown.")
@@ -70,9 +61,9 @@ if backend == "openai":
         st.success(f"Server up: {checked.message}.", icon=":material/dns:")
     else:
         st.error(checked.message, icon=":material/cloud_off:")
-    st.session_state[MODEL_KEY] = picked or model_state.default_name()
+    st.session_state[keys.MODEL] = picked or model_state.default_name()
 else:
-    folder = st.text_input("Model folder", key=FOLDER_KEY, persist_state="session", placeholder=str(model_dir()),
+    folder = st.text_input("Model folder", key=keys.MODEL_FOLDER, persist_state="session", placeholder=str(model_dir()),
                            help="Where models are downloaded and looked for (OCR_MODEL_DIR).")
     entries = list_models(model_state.folder_path(model_state.current_choice().folder))
     st.dataframe(pd.DataFrame([{"model": e.name, "on disk": "yes" if e.available else "no",
@@ -85,16 +76,16 @@ else:
         if picked == CUSTOM:
             picked = st.text_input("Custom model", key="models.custom", persist_state="session",
                                    placeholder="Qwen/Qwen2.5-0.5B-Instruct, ~/models/my-model, or owner/repo:file.gguf")
-        st.session_state[MODEL_KEY] = picked or model_state.default_name()
+        st.session_state[keys.MODEL] = picked or model_state.default_name()
         choice = model_state.current_choice()
         runs_on = choose_backend(backend, choice.name, options=LoadOptions(quantization=choice.quantization))
         if backend == "auto":
             st.caption(f"Auto runs **{choice.label}** with **{BACKEND_LABELS[runs_on]}** here.")
-        st.selectbox("Quantization", QUANTIZATIONS, key=QUANTIZATION_KEY, persist_state="session",
+        st.selectbox("Quantization", QUANTIZATIONS, key=keys.QUANTIZATION, persist_state="session",
                      disabled=runs_on != "transformers", help=quantization_advice(has_cuda))
         st.caption(quantization_advice(has_cuda) if runs_on == "transformers"
                    else "llama.cpp runs the GGUF file's own quantization (Q4_1 for the demo).")
-        st.toggle("Allow download from the Hugging Face Hub", key=DOWNLOAD_KEY, persist_state="session")
+        st.toggle("Allow download from the Hugging Face Hub", key=keys.ALLOW_DOWNLOAD, persist_state="session")
     with right:
         if gpu_layers_apply(runs_on):
             try:
@@ -103,7 +94,7 @@ else:
                                        persist_state="session",
                                        help="Layers kept on the GPU (llama.cpp: n_gpu_layers); the rest stay in RAM "
                                             "(transformers streams them in; llama.cpp computes them on the CPU).")
-                st.session_state[GPU_LAYERS_KEY] = "all" if gpu_layers == layers else gpu_layers
+                st.session_state[keys.GPU_LAYERS] = "all" if gpu_layers == layers else gpu_layers
             except Exception as error:
                 st.caption(f"GPU layers: set when the model's files are on disk ({explain(error)})")
         else:
@@ -132,14 +123,14 @@ if download_pressed or load_pressed:
             bar.progress(1.0, text=f"Files ready in {source.path}")
         if load_pressed:
             with st.spinner(f"Loading {choice.label}…"):
-                st.session_state["models.loaded_message"] = model_state.loaded_model(choice).describe()
-            st.session_state.pop("model.release_report", None)
+                st.session_state[keys.LOADED_MESSAGE] = model_state.loaded_model(choice).describe()
+            st.session_state.pop(keys.RELEASE_REPORT, None)
             st.rerun()  # the sidebar and the buttons above must show the model as loaded
         bar.empty()
     except Exception as error:
         bar.empty()
         st.error(explain(error), icon=":material/error:")
-if st.session_state.get("models.loaded_message") and choice in model_state.ledger().loaded:
+if st.session_state.get(keys.LOADED_MESSAGE) and choice in model_state.ledger().loaded:
     st.success(f"Loaded {st.session_state['models.loaded_message']}", icon=":material/check_circle:")
 
 loaded = model_state.ledger().loaded.get(choice)

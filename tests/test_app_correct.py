@@ -64,11 +64,12 @@ def test_work_survives_a_visit_to_another_page(invoice_png):
 
 
 def test_same_file_is_never_read_twice(invoice_png, monkeypatch):
+    """Pages are cached by content and settings for every session: the engine reads a page once."""
     import ocr_pipeline.ocr as ocr
 
     calls = []
-    original = ocr.ocr_document
-    monkeypatch.setattr(ocr, "ocr_document", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    original = ocr.read_page
+    monkeypatch.setattr(ocr, "read_page", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
     app = start()
     app.file_uploader[0].set_value(("again.png", invoice_png + b"", "image/png")).run()
     app.button(key="correct:run_ocr").click().run()

@@ -32,7 +32,8 @@ def test_a_stopped_run_hands_its_result_to_the_next_run():
     """Streamlit ignores a stopped run's session-state writes: the mailbox carries them over."""
     import streamlit as st
 
-    from dashboard.run_control import RUN_KEY, wait_for_stopping_run
+    from dashboard.keys import RUN_IN_PROGRESS as RUN_KEY
+    from dashboard.run_control import wait_for_stopping_run
 
     with pytest.raises(StreamlitRerun):
         with RunControl() as control:
@@ -51,7 +52,7 @@ def test_a_stopped_run_hands_its_result_to_the_next_run():
 def test_a_run_that_ends_normally_leaves_no_mailbox():
     import streamlit as st
 
-    from dashboard.run_control import RUN_KEY
+    from dashboard.keys import RUN_IN_PROGRESS as RUN_KEY
 
     with RunControl() as control:
         control.save({"page.result": "done"})

@@ -70,6 +70,19 @@ def choose_backend(backend: str, model: ModelSource | str | None, *, options: Lo
     return "transformers"
 
 
+def in_process_backend(model: ModelSource | str) -> str:
+    """The backend "auto" picks for `model` in this process, even where a server is configured (the Demo page)."""
+    kind = choose_backend(AUTO, model, server_url=None)
+    if kind != "openai":
+        return kind
+    if _is_gguf(model, None) and not cuda_available():
+        from .backends.llamacpp import llamacpp_status
+
+        if llamacpp_status()[0]:
+            return "llamacpp"
+    return "transformers"
+
+
 def gpu_layers_apply(kind: str) -> bool:
     """Whether `gpu_layers` changes anything for this backend here (a GPU it can use)."""
     if kind == "transformers":

@@ -66,10 +66,6 @@ class ReleaseReport:
     before: MemorySnapshot
     after: MemorySnapshot
 
-    @property
-    def rss_freed_bytes(self) -> int:
-        return self.before.rss_bytes - self.after.rss_bytes
-
     def describe(self) -> str:
         return f"before: {self.before.describe()}; after: {self.after.describe()}"
 

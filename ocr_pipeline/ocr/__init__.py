@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..documents import Document
+from ..documents import Document, Page
 from ..errors import EngineUnavailable, OcrError
 from ..notices import BLANK, Notice
 from .base import MODES, OcrEngine, OcrPage, OcrResult
@@ -95,13 +95,6 @@ def get_engine(name: str, **options) -> OcrEngine:
         return _engines[key]
 
 
-def close_engines() -> None:
-    with _engines_lock:
-        for engine in _engines.values():
-            engine.close()
-        _engines.clear()
-
-
 def resolve_engine(name: str, license_path: str | None = None) -> tuple[OcrEngine, str]:
     """The engine to run for `name` and why; `auto` prefers a licensed Aspose, else RapidOCR."""
     if name != "auto":
@@ -122,6 +115,21 @@ def resolve_engine(name: str, license_path: str | None = None) -> tuple[OcrEngin
     return get_engine("rapidocr"), f"auto: RapidOCR, because {reason}."
 
 
+PageReader = Callable[[OcrEngine, Page], OcrPage]
+
+
+def read_page(runner: OcrEngine, page: Page, mode: str, lang: str, document: Document) -> OcrPage:
+    """One page through `runner`, timed; a page from which nothing was read gets a warning."""
+    started = time.perf_counter()
+    page_text = runner.recognize(page.image, mode=mode, lang=lang)
+    seconds = time.perf_counter() - started
+    if not page_text.text.strip() and not any(getattr(w, "kind", "") == BLANK for w in document.warnings):
+        page_text.warnings.append(Notice(
+            f"{runner.name} found no text on page {page.index + 1} of {len(document.pages)}: check that it is "
+            "the right way up and legible, or try another engine.", BLANK))
+    return OcrPage(page.index, page_text.text, page_text.lines, seconds, page_text.warnings)
+
+
 def ocr_document(
     document: Document,
     engine: str = "auto",
@@ -129,22 +137,19 @@ def ocr_document(
     lang: str = "en",
     license_path: str | None = None,
     on_page: Callable[[int, int], None] | None = None,
+    read: PageReader | None = None,
 ) -> OcrResult:
-    """Recognize every page of `document`; `on_page(done, total)` reports progress."""
+    """Recognize every page of `document`; `on_page(done, total)` reports progress.
+
+    `read(runner, page)` replaces `read_page` (the dashboard's reads each page through its cache)."""
     if mode not in MODES:
         raise OcrError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}.")
     runner, reason = resolve_engine(engine, license_path)
     result = OcrResult(document.name, runner.name, mode, lang, [], list(document.warnings), reason, runner.model)
     for page in document.pages:
-        started = time.perf_counter()
-        page_text = runner.recognize(page.image, mode=mode, lang=lang)
-        seconds = time.perf_counter() - started
-        if not page_text.text.strip() and not any(getattr(w, "kind", "") == BLANK for w in document.warnings):
-            page_text.warnings.append(Notice(
-                f"{runner.name} found no text on page {page.index + 1} of {len(document.pages)}: check that it is "
-                "the right way up and legible, or try another engine.", BLANK))
-        result.pages.append(OcrPage(page.index, page_text.text, page_text.lines, seconds, page_text.warnings))
-        for warning in page_text.warnings:
+        ocr_page = read(runner, page) if read else read_page(runner, page, mode, lang, document)
+        result.pages.append(ocr_page)
+        for warning in ocr_page.warnings:
             if warning not in result.warnings:
                 result.warnings.append(warning)
         if on_page:

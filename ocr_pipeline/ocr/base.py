@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from PIL import Image
 
@@ -54,14 +54,12 @@ class OcrResult:
     def text(self) -> str:
         return "\n\n".join(page.text for page in self.pages)
 
-    def to_json(self, include_lines: bool = False) -> dict:
+    def to_json(self) -> dict:
         pages = []
         for page in self.pages:
             item = {"index": page.index, "text": page.text, "seconds": round(page.seconds, 3)}
             if page.warnings:
                 item["warnings"] = page.warnings
-            if include_lines:
-                item["lines"] = [asdict(line) for line in page.lines]
             pages.append(item)
         return {
             "file": self.file,

@@ -54,6 +54,8 @@ def _license_uploader() -> None:
             st.error(st.session_state[keys.LICENSE_ERROR], icon=":material/key_off:")
         if license_path():
             st.caption(f"Using {license_path()}")
+        else:
+            st.caption("No license: Aspose returns only the first ~300 characters of each page (trial mode).")
 
 
 def _engine_status() -> dict[str, tuple[bool, str]]:

@@ -72,6 +72,13 @@ def test_availability_names_the_missing_openssl(monkeypatch, tmp_path):
     assert "install_openssl11.sh" in reason or "not installed" in reason
 
 
+def test_availability_does_not_claim_to_know_the_license(monkeypatch):
+    """It said "No license is set (ASPOSE_LICENSE)" also to a user who had uploaded one in the sidebar."""
+    monkeypatch.delenv("ASPOSE_LICENSE", raising=False)
+    available, reason = AsposeEngine.availability()
+    assert "license" not in reason.lower()
+
+
 def test_printed_page_is_read_with_line_boxes(page, page_image):
     for expected in EXPECTED:
         assert expected in page.text

@@ -15,13 +15,12 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from PIL import Image
@@ -29,7 +28,7 @@ from PIL import Image
 from ..config import model_dir, project_root
 from ..errors import EngineUnavailable, OcrError
 from ..notices import TRUNCATED, Notice
-from .aspose_worker import FRAME_LENGTH, OPENSSL_LIBRARIES, pack_frame
+from .aspose_worker import OPENSSL_LIBRARIES
 from .base import OcrEngine, OcrLine, PageText
 
 PACKAGE = "aspose-ocr-python-net"
@@ -105,7 +104,7 @@ class _WorkerLost(Exception):
 
 
 class _Worker:
-    """One running aspose_worker.py, spoken to in frames over its stdin and stdout."""
+    """One running aspose_worker.py, spoken to over two pipes (`multiprocessing.connection`)."""
 
     def __init__(self, settings: dict, timeout_s: float):
         env = dict(os.environ)
@@ -113,13 +112,22 @@ class _Worker:
             # .NET Core 3.1 knows no ICU newer than its release and aborts; invariant mode needs none.
             env.setdefault("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
         self._stderr = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [sys.executable, str(_WORKER_FILE)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-        )
+        child_reads, parent_writes = os.pipe()
+        parent_reads, child_writes = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, str(_WORKER_FILE), str(child_reads), str(child_writes)],
+                stdin=subprocess.DEVNULL,
+                stdout=self._stderr,
+                stderr=self._stderr,
+                pass_fds=(child_reads, child_writes),
+                env=env,
+            )
+        finally:
+            os.close(child_reads)
+            os.close(child_writes)
+        self._requests = Connection(parent_writes, readable=False)
+        self._replies = Connection(parent_reads, writable=False)
         try:
             self.hello = self.call(settings, None, timeout_s)
             if not self.hello["ok"]:
@@ -133,32 +141,21 @@ class _Worker:
         return self.process.poll() is None
 
     def call(self, message: dict, payload: bytes | None, timeout_s: float) -> dict:
-        """Send a message (and its payload frame) and wait up to timeout_s for the reply."""
+        """Send a message (and its payload) and wait up to timeout_s for the reply."""
         try:
-            self.process.stdin.write(pack_frame(json.dumps(message).encode()))
+            self._requests.send_bytes(json.dumps(message).encode())
             if payload is not None:
-                self.process.stdin.write(pack_frame(payload))
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
+                self._requests.send_bytes(payload)
+        except OSError:  # BrokenPipeError: the child is gone
             raise _WorkerLost(self._death()) from None
-        deadline = time.monotonic() + timeout_s
-        header = self._read_exactly(FRAME_LENGTH.size, deadline, timeout_s)
-        return json.loads(self._read_exactly(FRAME_LENGTH.unpack(header)[0], deadline, timeout_s))
-
-    def _read_exactly(self, size: int, deadline: float, timeout_s: float) -> bytes:
-        fd = self.process.stdout.fileno()
-        data = b""
-        while len(data) < size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                self.process.kill()
-                self.stop()
-                raise _WorkerLost(f"no answer within {timeout_s:g} s, so it was stopped")
-            chunk = os.read(fd, size - len(data))
-            if not chunk:
-                raise _WorkerLost(self._death())
-            data += chunk
-        return data
+        if not self._replies.poll(timeout_s):
+            self.process.kill()
+            self.stop()
+            raise _WorkerLost(f"no answer within {timeout_s:g} s, so it was stopped")
+        try:
+            return json.loads(self._replies.recv_bytes())
+        except (EOFError, OSError):
+            raise _WorkerLost(self._death()) from None
 
     def _death(self) -> str:
         """How the child ended: its exit status and the first lines it wrote to stderr."""
@@ -176,16 +173,15 @@ class _Worker:
 
     def stop(self) -> None:
         """Close its input (the child exits on end of input); kill it if it does not go."""
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
+        if not self._requests.closed:
+            self._requests.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.process.stdout.close()
+        if not self._replies.closed:
+            self._replies.close()
         self._stderr.close()
 
 
@@ -241,9 +237,7 @@ class AsposeEngine(OcrEngine):
             if str(folder) not in cls._probe_results:
                 cls._probe_results[str(folder)] = cls._probe(version)
             available, reason = cls._probe_results[str(folder)]
-        if available and not os.environ.get("ASPOSE_LICENSE"):
-            reason += " No license is set (ASPOSE_LICENSE), so pages are cut to ~300 characters (trial mode)."
-        return available, reason
+        return available, reason  # whether a license applies depends on the caller's (the sidebar says)
 
     @classmethod
     def _probe(cls, version: str) -> tuple[bool, str]:

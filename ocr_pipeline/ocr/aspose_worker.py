@@ -2,9 +2,9 @@
 
 aspose-ocr-python-net's bundled .NET Core 3.1 calls abort() (uncatchable) when OpenSSL 1.1 or ICU
 is missing, and may do so on other native failures. The engine in `aspose.py` starts this file
-with `python aspose_worker.py` and talks to it over stdin/stdout in frames: a 4-byte big-endian
-length, then that many bytes. Every message is a JSON frame; a recognize request is followed by
-one more frame holding the page as raw RGB pixels.
+with `python aspose_worker.py REQUESTS_FD REPLIES_FD` and talks to it over two pipes, each wrapped
+in a `multiprocessing.connection.Connection` (length-prefixed messages). Every message is JSON; a
+recognize request is followed by one more message holding the page as raw RGB pixels.
 
     parent -> {"openssl_dir", "resource_dir", "allow_downloads", "license_path"}   (once)
     child  -> {"ok": true, "licensed": bool, "license_error": str|null} | {"ok": false, "error"}
@@ -12,8 +12,9 @@ one more frame holding the page as raw RGB pixels.
     child  -> {"ok": true, "text", "lines": [[text, [l, t, r, b], confidence]]}
               | {"ok": false, "error", "resource": name of a missing download or null}
 
-End of input means stop. The file imports only the standard library (and Aspose), so it starts
-fast and needs nothing from the package.
+End of input means stop. Whatever the native code prints goes to stdout and stderr, never into
+the pipes. The file imports only the standard library (and Aspose), so it starts fast and needs
+nothing from the package.
 """
 
 from __future__ import annotations
@@ -23,37 +24,11 @@ import json
 import os
 import re
 import resource
-import struct
 import sys
-from typing import BinaryIO
+from multiprocessing.connection import Connection
 
-FRAME_LENGTH = struct.Struct(">I")
 OPENSSL_LIBRARIES = ("libcrypto.so.1.1", "libssl.so.1.1")  # libssl links against libcrypto: load it first
 _MISSING_RESOURCE = re.compile(r"install the '([^']+)'")
-
-
-def pack_frame(data: bytes) -> bytes:
-    return FRAME_LENGTH.pack(len(data)) + data
-
-
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = stream.read(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def _read_frame(stream: BinaryIO) -> bytes | None:
-    header = _read_exactly(stream, FRAME_LENGTH.size)
-    return None if header is None else _read_exactly(stream, FRAME_LENGTH.unpack(header)[0])
-
-
-def _send(stream: BinaryIO, message: dict) -> None:
-    stream.write(pack_frame(json.dumps(message).encode()))
-    stream.flush()
 
 
 def _start_aspose(settings: dict):
@@ -107,26 +82,25 @@ def main() -> None:
     # would shadow the aspose package.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != here]
-    # Frames go to a private copy of stdout; fd 1 is pointed at stderr so that anything the
-    # native code prints cannot corrupt the protocol.
-    replies = os.fdopen(os.dup(1), "wb")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an aborting runtime leaves no core file behind
-    os.dup2(2, 1)
-    requests = sys.stdin.buffer
-    settings = _read_frame(requests)
-    if settings is None:
+    requests = Connection(int(sys.argv[1]), writable=False)
+    replies = Connection(int(sys.argv[2]), readable=False)
+    try:
+        settings = json.loads(requests.recv_bytes())
+    except EOFError:
         return
     try:
-        aspose_ocr, api, hello = _start_aspose(json.loads(settings))
+        aspose_ocr, api, hello = _start_aspose(settings)
     except Exception as error:  # ImportError, OSError from a broken OpenSSL folder, .NET errors
-        _send(replies, {"ok": False, "error": f"{type(error).__name__}: {error}"})
+        replies.send_bytes(json.dumps({"ok": False, "error": f"{type(error).__name__}: {error}"}).encode())
         return
-    _send(replies, hello)
-    while (header := _read_frame(requests)) is not None:
-        pixels = _read_frame(requests)
-        if pixels is None:
+    replies.send_bytes(json.dumps(hello).encode())
+    while True:
+        try:
+            request, pixels = json.loads(requests.recv_bytes()), requests.recv_bytes()
+        except EOFError:
             return
-        _send(replies, _handle(aspose_ocr, api, json.loads(header), pixels))
+        replies.send_bytes(json.dumps(_handle(aspose_ocr, api, request, pixels)).encode())
 
 
 if __name__ == "__main__":

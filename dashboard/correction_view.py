@@ -181,7 +181,7 @@ def decisions_table(result: CorrectionResult, key: str) -> CorrectionResult:
     if overrides and st.button("Back to the guard's decisions", key=f"{key}:reset"):
         st.session_state[store] = {}
         st.session_state[version] += 1
-        st.rerun()
+        st.rerun(scope="fragment")
     return current
 
 
@@ -228,12 +228,17 @@ def correct_section(slot: str, ocr_text: str, file_name: str, context: dict) -> 
         prompt_view.save_form(prompt, slot)
     if pressed:
         with RunControl() as control:
-            result = run(ocr_text, prompt, model_state.current_choice(), "Correct", guard, control,
-                         lambda result: control.save({f"{slot}.result": result, f"{slot}.result_prompt": prompt.instruction},
-                                                     drop=(f"{slot}.overrides",)))
-        if result is not None:
-            st.rerun()  # the sidebar was drawn before the model loaded: show its new state
-    
+            run(ocr_text, prompt, model_state.current_choice(), "Correct", guard, control,
+                lambda result: control.save({f"{slot}.result": result, f"{slot}.result_prompt": prompt.instruction},
+                                            drop=(f"{slot}.overrides",)))
+    review(slot, ocr_text, file_name, context)
+
+
+@st.fragment
+def review(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
+    """The result: figures, verdicts with toggles, diff, final text, quality, downloads.
+
+    A fragment: toggling one verdict reruns this part only, not the page and its 300-dpi preview."""
     result: CorrectionResult | None = st.session_state.get(f"{slot}.result")
     if result is None:
         return

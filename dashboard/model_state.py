@@ -249,15 +249,17 @@ def state_text(choice: ModelChoice) -> str:
 
 def release_button(key: str) -> None:
     """The explicit release action; the memory before and after stays on screen until the next one."""
-    gate = resources.generation_gate()
-    busy = gate.busy or gate.waiting
     help_text = ("Frees the models' memory now, after the chunk that is running. Anyone correcting or queued "
                  "reloads the model when their next chunk starts; nobody's work is lost.")
-    if st.button("Release model", key=key, icon=":material/eject:", disabled=not ledger().loaded, help=help_text):
+
+    def release_now() -> None:  # a callback: it runs before the page is drawn again, so every panel shows it
+        gate = resources.generation_gate()
         running = (f" A correction was running ({gate.holder or 'finishing'}) and {gate.waiting} waiting: they reload "
-                   "the model for their next chunk." if busy else "")
+                   "the model for their next chunk." if gate.busy or gate.waiting else "")
         st.session_state[keys.RELEASE_REPORT] = f"{release().describe()}.{running}"
-        st.rerun()  # every panel, the sidebar included, must show the model as released
+
+    st.button("Release model", key=key, icon=":material/eject:", disabled=not ledger().loaded, help=help_text,
+              on_click=release_now)
     if st.session_state.get(keys.RELEASE_REPORT):
         st.caption(f"Released. Memory {st.session_state[keys.RELEASE_REPORT]}")
 

@@ -15,6 +15,8 @@ from ocr_pipeline.ocr.base import MODES
 from . import keys, model_state, resources, widgets
 from .boundary import guarded, log
 
+STATUS_REFRESH_SECONDS = 3
+
 
 
 def engine() -> str:
@@ -85,6 +87,13 @@ def draw() -> None:
             _license_uploader()
         st.selectbox("Mode", MODES, key=keys.MODE, help="handwritten needs an engine with a handwriting model (Aspose).")
         st.markdown("### Model")
-        with guarded("in the sidebar's model panel"):
-            model_state.sidebar_panel()
-        widgets.memory_caption()
+        live_status()
+
+
+@st.fragment(run_every=STATUS_REFRESH_SECONDS)
+def live_status() -> None:
+    """The model's state, the queue and memory, redrawn on their own every few seconds: a model that
+    another page (or person) loads or releases shows here without a rerun of the page."""
+    with guarded("in the sidebar's model panel"):
+        model_state.sidebar_panel()
+    widgets.memory_caption()

@@ -41,7 +41,6 @@ if st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run
             correct, concurrency = correction_view.corrector(prompt, model_state.current_choice(), "Batch")
     after_file = (lambda: model_state.release("released (Batch: after each file)")) if also_correct and release_each else None
     st.session_state[keys.BATCH_ROWS] = list(run_batch(inputs, ocr, correct, show_progress, after_file, concurrency))
-    st.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
 rows = st.session_state.get(keys.BATCH_ROWS)
 if rows:

@@ -63,7 +63,6 @@ if st.button(f"Run all {len(setups)}", type="primary", key=f"{SLOT}:run", icon="
                 control.save({f"{SLOT}.runs": dict(runs)})
 
             correction_view.run(ocr_text, prompt, choice, f"Compare {label[0]}", "strict", control, keep)
-    st.rerun()  # the sidebar was drawn before the model loaded: show its new state
 
 runs: dict = st.session_state.get(f"{SLOT}.runs", {})
 if not runs:

@@ -32,10 +32,8 @@ if st.button(f"Run “{title}” end to end", type="primary", key="demo:run", ic
                                                                                   text=f"OCR page {done} of {total}"))
     progress.empty()
     with RunControl() as control:
-        result = correction_view.run(ocr_result.text, prompt_view.library()[sample.prompt], model_state.demo_choice(),
-                                     "Demo", "strict", control, lambda result: control.save({slot: (ocr_result, result)}))
-    if result is not None:
-        st.rerun()  # the sidebar was drawn before the model loaded: show its new state
+        correction_view.run(ocr_result.text, prompt_view.library()[sample.prompt], model_state.demo_choice(),
+                            "Demo", "strict", control, lambda result: control.save({slot: (ocr_result, result)}))
 
 scan, ocr_column, corrected_column = st.columns([4, 3, 3], gap="medium")
 with scan:

@@ -106,13 +106,13 @@ else:
                        "GGUF files with llama.cpp.")
 
 choice = model_state.current_choice()
-st.markdown(f"**{choice.name}** — {model_state.state_text(choice)}")
-with st.container(horizontal=True):
+state_line = st.empty()  # drawn once the buttons below have done their work, so it shows the outcome
+actions = st.container(horizontal=True)
+with actions:
     download_pressed = not choice.on_server and st.button("Download", key="models:download",
                                                           icon=":material/download:")
     load_pressed = st.button("Connect" if choice.on_server else "Load", key="models:load", type="primary",
                              icon=":material/memory:")
-    model_state.release_button("models:release")
 
 if download_pressed or load_pressed:
     bar = st.progress(0.0, text="Checking the model's files…")
@@ -125,13 +125,15 @@ if download_pressed or load_pressed:
             with st.spinner(f"Loading {choice.label}…"):
                 st.session_state[keys.LOADED_MESSAGE] = model_state.loaded_model(choice).describe()
             st.session_state.pop(keys.RELEASE_REPORT, None)
-            st.rerun()  # the sidebar and the buttons above must show the model as loaded
         bar.empty()
     except Exception as error:
         bar.empty()
         st.error(explain(error), icon=":material/error:")
+state_line.markdown(f"**{choice.name}** — {model_state.state_text(choice)}")
+with actions:
+    model_state.release_button("models:release")
 if st.session_state.get(keys.LOADED_MESSAGE) and choice in model_state.ledger().loaded:
-    st.success(f"Loaded {st.session_state['models.loaded_message']}", icon=":material/check_circle:")
+    st.success(f"Loaded {st.session_state[keys.LOADED_MESSAGE]}", icon=":material/check_circle:")
 
 loaded = model_state.ledger().loaded.get(choice)
 if loaded is not None and loaded.placement is not None:

@@ -159,8 +159,9 @@ def test_accept_toggle_overrides_the_guard(corrected_app):
     final = app.code[-1].value
     assert (chunk.candidate in final) if accept else (chunk.raw in final)
     assert app.button(key="correct:reset")
-    app.button(key="correct:reset").click().run()
+    app.button(key="correct:reset").click().run()  # reruns the review fragment only
     assert app.session_state["correct.overrides"] == {}
+    app.run()  # a whole run again, for the tests after this one (AppTest keeps only the fragment's elements)
 
 
 def test_ground_truth_gives_cer_and_wer_before_and_after(corrected_app):
@@ -181,3 +182,4 @@ def test_a_model_that_cannot_be_found_is_explained(invoice_png, monkeypatch):
     app.button(key="correct:correct").click().run()
     assert_no_exception(app)
     assert any("no such file or folder" in message for message in messages(app)), messages(app)
+

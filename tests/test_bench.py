@@ -225,44 +225,6 @@ def test_overhead_benchmark_decodes_the_same_tokens_both_ways(tiny_backend):
     assert report.ratio > 0 and len(report.pipeline_seconds) == len(report.plain_seconds) == 1
 
 
-def test_gpu_benchmark_says_it_was_skipped_without_cuda():
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA: the real run is the gpu-marked test")
-    report = bench.benchmark_gpu(["Qwen2.5-0.5B"])
-    assert report.skipped == bench.NO_CUDA and report.runs == []
-    assert bench.NO_CUDA in bench.render_report(report)
-
-
-def test_cpu_benchmark_measures_every_cpu_variant(monkeypatch):
-    from ocr_pipeline.bench import speed
-
-    monkeypatch.setitem(speed.QWEN25_SHAPES, "tiny", dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                                          num_attention_heads=4, num_key_value_heads=2,
-                                                          vocab_size=32000, tie_word_embeddings=True))
-    report = bench.benchmark_cpu(["tiny"], prompt_tokens=8, new_tokens=4)
-    assert [run.variant for run in report.runs] == list(speed.CPU_VARIANTS)
-    assert all(not run.error for run in report.runs), [run.error for run in report.runs]
-    assert all(run.generation["one_by_one_tokens_per_second"] > 0 for run in report.runs)
-    assert all(run.generation["batched_tokens_per_second"] is None for run in report.runs)  # one prompt at a time
-    assert report.to_json()["benchmark"] == "cpu"
-    text = bench.render_report(report)
-    assert "CPU benchmark" in text and "4bit, bf16 compute" in text and "tok/s 1-by-1" in text
-
-
-def test_gpu_benchmark_rejects_unknown_shapes():
-    with pytest.raises(PipelineError, match="Unknown shape"):
-        bench.benchmark_gpu(["Qwen9-1T"])
-
-
-@pytest.mark.gpu
-def test_gpu_benchmark_measures_batched_generation():
-    report = bench.benchmark_gpu(["Qwen2.5-0.5B"], batch=4, prompt_tokens=32, new_tokens=8)
-    assert not report.skipped and report.runs
-    assert all(not run.error for run in report.runs), [run.error for run in report.runs]
-
-
 # --- the command line -----------------------------------------------------------------------------
 
 

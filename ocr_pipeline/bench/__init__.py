@@ -14,7 +14,7 @@ timing means little without it.
 | `replay` | the guard on corrections models have already written (no model runs) |
 | `adversarial` | harmful changes the guard must refuse, generated from receipts and prose |
 | `memory` | load/release cycles |
-| `speed` | the pipeline's overhead over plain `generate`; random-weight Qwen2.5 shapes on a GPU and a CPU |
+| `speed` | the pipeline's overhead over plain `generate` |
 | `backends` | transformers, llama.cpp and a server on the same chunks; the server's throughput by concurrency |
 | `report` | the readable report and per-document rows |
 """
@@ -28,11 +28,11 @@ from .memory import benchmark_release
 from .ocr import PLAIN_RAPIDOCR, benchmark_ocr
 from .replay import benchmark_replay
 from .report import document_rows, render_report
-from .speed import NO_CUDA, QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
+from .speed import benchmark_overhead
 
 __all__ = [
-    "CATEGORIES", "GROUND_TRUTH", "NO_CUDA", "PLAIN_RAPIDOCR", "QWEN25_SHAPES", "adversarial_cases",
-    "benchmark_adversarial", "benchmark_backends", "benchmark_correction", "benchmark_cpu", "benchmark_gpu",
+    "CATEGORIES", "GROUND_TRUTH", "PLAIN_RAPIDOCR", "adversarial_cases",
+    "benchmark_adversarial", "benchmark_backends", "benchmark_correction",
     "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release", "benchmark_replay",
     "cer_any_order", "document_rows", "generated_texts", "glued_words", "key_found", "load_pairs", "load_replay",
     "load_scan_set", "numbers_kept", "parse_pairs", "parse_replay", "render_report",

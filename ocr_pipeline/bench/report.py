@@ -80,7 +80,7 @@ def _scores_row(label: str, scores: TextScores | None) -> dict:
     return {"text": label} | (asdict(scores) if scores else {})
 
 
-def _machine_line(report) -> str:
+def machine_line(report) -> str:
     machine = report.machine
     gpu = machine["gpu"]["name"] if machine.get("gpu") else "no GPU"
     versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
@@ -218,24 +218,5 @@ def render_report(report) -> str:
                 for t in report.throughput
             ]))
         lines += [f"{r.label}: {r.description}" for r in report.runs if r.description]
-    elif kind in ("gpu", "cpu"):
-        if report.skipped:
-            lines.append(report.skipped)
-        else:
-            settings = report.settings
-            lines.append(f"{kind.upper()} benchmark ({settings['weights']}); batch {settings['batch']}, "
-                         f"{settings['prompt_tokens']} prompt tokens, {settings['new_tokens']} new tokens")
-            memory = "CUDA alloc" if kind == "gpu" else "RSS"
-            memory_key = "cuda_allocated_bytes" if kind == "gpu" else "rss_bytes"
-            lines.append(format_table([
-                {"shape": r.shape, "variant": r.variant, "gpu_layers": str(r.gpu_layers), "load s": r.load_seconds,
-                 f"{memory} after load MiB": _mib(r.after_load, memory_key)}
-                | ({"tok/s 1-by-1": r.generation["one_by_one_tokens_per_second"]} if r.generation else {})
-                | ({"tok/s batched": r.generation["batched_tokens_per_second"],
-                    "speedup": r.generation["batched_speedup"], "peak CUDA MiB": r.generation["peak_cuda_mib"]}
-                   if r.generation and kind == "gpu" else {})
-                | {f"{memory} after release MiB": _mib(r.after_release, memory_key), "error": r.error or None}
-                for r in report.runs
-            ]))
-    lines.append(_machine_line(report))
+    lines.append(machine_line(report))
     return "\n".join(lines)

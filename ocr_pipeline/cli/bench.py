@@ -16,7 +16,7 @@ from ..bench.memory import benchmark_release
 from ..bench.ocr import PLAIN_RAPIDOCR, benchmark_ocr
 from ..bench.replay import benchmark_replay
 from ..bench.report import render_report
-from ..bench.speed import QWEN25_SHAPES, benchmark_cpu, benchmark_gpu, benchmark_overhead
+from ..bench.speed import benchmark_overhead
 
 
 def _stderr_progress(done: int, total: int, what: str) -> None:
@@ -107,16 +107,6 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     return 1 if any(run.error for run in report.runs) else 0
 
 
-def _cmd_gpu(args: argparse.Namespace) -> int:
-    _emit(benchmark_gpu(args.shape, args.batch, args.prompt_tokens, args.new_tokens, _stderr_progress), args.json)
-    return 0
-
-
-def _cmd_cpu(args: argparse.Namespace) -> int:
-    _emit(benchmark_cpu(args.shape, args.prompt_tokens, args.new_tokens, _stderr_progress), args.json)
-    return 0
-
-
 def add_bench_commands(subparsers) -> None:
     """Register `bench` and its subcommands on the CLI's subparsers (each sets `handler`)."""
     from .arguments import add_model_arguments, gpu_layers_type, positive_int
@@ -126,7 +116,7 @@ def add_bench_commands(subparsers) -> None:
 
     bench = subparsers.add_parser("bench", help="measure OCR, correction, memory and speed; tables or --json")
     commands = bench.add_subparsers(dest="bench_command", required=True,
-                                    metavar="{ocr,correct,replay,adversarial,pipeline,release,overhead,backends,gpu,cpu}")
+                                    metavar="{ocr,correct,replay,adversarial,pipeline,release,overhead,backends}")
 
     ocr = commands.add_parser("ocr", help="CER/WER, key fields, time and memory per engine on scans with NAME.gt.txt")
     ocr.add_argument("folder", metavar="DIR")
@@ -197,18 +187,3 @@ def add_bench_commands(subparsers) -> None:
     backends.add_argument("--requests", type=positive_int, default=8, help="chunk requests per throughput level")
     backends.add_argument("--json", action="store_true")
     backends.set_defaults(handler=_cmd_backends)
-
-    gpu = commands.add_parser("gpu", help="Qwen2.5 shapes (random weights): bf16/int8/4bit, gpu_layers, batching")
-    gpu.add_argument("--shape", nargs="+", choices=tuple(QWEN25_SHAPES), default=["Qwen2.5-0.5B", "Qwen2.5-1.5B", "Qwen2.5-3B"])
-    gpu.add_argument("--batch", type=positive_int, default=8)
-    gpu.add_argument("--prompt-tokens", type=positive_int, default=256)
-    gpu.add_argument("--new-tokens", type=positive_int, default=128)
-    gpu.add_argument("--json", action="store_true")
-    gpu.set_defaults(handler=_cmd_gpu)
-
-    cpu = commands.add_parser("cpu", help="a Qwen2.5 shape (random weights) on the CPU: fp32, bf16, 4bit, int8")
-    cpu.add_argument("--shape", nargs="+", choices=tuple(QWEN25_SHAPES), default=["Qwen2.5-0.5B"])
-    cpu.add_argument("--prompt-tokens", type=positive_int, default=128)
-    cpu.add_argument("--new-tokens", type=positive_int, default=16)
-    cpu.add_argument("--json", action="store_true")
-    cpu.set_defaults(handler=_cmd_cpu)

@@ -128,7 +128,7 @@ def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_pa
     page.get_by_role("heading", name="Results").wait_for(timeout=120_000)
     wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    page.locator("[data-testid='stVegaLiteChart']").wait_for(timeout=30_000)  # CER per document and engine
+    page.locator("[data-testid='stVegaLiteChart']").wait_for(timeout=120_000)  # CER per document and engine
     page.get_by_role("heading", name="Results").evaluate("heading => heading.scrollIntoView({block: 'start'})")
     shoot(page, "evaluate")
 

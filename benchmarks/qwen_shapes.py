@@ -25,8 +25,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ocr_pipeline.bench.common import MIB, Progress, Report, load_average, machine_info  # noqa: E402
-from ocr_pipeline.bench.report import format_table, machine_line  # noqa: E402
+from ocr_pipeline.bench.common import MIB, Progress, Report, load_average, machine_info, machine_line  # noqa: E402
+from ocr_pipeline.bench.report import format_table  # noqa: E402
 from ocr_pipeline.errors import PipelineError  # noqa: E402
 
 # The real configurations of the Qwen2.5 instruct models (config.json on the Hub), written here

@@ -91,8 +91,8 @@ if report is None:
     st.stop()
 
 st.subheader("Results")
-st.code(bench.render_report(report), language=None)
-rows = pd.DataFrame(bench.document_rows(report))
+st.code(report.render(), language=None)
+rows = pd.DataFrame(report.document_rows())
 st.dataframe(rows, hide_index=True, width="stretch")
 cer_columns = [column for column in ("CER OCR", "CER unguarded", "CER guarded") if column in rows]
 if report.kind == "replay":

@@ -30,7 +30,7 @@ def test_every_backend_on_the_same_chunks_with_ratios_and_throughput(tiny_gguf_p
     assert [level.concurrency for level in report.throughput] == [1, 2]
     assert all(len(level.seconds) == 2 and level.tokens_per_second > 0 for level in report.throughput)
     assert report.to_json()["benchmark"] == "backends"
-    text = bench.render_report(report)
+    text = report.render()
     assert "speed-up vs transformers" in text and "concurrent requests" in text and "llama.cpp, " in text
 
 

@@ -171,11 +171,11 @@ def test_ocr_benchmark_reads_with_the_given_aspose_license(scan_folder, monkeypa
 
 
 def test_ocr_report_renders_as_a_table_and_rows(ocr_report):
-    text = bench.render_report(ocr_report)
+    text = ocr_report.render()
     assert "s/page (median)" in text and "rapidocr-plain" in text and "zz_broken.png (rapidocr)" in text
     assert "cer any order" in text and "glued words" in text and "models: rapidocr: rapidocr 3." in text
     assert "machine:" in text
-    rows = bench.document_rows(ocr_report)
+    rows = ocr_report.document_rows()
     assert len(rows) == 6 and {"document", "engine", "CER", "CER any order", "glued words", "total found",
                                "error"} <= set(rows[0])
 
@@ -193,8 +193,8 @@ def test_correction_benchmark_guarded_is_never_worse_than_the_ocr(pairs_file, ti
     # the random model writes noise: unguarded, that is worse on every pair
     assert outputs["unguarded"].worse == 1.0 and outputs["unguarded"].scores.cer > report.ocr.cer
     assert report.tokens_per_second > 0 and report.load_seconds is not None
-    assert "worse than the OCR text on" in bench.render_report(report)
-    assert {"CER OCR", "CER unguarded", "CER guarded"} <= set(bench.document_rows(report)[0])
+    assert "worse than the OCR text on" in report.render()
+    assert {"CER OCR", "CER unguarded", "CER guarded"} <= set(report.document_rows()[0])
 
 
 def test_pipeline_benchmark_keeps_every_key_field(scan_folder, tiny_backend):
@@ -203,7 +203,7 @@ def test_pipeline_benchmark_keeps_every_key_field(scan_folder, tiny_backend):
     assert report.keys_lost == []
     assert report.keys_kept["total"]["guarded"] == [2, 2] and report.keys_kept["date"]["guarded"] == [2, 2]
     assert report.outputs["guarded"].cer <= report.ocr.cer
-    assert "key fields lost after guarded correction: none" in bench.render_report(report)
+    assert "key fields lost after guarded correction: none" in report.render()
 
 
 def test_release_benchmark_records_each_cycle(tiny_model_dir):
@@ -215,7 +215,7 @@ def test_release_benchmark_records_each_cycle(tiny_model_dir):
     assert all(cycle.after_release["rss_bytes"] > 0 for cycle in report.cycles)
     assert report.cuda_returned is None  # no CUDA here
     assert abs(report.rss_growth_after_first) < 0.5
-    assert "RSS growth" in bench.render_report(report)
+    assert "RSS growth" in report.render()
 
 
 def test_overhead_benchmark_decodes_the_same_tokens_both_ways(tiny_backend):
@@ -289,9 +289,9 @@ def test_replay_scores_every_model_and_the_ground_truth(replay_file):
     assert bad.unguarded.worse == 3 and bad.unguarded.preference == -1.0
     assert bad.guarded.worse == 0 and bad.guarded.rows_worse == []  # the guard refused the invented number
     assert bad.unguarded.rows_worse == ["a1#0", "a1#1", "a2#0"]
-    text = bench.render_report(report)
+    text = report.render()
     assert "Replay of 3 rows" in text and "bad" in text and "preference" in text
-    rows = bench.document_rows(report)
+    rows = report.document_rows()
     assert [row["model"] for row in rows] == [bench.GROUND_TRUTH, "good", "bad"]
     assert {"CER OCR", "CER unguarded", "CER guarded", "worse guarded", "preference guarded"} <= set(rows[0])
 

@@ -16,7 +16,7 @@ timing means little without it.
 | `memory` | load/release cycles |
 | `speed` | the pipeline's overhead over plain `generate` |
 | `backends` | transformers, llama.cpp and a server on the same chunks; the server's throughput by concurrency |
-| `report` | the readable report and per-document rows |
+| `report` | the tables every report draws (each report renders itself: `render`, `rows`) |
 """
 
 from .adversarial import CATEGORIES, adversarial_cases, benchmark_adversarial, generated_texts
@@ -27,13 +27,12 @@ from .data import GROUND_TRUTH, load_pairs, load_replay, load_scan_set, parse_pa
 from .memory import benchmark_release
 from .ocr import PLAIN_RAPIDOCR, benchmark_ocr
 from .replay import benchmark_replay
-from .report import document_rows, render_report
 from .speed import benchmark_overhead
 
 __all__ = [
     "CATEGORIES", "GROUND_TRUTH", "PLAIN_RAPIDOCR", "adversarial_cases",
     "benchmark_adversarial", "benchmark_backends", "benchmark_correction",
     "benchmark_ocr", "benchmark_overhead", "benchmark_pipeline", "benchmark_release", "benchmark_replay",
-    "cer_any_order", "document_rows", "generated_texts", "glued_words", "key_found", "load_pairs", "load_replay",
-    "load_scan_set", "numbers_kept", "parse_pairs", "parse_replay", "render_report",
+    "cer_any_order", "generated_texts", "glued_words", "key_found", "load_pairs", "load_replay",
+    "load_scan_set", "numbers_kept", "parse_pairs", "parse_replay",
 ]

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 from ..errors import PipelineError
 from ..textinput import read_text
 from .common import Report, load_average, machine_info
+from .report import format_table
 
 CATEGORIES = (
     "digit in an amount", "digit in a date", "digit in a phone number", "digit in an identifier or code",
@@ -348,6 +349,21 @@ class AdversarialBenchmark(Report):
     seconds: float
     machine: dict
     load_average: list[float]
+
+    def lines(self) -> list[str]:
+        """The readable report, without the machine line (`render` adds it)."""
+        lines: list[str] = []
+        lines.append(f"Harmful changes from {self.texts} texts ({self.source}) through the {self.policy} guard: "
+                     "each alone, and hidden among right repairs")
+        lines.append(format_table([
+            {"category": t.category, "refused": f"{t.refused}/{t.cases}",
+             "hidden among repairs, refused": f"{t.hidden_refused}/{t.hidden_cases}"}
+            for t in self.categories
+        ]))
+        lines.append(f"plain repairs taken: {self.plain_repairs_taken}/{self.plain_repairs}; "
+                     f"made worse: {self.plain_repairs_worse}")
+        lines += [f"let through ({t.category}): {candidate!r}" for t in self.categories for candidate in t.let_through]
+        return lines
 
 
 def transcripts(folder: str | Path) -> list[str]:

@@ -23,6 +23,7 @@ import psutil
 from ..errors import PipelineError
 from .common import MIB, Progress, Report, load_average, machine_info
 from .correction import resolve_prompt
+from .report import format_table, median_or_none
 
 CONCURRENCY_LEVELS = (1, 2, 4, 8)
 
@@ -75,6 +76,30 @@ class BackendsBenchmark(Report):
     server_vs_llamacpp: float | None  # server seconds per document at concurrency 1 / llama.cpp in process
     machine: dict
     load_average: list[float]
+
+    def lines(self) -> list[str]:
+        """The readable report, without the machine line (`render` adds it)."""
+        lines: list[str] = []
+        lines.append(f"Backends on {self.model}: {self.chunks} chunks ({self.text_characters} characters), prompt "
+                     f"{self.prompt}, {self.repeats} repeats; server: {self.server or 'not measured'}")
+        lines.append(format_table([
+            {"backend": r.label, "load s": r.load_seconds, "+MiB": r.memory_added_mib,
+             "s/document (median)": median_or_none(r.seconds), "tokens/s": r.tokens_per_second,
+             "decode tokens/s": r.decode_tokens_per_second,
+             "chunks/s": r.chunks_per_second, "tokens/s vs transformers": r.tokens_per_second_ratio,
+             "speed-up vs transformers": r.speedup, "new tokens": r.new_tokens or None, "error": r.error or None}
+            for r in self.runs
+        ]))
+        if self.server_vs_llamacpp is not None:
+            lines.append(f"server at concurrency 1 / llama.cpp in process, seconds per document: {self.server_vs_llamacpp}")
+        if self.throughput:
+            lines.append(format_table([
+                {"concurrent requests": t.concurrency, "requests": t.requests, "seconds": " ".join(map(str, t.seconds)),
+                 "tokens/s": t.tokens_per_second, "requests/s": t.requests_per_second}
+                for t in self.throughput
+            ]))
+        lines += [f"{r.label}: {r.description}" for r in self.runs if r.description]
+        return lines
 
 
 def _median(values: Sequence[float]) -> float:

@@ -35,12 +35,34 @@ MIB = 2**20
 
 
 class Report:
-    """What every benchmark report (a dataclass) shares: its kind, and its JSON form."""
+    """What every benchmark report (a dataclass with `machine` and `load_average`) shares: its kind,
+    its JSON form, and its readable form (`lines`, its own, then the machine it ran on)."""
 
     kind: ClassVar[str]
 
     def to_json(self) -> dict:
         return {"benchmark": self.kind} | asdict(self)
+
+    def lines(self) -> list[str]:
+        """The readable report: a title line and tables."""
+        raise NotImplementedError
+
+    def document_rows(self) -> list[dict]:
+        """One flat row per document, for a table, a chart or a CSV file (none where there are no documents)."""
+        return []
+
+    def render(self) -> str:
+        return "\n".join([*self.lines(), machine_line(self)])
+
+
+def machine_line(report) -> str:
+    """The machine a report ran on, and the load average at its start and end: a timing means little without it."""
+    machine = report.machine
+    gpu = machine["gpu"]["name"] if machine.get("gpu") else "no GPU"
+    versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
+    start, end = report.load_average
+    return (f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {gpu}; "
+            f"load average {start} -> {end}\nversions: {versions}")
 
 
 def load_average() -> float:

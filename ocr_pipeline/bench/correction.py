@@ -23,6 +23,7 @@ from .common import (
     score_text,
 )
 from .data import Pair, load_scan_set
+from .report import format_table, scores_row
 
 
 def resolve_prompt(prompt):
@@ -86,6 +87,34 @@ class CorrectionBenchmark(Report):
     seconds: float
     machine: dict
     load_average: list[float]
+
+    def lines(self) -> list[str]:
+        """The readable report, without the machine line (`render` adds it)."""
+        lines: list[str] = []
+        lines.append(f"Correction of {len(self.items)} pairs from {self.source}: model {self.model}, prompt "
+                     f"{self.prompt}, guard {self.guard}; {self.seconds} s, load {self.load_seconds} s, "
+                     f"{self.tokens_per_second} tokens/s")
+        lines.append(format_table([scores_row("ocr", self.ocr)] + [
+            scores_row(s.output, s.scores) | {"worse": s.worse, "better": s.better, "unchanged": s.unchanged,
+                                               "numbers kept": s.numbers_kept}
+            for s in self.outputs
+        ]))
+        for summary in self.outputs:
+            if summary.items_worse:
+                lines.append(f"{summary.output} worse than the OCR text on: {', '.join(summary.items_worse[:20])}"
+                             + (" ..." if len(summary.items_worse) > 20 else ""))
+        return lines
+
+    def document_rows(self) -> list[dict]:
+        """One flat row per document, for a table, a chart or a CSV file."""
+        rows: list[dict] = []
+        for item in self.items:
+            rows.append({"document": item.id, "CER OCR": item.ocr.cer}
+                        | {f"CER {name}": scores.cer for name, scores in item.outputs.items()}
+                        | {"WER OCR": item.ocr.wer} | {f"WER {name}": scores.wer for name, scores in item.outputs.items()}
+                        | {"numbers": item.numbers} | {f"numbers kept {name}": kept for name, kept in item.numbers_kept.items()}
+                        | {"new tokens": item.new_tokens, "seconds": item.seconds})
+        return rows
 
 
 def _summarise_outputs(items: list[CorrectionItem]) -> list[OutputSummary]:
@@ -198,6 +227,33 @@ class PipelineBenchmark(Report):
     seconds: float
     machine: dict
     load_average: list[float]
+
+    def lines(self) -> list[str]:
+        """The readable report, without the machine line (`render` adds it)."""
+        lines: list[str] = []
+        good = [item for item in self.items if not item.error]
+        lines.append(f"Pipeline on {self.folder}: {len(good)} of {len(self.items)} documents, engine "
+                     f"{self.engine}, model {self.model}, prompt {self.prompt}, guard {self.guard}; {self.seconds} s")
+        lines.append(format_table([scores_row("ocr", self.ocr)]
+                                  + [scores_row(name, scores) for name, scores in self.outputs.items()]))
+        lines.append(format_table([
+            {"field": name, "output": output, "kept": kept, "found in OCR": found}
+            for name, outputs in self.keys_kept.items() for output, (kept, found) in outputs.items()
+        ]))
+        lines.append("key fields lost after guarded correction: " + (", ".join(self.keys_lost) or "none"))
+        lines += [f"{item.document}: {item.error}" for item in self.items if item.error]
+        return lines
+
+    def document_rows(self) -> list[dict]:
+        """One flat row per document, for a table, a chart or a CSV file."""
+        rows: list[dict] = []
+        for item in self.items:
+            rows.append({"document": item.document, "CER OCR": item.ocr.cer if item.ocr else None}
+                        | {f"CER {name}": scores.cer for name, scores in item.outputs.items()}
+                        | {f"{name} kept": found["guarded"] if found["ocr"] else None for name, found in item.keys.items()}
+                        | {"OCR seconds": item.ocr_seconds, "correction seconds": item.correction_seconds,
+                           "error": item.error})
+        return rows
 
 
 def benchmark_pipeline(

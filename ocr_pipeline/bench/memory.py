@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .common import Progress, Report, load_average, machine_info
+from .report import format_table, mib
 
 
 @dataclass
@@ -28,6 +29,23 @@ class ReleaseBenchmark(Report):
     cuda_returned: bool | None  # CUDA allocated after every release == before the first load; None without CUDA
     machine: dict
     load_average: list[float]
+
+    def lines(self) -> list[str]:
+        """The readable report, without the machine line (`render` adds it)."""
+        lines: list[str] = []
+        lines.append(f"Load/release of {self.model}, {len(self.cycles)} cycles; before: "
+                     f"RSS {mib(self.before)} MiB")
+        lines.append(format_table([
+            {"cycle": c.cycle, "load s": c.load_seconds, "RSS after load MiB": mib(c.after_load),
+             "RSS after release MiB": mib(c.after_release),
+             "CUDA alloc after load MiB": mib(c.after_load, "cuda_allocated_bytes"),
+             "CUDA alloc after release MiB": mib(c.after_release, "cuda_allocated_bytes")}
+            for c in self.cycles
+        ]))
+        lines.append(f"RSS growth: {self.rss_growth:+.2%} over before the first load, "
+                     f"{self.rss_growth_after_first:+.2%} over after the first release; CUDA returned: "
+                     f"{'n/a (no CUDA)' if self.cuda_returned is None else self.cuda_returned}")
+        return lines
 
 
 def benchmark_release(source, options=None, cycles: int = 10, on_progress: Progress | None = None) -> ReleaseBenchmark:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +31,7 @@ from .common import (
     score_text,
 )
 from .data import load_scan_set
+from .report import format_table
 
 PLAIN_RAPIDOCR = "rapidocr-plain"  # RapidOCR as it comes, without the project's reading order and spacing
 
@@ -94,6 +95,40 @@ class OcrBenchmark(Report):
             "time_ratio_vs_plain": {engine: self.time_ratio(engine) for engine in others},
             "cpu_ratio_vs_plain": {engine: self.time_ratio(engine, "median_cpu_seconds_per_page") for engine in others},
         }
+
+    def lines(self) -> list[str]:
+        """The readable report, without the machine line (`render` adds it)."""
+        lines: list[str] = []
+        lines.append(f"OCR on {self.folder}: {len(self.documents) // max(len(self.engines), 1)} documents, {self.seconds} s")
+        lines.append(format_table([
+            {"engine": s.engine, "ran as": s.ran_as, "docs": s.documents, "failed": s.failed}
+            | (asdict(s.scores) if s.scores else {}) | {"cer any order": s.cer_any_order, "glued words": s.glued_words}
+            | {f"{name} found": f"{found}/{total}" for name, (found, total) in s.keys_found.items()}
+            | {"s/page (median)": s.median_seconds_per_page, "time vs plain": self.time_ratio(s.engine),
+               "CPU s/page": s.median_cpu_seconds_per_page,
+               "CPU vs plain": self.time_ratio(s.engine, "median_cpu_seconds_per_page"),
+               "start s": s.start_seconds, "start +MiB": s.start_rss_added_mib, "peak RSS MiB": s.peak_rss_mib}
+            for s in self.engines
+        ]))
+        models = "; ".join(f"{s.engine}: {s.model}" for s in self.engines if s.model)
+        if models:
+            lines.append(f"models: {models}")
+        lines += [f"{score.document} ({score.engine}): {score.error}" for score in self.documents if score.error]
+        return lines
+
+    def document_rows(self) -> list[dict]:
+        """One flat row per document, for a table, a chart or a CSV file."""
+        rows: list[dict] = []
+        for score in self.documents:
+            figures = score.scores or TextScores(*[None] * 4)
+            rows.append({"document": score.document, "engine": score.engine, "pages": score.pages,
+                         "CER": figures.cer, "CER any order": score.cer_any_order, "WER": figures.wer,
+                         "CER exact": figures.cer_exact, "WER exact": figures.wer_exact,
+                         "glued words": len(score.glued_words)}
+                        | {"seconds": round(sum(score.seconds_per_page), 3), "CPU seconds": score.cpu_seconds}
+                        | {f"{name} found": found for name, found in score.keys_found.items()}
+                        | {"error": score.error})
+        return rows
 
 
 class _PlainRapidOcr:

@@ -18,6 +18,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .common import Progress, Report, load_average, machine_info
 from .data import ReplayRow
+from .report import format_table, percent
 
 
 @dataclass
@@ -57,6 +58,40 @@ class ReplayBenchmark(Report):
     seconds: float
     machine: dict
     load_average: list[float]
+
+    def lines(self) -> list[str]:
+        """The readable report, without the machine line (`render` adds it)."""
+        lines: list[str] = []
+        lines.append(f"Replay of {self.rows} rows from {self.source} through the {self.policy} guard: corpus CER "
+                     f"(case and spacing counted), OCR text {self.ocr_cer:.4f}; "
+                     f"guard {self.guard_seconds} s in all")
+        lines.append(format_table([
+            {"model": m.model, "rows": m.rows, "CER unguarded": m.unguarded.cer,
+             "cut unguarded": percent(m.unguarded.cut),
+             "worse unguarded": m.unguarded.worse, "CER guarded": m.guarded.cer, "cut guarded": percent(m.guarded.cut),
+             "worse guarded": m.guarded.worse, "better": m.guarded.better, "unchanged": m.guarded.unchanged,
+             "preference": m.guarded.preference, "changes applied": m.changes_applied,
+             "refused": m.changes_refused}
+            for m in self.models
+        ]))
+        for m in self.models:
+            if m.guarded.rows_worse:
+                lines.append(f"{m.model}, guarded, worse than the OCR text on: {', '.join(m.guarded.rows_worse[:20])}"
+                             + (" ..." if len(m.guarded.rows_worse) > 20 else ""))
+        return lines
+
+    def document_rows(self) -> list[dict]:
+        """One flat row per document, for a table, a chart or a CSV file."""
+        rows: list[dict] = []
+        for model in self.models:
+            rows.append({"model": model.model, "rows": model.rows, "CER OCR": model.ocr_cer}
+                        | {"CER unguarded": model.unguarded.cer, "CER guarded": model.guarded.cer,
+                           "cut unguarded": model.unguarded.cut, "cut guarded": model.guarded.cut,
+                           "worse unguarded": model.unguarded.worse, "worse guarded": model.guarded.worse,
+                           "better guarded": model.guarded.better, "unchanged guarded": model.guarded.unchanged,
+                           "preference unguarded": model.unguarded.preference,
+                           "preference guarded": model.guarded.preference})
+        return rows
 
 
 def _outcome(errors: list[int], ocr_errors: list[int], truth_length: int, ids: list[str]) -> TextOutcome:

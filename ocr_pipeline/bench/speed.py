@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .common import Progress, Report, load_average, machine_info
 from .correction import resolve_prompt
+from .report import format_table
 
 
 def default_overhead_text() -> str:
@@ -35,6 +36,20 @@ class OverheadBenchmark(Report):
     ratio: float  # total pipeline seconds / total plain seconds
     machine: dict
     load_average: list[float]
+
+    def lines(self) -> list[str]:
+        """The readable report, without the machine line (`render` adds it)."""
+        lines: list[str] = []
+        lines.append(f"Overhead of correct_text over plain generate: model {self.model}, {self.chunks} chunks, "
+                     f"prompt {self.prompt}, pipeline batching {self.batching}")
+        lines.append(format_table([
+            {"run": "pipeline", "seconds per repeat": " ".join(map(str, self.pipeline_seconds)),
+             "total s": round(sum(self.pipeline_seconds), 3), "new tokens": self.pipeline_new_tokens},
+            {"run": "plain generate", "seconds per repeat": " ".join(map(str, self.plain_seconds)),
+             "total s": round(sum(self.plain_seconds), 3), "new tokens": self.plain_new_tokens},
+        ]))
+        lines.append(f"ratio (pipeline / plain): {self.ratio}")
+        return lines
 
 
 def benchmark_overhead(

@@ -7,6 +7,8 @@ import argparse
 import json
 import sys
 
+from tqdm import tqdm
+
 from ..errors import PipelineError
 from ..bench.adversarial import benchmark_adversarial, generated_texts, transcripts
 from ..bench.backends import CONCURRENCY_LEVELS, benchmark_backends
@@ -15,19 +17,34 @@ from ..bench.data import load_pairs, load_replay, load_scan_set
 from ..bench.memory import benchmark_release
 from ..bench.ocr import PLAIN_RAPIDOCR, benchmark_ocr
 from ..bench.replay import benchmark_replay
-from ..bench.report import render_report
 from ..bench.speed import benchmark_overhead
 
 
-def _stderr_progress(done: int, total: int, what: str) -> None:
-    print(f"\r[{done}/{total}] {what[:60]:60}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+class _StderrProgress:
+    """A benchmark's `on_progress(done, total, what)` as a tqdm bar on stderr (hidden when stderr is no terminal)."""
+
+    def __init__(self) -> None:
+        self._bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=total, file=sys.stderr, disable=None, leave=False, unit="item")
+        self._bar.total = total
+        self._bar.update(done - self._bar.n)
+        self._bar.set_description(what[:40])
+        if done >= total:
+            self._bar.close()
+            self._bar = None
+
+
+_stderr_progress = _StderrProgress()
 
 
 def _emit(report, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False), flush=True)
     else:
-        print(render_report(report), flush=True)
+        print(report.render(), flush=True)
 
 
 def _cmd_ocr(args: argparse.Namespace) -> int:

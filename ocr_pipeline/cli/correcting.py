@@ -9,6 +9,8 @@ import sys
 import threading
 from typing import Iterator
 
+from tqdm import tqdm
+
 from ..errors import PipelineError
 from .output import warn
 
@@ -33,8 +35,6 @@ def stop_on_first_interrupt() -> Iterator[threading.Event]:
 
 def correct(text: str | list[str], backend, prompt, args: argparse.Namespace, stop: threading.Event, on_token=None):
     """correct_text with a progress bar and time estimate on stderr; chunk timings kept for next time."""
-    from tqdm import tqdm
-
     from ..chunking import chunk_text
     from ..correction import correct_text
     from ..throughput import Throughput, describe_seconds
@@ -59,8 +59,12 @@ def load_backend(args: argparse.Namespace):
     from ..llm.models import default_model
     from ..llm.placement import LoadOptions
 
+    bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, disable=None, leave=False,
+               desc=f"downloading {args.model}")
+
     def progress(done: int, total: int) -> None:
-        print(f"\rdownloading {args.model}: {done / 2**20:.0f} / {total / 2**20:.0f} MiB", end="", file=sys.stderr)
+        bar.total = total
+        bar.update(done - bar.n)
 
     options = LoadOptions(quantization=args.quantization,
                           gpu_layers="all" if args.gpu_layers is None else args.gpu_layers)
@@ -74,8 +78,11 @@ def load_backend(args: argparse.Namespace):
     if on_server and args.quantization != "none":
         warn("--quantization has no effect on a server: it loads its own model.")
     settings = {"concurrency": args.concurrency} if on_server and args.concurrency else {}
-    backend = create_backend(model, backend=kind, options=options, server_url=args.server_url,
-                             allow_download=args.allow_download, on_progress=progress, **settings)
+    try:
+        backend = create_backend(model, backend=kind, options=options, server_url=args.server_url,
+                                 allow_download=args.allow_download, on_progress=progress, **settings)
+    finally:
+        bar.close()
     print(f"model: {backend.describe()}", file=sys.stderr)
     return backend
 

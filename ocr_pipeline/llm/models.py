@@ -343,37 +343,26 @@ def resolve_model(
 
 
 def _progress_bar_class(report: Callable[[int], None]) -> type:
-    """A stand-in for tqdm that huggingface_hub drives, forwarding bytes written to `report`.
+    """A silent tqdm that huggingface_hub drives, forwarding the bytes written to `report`.
 
     Having `update_transfer` makes huggingface_hub (HTTP and Xet paths alike) send network bytes
     there and bytes written to disk to `update`, so only `update` counts and nothing is counted twice.
     """
+    from tqdm import tqdm
 
-    class ForwardBytes:
-        def __init__(self, *args, total: int | None = None, initial: int = 0, **kwargs):
-            self.total = total
-            self.n = initial
-            report(initial)
+    class ForwardBytes(tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **(kwargs | {"disable": True}))
+            report(self.n)
 
         def update(self, n: int | float | None = 1) -> None:
-            self.n += int(n or 0)
             report(int(n or 0))
 
         def update_transfer(self, n: int | float | None = 1) -> None:
             """Network bytes; `update` already counts the same data as it reaches the disk."""
 
-        def set_postfix_str(self, *args, **kwargs) -> None:
-            """Speed text for a terminal bar; nothing to draw."""
-
-        set_transfer_postfix_str = set_postfix_str
-        refresh = set_postfix_str
-        close = set_postfix_str
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc_info) -> None:
-            pass
+        def set_transfer_postfix_str(self, *args, **kwargs) -> None:
+            """Transfer speed for a terminal bar: nothing to draw."""
 
     return ForwardBytes
 

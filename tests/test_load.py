@@ -80,7 +80,7 @@ def test_four_sessions_and_a_release_mid_run(load_server, browser, tmp_path):
         for number, page in enumerate(pages, start=1):
             if number in finished:
                 continue
-            if page.get_by_text("you are number", exact=False).count() or page.get_by_text("you are next").count():
+            if page.get_by_text("Queued:", exact=False).count():
                 queued.add(number)
             if page.locator(".ocr-diff-columns").count():
                 finished[number] = time.perf_counter() - clicked[number]

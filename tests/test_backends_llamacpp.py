@@ -104,6 +104,16 @@ def test_greedy_streamed_generation(tiny_llama):
         tiny_llama.generate([REQUEST], [0])
 
 
+def test_threads_leave_a_core_for_the_rest_unless_set(monkeypatch):
+    """Two threads on this 2-core machine stalled behind OCR: 7-124 s for a receipt against 3-4 s with one."""
+    from ocr_pipeline.llm.placement import llama_threads, physical_cores
+
+    monkeypatch.delenv("OCR_LLAMA_THREADS", raising=False)
+    assert llama_threads() == max(1, physical_cores() - 1)
+    monkeypatch.setenv("OCR_LLAMA_THREADS", "3")
+    assert llama_threads() == 3
+
+
 def test_threads_can_be_set_for_a_busy_machine(tiny_gguf_path, monkeypatch):
     needs_llamacpp()
     monkeypatch.setenv("OCR_LLAMA_THREADS", "1")

@@ -49,6 +49,20 @@ def physical_cores() -> int:
     return max(1, min(usable, physical))
 
 
+def llama_threads() -> int:
+    """llama.cpp's threads: `OCR_LLAMA_THREADS`, else one per physical core but one, left for the rest.
+
+    llama.cpp's threads wait for each other at every layer, so one thread that loses its core
+    stalls them all. On this project's 2-core machine, with OCR or another process on the other
+    core, two threads took 7 s to 124 s for a receipt's 331 prompt and 128 new tokens, one thread
+    3.0-3.9 s (docs/benchmarks.md). The app always shares its cores (OCR, the web server).
+    """
+    configured = os.environ.get("OCR_LLAMA_THREADS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, physical_cores() - 1)
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     quantization: str = "none"  # none | int8 | 4bit (bitsandbytes, transformers only; 4bit is NF4)

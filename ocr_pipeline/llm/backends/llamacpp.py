@@ -30,7 +30,7 @@ from ocr_pipeline.errors import ModelError, ModelReleased
 from ..base import ChatMessages, Generation, TokenCallback, check_requests
 from ..memory import ReleaseReport, give_memory_back, memory_snapshot
 from ..models import ModelSource, missing_files
-from ..placement import CPU, GPU, LoadOptions, Placement, layers_split, llama_gpu_layers, physical_cores
+from ..placement import CPU, GPU, LoadOptions, Placement, layers_split, llama_gpu_layers, llama_threads
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ INSTALL_HINT = (
 PROMPT_ALLOWANCE = 1024  # tokens for the instruction, the rules and a few examples (the presets take ~250)
 CONTEXT_STEP = 256
 SEED = 0
-ENV_THREADS = "OCR_LLAMA_THREADS"  # default: the physical cores; fewer can be steadier on a busy machine
 
 
 def llamacpp_status() -> tuple[bool, str]:
@@ -119,7 +118,7 @@ class LlamaCppBackend:
 
         self.name = source.name
         self.source = source
-        self.threads = threads or int(os.environ.get(ENV_THREADS) or 0) or physical_cores()
+        self.threads = threads or llama_threads()
         n_gpu_layers = llama_gpu_layers(options) if gpu_offload_available() else 0
         self._lock = threading.Lock()  # one generation at a time; also held to release
         self._model_lock = threading.Lock()  # tokenizing never races a release
@@ -239,7 +238,7 @@ class LlamaServer:
     def __init__(self, gguf: Path, *, alias: str = "demo", threads: int | None = None, context: int | None = None,
                  api_key: str | None = None, ready_timeout: float = 120.0):
         self.gguf, self.alias, self.api_key = Path(gguf), alias, api_key
-        self.threads = threads or int(os.environ.get(ENV_THREADS) or 0) or physical_cores()
+        self.threads = threads or llama_threads()
         self.context = context or context_tokens()
         self.ready_timeout = ready_timeout
         self.port = 0

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from dashboard import sidebar
+from dashboard import resources, sidebar
 from dashboard.boundary import guarded
 from dashboard.run_control import wait_for_stopping_run
 
 st.set_page_config(page_title="OCR Correction Studio", page_icon=":material/document_scanner:", layout="wide")
 wait_for_stopping_run()  # a click that stopped a correction: show what it did, sidebar included
+resources.warm_up()
 
 navigation = st.navigation(
     [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from typing import Callable
 
 import streamlit as st
@@ -14,6 +15,25 @@ import streamlit as st
 from ocr_pipeline.documents import Document
 
 OCR_PAGES_KEPT = 256
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Load, in the background once per server, what the first correction would otherwise wait for
+    (pandas for the review table, the guard's tables, llama.cpp): about 0.8 s here. The first
+    screen does not wait for it."""
+
+    def load() -> None:
+        import pandas  # noqa: F401
+        from ocr_pipeline.guard import apply_guard
+        from ocr_pipeline.llm.backends.llamacpp import llamacpp_status
+
+        apply_guard("Tota1 12.50", "Total 12.50")  # reads the channel and context tables
+        llamacpp_status()
+
+    thread = threading.Thread(target=load, name="warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def digest(data: bytes) -> str:

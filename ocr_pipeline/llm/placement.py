@@ -36,7 +36,11 @@ CPU = "cpu"
 
 @functools.cache
 def cuda_available() -> bool:
-    """Whether torch sees a CUDA GPU. Imports torch (a few seconds the first time)."""
+    """Whether torch sees a CUDA GPU. Without an NVIDIA driver on the machine the answer is no
+    without importing torch (over a second on a CPU machine, paid by the first correction);
+    otherwise torch is asked."""
+    if not Path("/proc/driver/nvidia").exists() and not any(Path("/dev").glob("nvidia[0-9]*")):
+        return False
     import torch
 
     return torch.cuda.is_available()

@@ -19,7 +19,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from tqdm import tqdm
 
@@ -33,14 +34,42 @@ from ocr_pipeline.errors import PipelineError  # noqa: E402
 # because GPU machines have no internet: random weights in these shapes cost the same time and
 # memory as the real ones, though what they generate is noise.
 QWEN25_SHAPES: dict[str, dict[str, Any]] = {
-    "Qwen2.5-0.5B": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                         num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
-    "Qwen2.5-1.5B": dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
-                         num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
-    "Qwen2.5-3B": dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
-                       num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
-    "Qwen2.5-7B": dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
-                       num_key_value_heads=4, vocab_size=152064, tie_word_embeddings=False),
+    "Qwen2.5-0.5B": dict(
+        hidden_size=896,
+        intermediate_size=4864,
+        num_hidden_layers=24,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
+    "Qwen2.5-1.5B": dict(
+        hidden_size=1536,
+        intermediate_size=8960,
+        num_hidden_layers=28,
+        num_attention_heads=12,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
+    "Qwen2.5-3B": dict(
+        hidden_size=2048,
+        intermediate_size=11008,
+        num_hidden_layers=36,
+        num_attention_heads=16,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
+    "Qwen2.5-7B": dict(
+        hidden_size=3584,
+        intermediate_size=18944,
+        num_hidden_layers=28,
+        num_attention_heads=28,
+        num_key_value_heads=4,
+        vocab_size=152064,
+        tie_word_embeddings=False,
+    ),
 }
 QWEN25_COMMON = dict(max_position_embeddings=32768, rms_norm_eps=1e-6, rope_theta=1000000.0, hidden_act="silu")
 GPU_VARIANTS = {"bf16": {"dtype": "bfloat16"}, "int8": {"quantization": "int8"}, "4bit": {"quantization": "4bit"}}
@@ -70,10 +99,13 @@ def build_random_model(folder: Path, shape: dict[str, Any], device: str = "cpu")
     from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, Qwen2Config
 
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    stub = Tokenizer(models.WordLevel({token: index for index, token in enumerate(specials)}, unk_token="<|endoftext|>"))
+    stub = Tokenizer(
+        models.WordLevel({token: index for index, token in enumerate(specials)}, unk_token="<|endoftext|>")
+    )
     stub.pre_tokenizer = pre_tokenizers.Whitespace()
-    PreTrainedTokenizerFast(tokenizer_object=stub, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                            chat_template=_CHATML).save_pretrained(folder)
+    PreTrainedTokenizerFast(
+        tokenizer_object=stub, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=_CHATML
+    ).save_pretrained(folder)
     config = Qwen2Config(**QWEN25_COMMON, **shape, eos_token_id=2, pad_token_id=0)
     torch.manual_seed(0)
     with torch.device(device):
@@ -108,8 +140,11 @@ def measure_generation(model, batch: int, prompt_tokens: int, new_tokens: int) -
         return time.perf_counter() - started
 
     with torch.inference_mode():
-        model.generate(input_ids=ids[:1], attention_mask=torch.ones_like(ids[:1]),
-                       **settings | {"max_new_tokens": 2, "min_new_tokens": 2})  # warm-up
+        model.generate(
+            input_ids=ids[:1],
+            attention_mask=torch.ones_like(ids[:1]),
+            **settings | {"max_new_tokens": 2, "min_new_tokens": 2},
+        )  # warm-up
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         one_by_one = sum(timed(slice(row, row + 1)) for row in range(batch))
@@ -169,8 +204,14 @@ def benchmark_gpu(
 
     plan = [(shape, variant, layers) for shape in _known(shapes) for variant, layers in _gpu_plan(shape)]
     if not cuda_available():
-        return ShapeBenchmark("cuda", NO_CUDA, _settings(shapes, batch, prompt_tokens, new_tokens), [],
-                              machine_info(), [load_average()] * 2)
+        return ShapeBenchmark(
+            "cuda",
+            NO_CUDA,
+            _settings(shapes, batch, prompt_tokens, new_tokens),
+            [],
+            machine_info(),
+            [load_average()] * 2,
+        )
     return _run_shapes("cuda", plan, batch, prompt_tokens, new_tokens, on_progress)
 
 
@@ -194,12 +235,23 @@ def _known(shapes: Sequence[str]) -> Sequence[str]:
 
 
 def _settings(shapes: Sequence[str], batch: int, prompt_tokens: int, new_tokens: int) -> dict:
-    return {"shapes": list(shapes), "batch": batch, "prompt_tokens": prompt_tokens, "new_tokens": new_tokens,
-            "weights": "random, in the real Qwen2.5 configurations (speed and memory only)"}
+    return {
+        "shapes": list(shapes),
+        "batch": batch,
+        "prompt_tokens": prompt_tokens,
+        "new_tokens": new_tokens,
+        "weights": "random, in the real Qwen2.5 configurations (speed and memory only)",
+    }
 
 
-def _run_shapes(device: str, plan: list[tuple[str, str, int | str]], batch: int, prompt_tokens: int,
-                new_tokens: int, on_progress: Progress | None) -> ShapeBenchmark:
+def _run_shapes(
+    device: str,
+    plan: list[tuple[str, str, int | str]],
+    batch: int,
+    prompt_tokens: int,
+    new_tokens: int,
+    on_progress: Progress | None,
+) -> ShapeBenchmark:
     from ocr_pipeline.llm.backends.transformers import load_model, release_model
     from ocr_pipeline.llm.models import ModelSource
     from ocr_pipeline.llm.placement import LoadOptions
@@ -216,7 +268,9 @@ def _run_shapes(device: str, plan: list[tuple[str, str, int | str]], batch: int,
             if shape not in folders:
                 folders[shape] = build_random_model(Path(scratch) / shape, QWEN25_SHAPES[shape], device=device)
             run = ShapeRun(shape, variant, layers)
-            options = LoadOptions(device=device, **variants[variant], **({"gpu_layers": layers} if device == "cuda" else {}))
+            options = LoadOptions(
+                device=device, **variants[variant], **({"gpu_layers": layers} if device == "cuda" else {})
+            )
             try:
                 loaded = load_model(ModelSource(shape, folders[shape]), options)
                 run.load_seconds, run.after_load = round(loaded.load_seconds, 2), asdict(loaded.memory_after)
@@ -229,8 +283,14 @@ def _run_shapes(device: str, plan: list[tuple[str, str, int | str]], batch: int,
             runs.append(run)
     if on_progress:
         on_progress(len(plan), len(plan), "done")
-    return ShapeBenchmark(device, None, _settings(shapes, batch, prompt_tokens, new_tokens), runs, machine_info(),
-                          [load_start, load_average()])
+    return ShapeBenchmark(
+        device,
+        None,
+        _settings(shapes, batch, prompt_tokens, new_tokens),
+        runs,
+        machine_info(),
+        [load_start, load_average()],
+    )
 
 
 def render(report: ShapeBenchmark) -> str:
@@ -245,16 +305,30 @@ def render(report: ShapeBenchmark) -> str:
         return None if value is None else round(value / MIB, 1)
 
     rows = [
-        {"shape": r.shape, "variant": r.variant, "gpu_layers": str(r.gpu_layers), "load s": r.load_seconds,
-         f"{memory} after load MiB": mib(r.after_load)}
+        {
+            "shape": r.shape,
+            "variant": r.variant,
+            "gpu_layers": str(r.gpu_layers),
+            "load s": r.load_seconds,
+            f"{memory} after load MiB": mib(r.after_load),
+        }
         | ({"tok/s 1-by-1": r.generation["one_by_one_tokens_per_second"]} if r.generation else {})
-        | ({"tok/s batched": r.generation["batched_tokens_per_second"], "speedup": r.generation["batched_speedup"],
-            "peak CUDA MiB": r.generation["peak_cuda_mib"]} if r.generation and kind == "gpu" else {})
+        | (
+            {
+                "tok/s batched": r.generation["batched_tokens_per_second"],
+                "speedup": r.generation["batched_speedup"],
+                "peak CUDA MiB": r.generation["peak_cuda_mib"],
+            }
+            if r.generation and kind == "gpu"
+            else {}
+        )
         | {f"{memory} after release MiB": mib(r.after_release), "error": r.error or None}
         for r in report.runs
     ]
-    title = (f"{kind.upper()} benchmark ({settings['weights']}); batch {settings['batch']}, "
-             f"{settings['prompt_tokens']} prompt tokens, {settings['new_tokens']} new tokens")
+    title = (
+        f"{kind.upper()} benchmark ({settings['weights']}); batch {settings['batch']}, "
+        f"{settings['prompt_tokens']} prompt tokens, {settings['new_tokens']} new tokens"
+    )
     return "\n".join([title, format_table(rows), machine_line(report)])
 
 
@@ -262,8 +336,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="device", required=True)
     gpu = commands.add_parser("gpu", help="bf16/int8/4bit on the GPU, a gpu_layers sweep, batching")
-    gpu.add_argument("--shape", nargs="+", choices=tuple(QWEN25_SHAPES),
-                     default=["Qwen2.5-0.5B", "Qwen2.5-1.5B", "Qwen2.5-3B"])
+    gpu.add_argument(
+        "--shape", nargs="+", choices=tuple(QWEN25_SHAPES), default=["Qwen2.5-0.5B", "Qwen2.5-1.5B", "Qwen2.5-3B"]
+    )
     gpu.add_argument("--batch", type=int, default=8)
     gpu.add_argument("--prompt-tokens", type=int, default=256)
     gpu.add_argument("--new-tokens", type=int, default=128)

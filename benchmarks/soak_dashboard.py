@@ -43,13 +43,24 @@ def soak(runs: int, model: str) -> dict:
         app.button(key="correct:correct").click().run()
         if app.exception:
             raise RuntimeError(f"run {index + 1}: {[element.value for element in app.exception]}")
-        rows.append({"run": index + 1, "seconds": round(time.perf_counter() - started, 2),
-                     "rss_mib": round(process.memory_info().rss / 2**20, 1)})
+        rows.append(
+            {
+                "run": index + 1,
+                "seconds": round(time.perf_counter() - started, 2),
+                "rss_mib": round(process.memory_info().rss / 2**20, 1),
+            }
+        )
         print(f"run {index + 1:3}: {rows[-1]['seconds']:6.2f} s, RSS {rows[-1]['rss_mib']:8.1f} MiB", file=sys.stderr)
     base = rows[min(4, len(rows) - 1)]["rss_mib"]
-    return {"kind": "soak", "model": model, "runs": rows, "rss_after_fifth_mib": base,
-            "rss_last_mib": rows[-1]["rss_mib"], "growth_after_fifth": round((rows[-1]["rss_mib"] - base) / base, 4),
-            "machine": machine_info()}
+    return {
+        "kind": "soak",
+        "model": model,
+        "runs": rows,
+        "rss_after_fifth_mib": base,
+        "rss_last_mib": rows[-1]["rss_mib"],
+        "growth_after_fifth": round((rows[-1]["rss_mib"] - base) / base, 4),
+        "machine": machine_info(),
+    }
 
 
 def main() -> int:
@@ -62,8 +73,10 @@ def main() -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"{args.runs} corrections with {args.model}: RSS {report['rss_after_fifth_mib']} MiB after the fifth, "
-              f"{report['rss_last_mib']} MiB after the last: growth {report['growth_after_fifth']:+.1%}")
+        print(
+            f"{args.runs} corrections with {args.model}: RSS {report['rss_after_fifth_mib']} MiB after the fifth, "
+            f"{report['rss_last_mib']} MiB after the last: growth {report['growth_after_fifth']:+.1%}"
+        )
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -21,12 +21,26 @@ from .model_state import ModelChoice
 from .run_control import RunControl
 
 STREAM_REFRESH_SECONDS = 0.15
-VERDICT_ICONS = {"accepted": "✓ accepted", "partial": "◐ partial", "rejected": "✗ rejected", "error": "! error",
-                 "unchanged": "= unchanged", "skipped": "· skipped", "stopped": "■ not corrected (stopped)"}
+VERDICT_ICONS = {
+    "accepted": "✓ accepted",
+    "partial": "◐ partial",
+    "rejected": "✗ rejected",
+    "error": "! error",
+    "unchanged": "= unchanged",
+    "skipped": "· skipped",
+    "stopped": "■ not corrected (stopped)",
+}
 
 
-def run(text: str, prompt, choice: ModelChoice, who: str, guard: str, control: RunControl,
-        on_result: Callable[[CorrectionResult], None]) -> CorrectionResult | None:
+def run(
+    text: str,
+    prompt,
+    choice: ModelChoice,
+    who: str,
+    guard: str,
+    control: RunControl,
+    on_result: Callable[[CorrectionResult], None],
+) -> CorrectionResult | None:
     """Correct `text`, showing model download/load, the queue, an estimate, progress per chunk and the tokens.
 
     `on_result` stores the result the moment it exists. A Stop (or any click, or a closed tab) ends
@@ -39,20 +53,34 @@ def run(text: str, prompt, choice: ModelChoice, who: str, guard: str, control: R
             check_length(check_text(text), throughput=speed)  # before the model loads
             bar, loading = st.empty(), st.empty()
             with st.spinner(f"Preparing {choice.label} ({model_state.state_text(choice)})…"):
-                backend = control.shield(model_state.backend(
-                    choice,
-                    lambda done, total: bar.progress(min(done / max(total, 1), 1.0),
-                                                     text=f"Downloading: {done / 2**20:,.0f} of {total / 2**20:,.0f} MiB"),
-                    control.quiet(lambda what: loading.info(f"{choice.label}: {what}…", icon=":material/autorenew:"))))
+                backend = control.shield(
+                    model_state.backend(
+                        choice,
+                        lambda done, total: bar.progress(
+                            min(done / max(total, 1), 1.0),
+                            text=f"Downloading: {done / 2**20:,.0f} of {total / 2**20:,.0f} MiB",
+                        ),
+                        control.quiet(
+                            lambda what: loading.info(f"{choice.label}: {what}…", icon=":material/autorenew:")
+                        ),
+                    )
+                )
             bar.empty()
             loading.empty()
-            st.button("Stop", key=f"{who}:stop", icon=":material/stop_circle:",
-                      help="Stops after the chunk that is running: the chunks done keep their corrections, the rest "
-                      "keep their OCR text.")
+            st.button(
+                "Stop",
+                key=f"{who}:stop",
+                icon=":material/stop_circle:",
+                help="Stops after the chunk that is running: the chunks done keep their corrections, the rest "
+                "keep their OCR text.",
+            )
             tokens = [chunk.tokens for chunk in chunk_text(text, backend.count_tokens) if chunk.needs_model]
             estimate = speed.seconds_for(tokens)
-            plan = (f"{len(tokens)} chunk(s), about {describe_seconds(estimate)} (measured on {speed.key} here)"
-                    if estimate is not None else f"{len(tokens)} chunk(s); the first one tells how long the rest take")
+            plan = (
+                f"{len(tokens)} chunk(s), about {describe_seconds(estimate)} (measured on {speed.key} here)"
+                if estimate is not None
+                else f"{len(tokens)} chunk(s); the first one tells how long the rest take"
+            )
             queue = st.empty()
             progress = st.progress(0.0, text=plan)
             stream = st.empty()
@@ -73,15 +101,25 @@ def run(text: str, prompt, choice: ModelChoice, who: str, guard: str, control: R
 
             def on_wait(ahead: int, holder: str) -> None:
                 place = "next" if ahead == 0 else f"number {ahead + 1} in line"
-                queue.info(f"Queued: the model is busy ({holder or 'finishing'}); you are {place}. Yours starts as soon "
-                           f"as it is free. {plan}.", icon=":material/hourglass_top:")
+                queue.info(
+                    f"Queued: the model is busy ({holder or 'finishing'}); you are {place}. Yours starts as soon "
+                    f"as it is free. {plan}.",
+                    icon=":material/hourglass_top:",
+                )
 
             try:
                 with resources.turn(backend, who, control.watch(on_wait)):
                     queue.empty()
-                    result = correct_text(text, backend, prompt, guard, on_progress=control.quiet(on_progress),
-                                          on_token=control.quiet(on_token), should_stop=control.should_stop,
-                                          throughput=speed)
+                    result = correct_text(
+                        text,
+                        backend,
+                        prompt,
+                        guard,
+                        on_progress=control.quiet(on_progress),
+                        on_token=control.quiet(on_token),
+                        should_stop=control.should_stop,
+                        throughput=speed,
+                    )
             except BaseException as signal:
                 if signal is not control.interrupt:
                     raise
@@ -97,11 +135,18 @@ def run(text: str, prompt, choice: ModelChoice, who: str, guard: str, control: R
             return None
         if result.stopped:
             done = sum(not chunk.stopped for chunk in result.chunks)
-            status.update(label=f"Stopped after {done} of {len(result.chunks)} chunks — the rest keep their OCR text",
-                          state="complete", expanded=False)
+            status.update(
+                label=f"Stopped after {done} of {len(result.chunks)} chunks — the rest keep their OCR text",
+                state="complete",
+                expanded=False,
+            )
         else:
-            status.update(label=f"Corrected in {result.seconds:.1f} s — {result.changes} word(s) changed, "
-                          f"{result.rejected_chunks} chunk(s) refused", state="complete", expanded=False)
+            status.update(
+                label=f"Corrected in {result.seconds:.1f} s — {result.changes} word(s) changed, "
+                f"{result.rejected_chunks} chunk(s) refused",
+                state="complete",
+                expanded=False,
+            )
     return result
 
 
@@ -134,8 +179,10 @@ def refusals(result: CorrectionResult) -> None:
     """What the guard refused, chunk by chunk, in words."""
     refused = [chunk for chunk in result.chunks if chunk.reasons]
     if not refused:
-        st.success("The guard refused nothing: every change the model proposed looked like a repair.",
-                   icon=":material/verified:")
+        st.success(
+            "The guard refused nothing: every change the model proposed looked like a repair.",
+            icon=":material/verified:",
+        )
     for chunk in refused:
         st.markdown(f"**Chunk {chunk.index + 1}** (page {chunk.page}) — {VERDICT_ICONS[chunk.status]}")
         st.markdown("\n".join(f"- {reason}" for reason in chunk.reasons))
@@ -165,19 +212,30 @@ def decisions_table(result: CorrectionResult, key: str) -> CorrectionResult:
                 overrides[chunk.index] = bool(change["accept"])
         st.session_state[version] += 1
 
-    table = pd.DataFrame({
-        "chunk": [chunk.index + 1 for chunk in rows],
-        "page": [chunk.page for chunk in rows],
-        "verdict": [VERDICT_ICONS[result.chunks[chunk.index].status] for chunk in rows],
-        "accept": [chunk.text == chunk.candidate and chunk.override is not False for chunk in rows],
-        "reasons": ["; ".join(chunk.reasons) for chunk in rows],
-        "OCR text": [chunk.raw for chunk in rows],
-        "model's answer": [chunk.candidate for chunk in rows],
-    })
-    st.data_editor(table, key=editor_key, on_change=take_edits, hide_index=True, width="stretch",
-                   disabled=[column for column in table.columns if column != "accept"],
-                   column_config={"accept": st.column_config.CheckboxColumn(
-                       "accept", help="Use the model's whole answer for this chunk (off: keep the OCR text).")})
+    table = pd.DataFrame(
+        {
+            "chunk": [chunk.index + 1 for chunk in rows],
+            "page": [chunk.page for chunk in rows],
+            "verdict": [VERDICT_ICONS[result.chunks[chunk.index].status] for chunk in rows],
+            "accept": [chunk.text == chunk.candidate and chunk.override is not False for chunk in rows],
+            "reasons": ["; ".join(chunk.reasons) for chunk in rows],
+            "OCR text": [chunk.raw for chunk in rows],
+            "model's answer": [chunk.candidate for chunk in rows],
+        }
+    )
+    st.data_editor(
+        table,
+        key=editor_key,
+        on_change=take_edits,
+        hide_index=True,
+        width="stretch",
+        disabled=[column for column in table.columns if column != "accept"],
+        column_config={
+            "accept": st.column_config.CheckboxColumn(
+                "accept", help="Use the model's whole answer for this chunk (off: keep the OCR text)."
+            )
+        },
+    )
     if overrides and st.button("Back to the guard's decisions", key=f"{key}:reset"):
         st.session_state[store] = {}
         st.session_state[version] += 1
@@ -195,23 +253,51 @@ def quality(result: CorrectionResult, key: str) -> None:
         if truth.strip():
             figures = result.quality(truth)
             columns = st.columns(2)
-            columns[0].metric("CER", f"{figures.cer_after:.1%}", f"{(figures.cer_after - figures.cer_before) * 100:+.1f} points",
-                              delta_color="inverse", help=f"before correction: {figures.cer_before:.1%}")
-            columns[1].metric("WER", f"{figures.wer_after:.1%}", f"{(figures.wer_after - figures.wer_before) * 100:+.1f} points",
-                              delta_color="inverse", help=f"before correction: {figures.wer_before:.1%}")
+            columns[0].metric(
+                "CER",
+                f"{figures.cer_after:.1%}",
+                f"{(figures.cer_after - figures.cer_before) * 100:+.1f} points",
+                delta_color="inverse",
+                help=f"before correction: {figures.cer_before:.1%}",
+            )
+            columns[1].metric(
+                "WER",
+                f"{figures.wer_after:.1%}",
+                f"{(figures.wer_after - figures.wer_before) * 100:+.1f} points",
+                delta_color="inverse",
+                help=f"before correction: {figures.wer_before:.1%}",
+            )
 
 
 def downloads(result: CorrectionResult, context: dict, stem: str, key: str) -> None:
-    """Corrected .txt, a .json report (raw, corrected, chunks, verdicts, engine, model, prompt, timings), a .md report."""
+    """Corrected .txt, a .json report (raw, corrected, chunks, verdicts, engine, model, prompt, timings), .md."""
     report = context | result.to_json()
     markdown = "\n".join(f"- {name}: {value}" for name, value in context.items() if not isinstance(value, (dict, list)))
     with st.container(horizontal=True):
-        st.download_button("Corrected text (.txt)", result.corrected, f"{stem}.corrected.txt", "text/plain",
-                           key=f"{key}:txt", icon=":material/download:")
-        st.download_button("Report (.json)", json.dumps(report, indent=2, ensure_ascii=False), f"{stem}.report.json",
-                           "application/json", key=f"{key}:json", icon=":material/data_object:")
-        st.download_button("Report (.md)", result.to_markdown().replace("\n\n", f"\n\n{markdown}\n\n", 1),
-                           f"{stem}.report.md", "text/markdown", key=f"{key}:md", icon=":material/description:")
+        st.download_button(
+            "Corrected text (.txt)",
+            result.corrected,
+            f"{stem}.corrected.txt",
+            "text/plain",
+            key=f"{key}:txt",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "Report (.json)",
+            json.dumps(report, indent=2, ensure_ascii=False),
+            f"{stem}.report.json",
+            "application/json",
+            key=f"{key}:json",
+            icon=":material/data_object:",
+        )
+        st.download_button(
+            "Report (.md)",
+            result.to_markdown().replace("\n\n", f"\n\n{markdown}\n\n", 1),
+            f"{stem}.report.md",
+            "text/markdown",
+            key=f"{key}:md",
+            icon=":material/description:",
+        )
 
 
 def correct_section(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
@@ -220,17 +306,31 @@ def correct_section(slot: str, ocr_text: str, file_name: str, context: dict) -> 
     with settings:
         prompt = prompt_view.picker(slot)
     with action:
-        guard = st.selectbox("Guard", list(POLICIES), key=f"{slot}.guard", persist_state="session",
-                             help="strict: only repairs of non-words, numbers untouched; lenient: any small edit "
-                             "that keeps numbers; off: the model's raw answer.")
-        pressed = st.button("Correct", type="primary", key=f"{slot}:correct", icon=":material/auto_fix_high:",
-                            width="stretch")
+        guard = st.selectbox(
+            "Guard",
+            list(POLICIES),
+            key=f"{slot}.guard",
+            persist_state="session",
+            help="strict: only repairs of non-words, numbers untouched; lenient: any small edit "
+            "that keeps numbers; off: the model's raw answer.",
+        )
+        pressed = st.button(
+            "Correct", type="primary", key=f"{slot}:correct", icon=":material/auto_fix_high:", width="stretch"
+        )
         prompt_view.save_form(prompt, slot)
     if pressed:
         with RunControl() as control:
-            run(ocr_text, prompt, model_state.current_choice(), "Correct", guard, control,
-                lambda result: control.save({f"{slot}.result": result, f"{slot}.result_prompt": prompt.instruction},
-                                            drop=(f"{slot}.overrides",)))
+            run(
+                ocr_text,
+                prompt,
+                model_state.current_choice(),
+                "Correct",
+                guard,
+                control,
+                lambda result: control.save(
+                    {f"{slot}.result": result, f"{slot}.result_prompt": prompt.instruction}, drop=(f"{slot}.overrides",)
+                ),
+            )
     review(slot, ocr_text, file_name, context)
 
 
@@ -243,7 +343,10 @@ def review(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
     if result is None:
         return
     if result.raw != ocr_text:
-        st.caption(":material/info: The OCR text was edited after this correction; press **Correct** again to include the edits.")
+        st.caption(
+            ":material/info: The OCR text was edited after this correction; press **Correct** again to include "
+            "the edits."
+        )
     st.subheader("What changed")
     figures = st.columns(4)
     figures[0].metric("Words changed", result.changes)
@@ -252,11 +355,17 @@ def review(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
     figures[3].metric("Speed", f"{result.tokens_per_second:.1f} tok/s")
     for warning in result.warnings:
         st.warning(warning, icon=":material/warning:")
-    st.markdown("**Decisions per chunk** — untick *accept* to keep the OCR text of a chunk, tick it to take the model's answer.")
+    st.markdown(
+        "**Decisions per chunk** — untick *accept* to keep the OCR text of a chunk, tick it to take the model's answer."
+    )
     final = decisions_table(result, slot)
     diff_tabs(result.raw, final.corrected, key=f"{slot}.diff")
     st.subheader("Final text")
     st.code(final.corrected, language=None, wrap_lines=True)
     quality(final, slot)
-    downloads(final, context | {"prompt_text": st.session_state.get(f"{slot}.result_prompt", "")},
-              file_name.rsplit(".", 1)[0], slot)
+    downloads(
+        final,
+        context | {"prompt_text": st.session_state.get(f"{slot}.result_prompt", "")},
+        file_name.rsplit(".", 1)[0],
+        slot,
+    )

@@ -12,8 +12,11 @@ from .boundary import explain
 from .session import UserFile
 
 UPLOAD_TYPES = [suffix[1:] for suffix in SUPPORTED_SUFFIXES]
-NOTICE_ICONS = {notices.TRUNCATED: ":material/content_cut:", notices.BLANK: ":material/hide_image:",
-                notices.ENGINE: ":material/info:"}
+NOTICE_ICONS = {
+    notices.TRUNCATED: ":material/content_cut:",
+    notices.BLANK: ":material/hide_image:",
+    notices.ENGINE: ":material/info:",
+}
 
 
 def upload(slot: str, label: str = "Drop a scan, photo or PDF here") -> UserFile | None:
@@ -24,8 +27,9 @@ def upload(slot: str, label: str = "Drop a scan, photo or PDF here") -> UserFile
         received = st.session_state.get(uploader_key)
         session.set_file(slot, UserFile.of(received.name, received.getvalue()) if received else None)
 
-    st.file_uploader(label, type=UPLOAD_TYPES, key=uploader_key, on_change=take_upload,
-                     help=f"Supported: {SUPPORTED_FORMATS}.")
+    st.file_uploader(
+        label, type=UPLOAD_TYPES, key=uploader_key, on_change=take_upload, help=f"Supported: {SUPPORTED_FORMATS}."
+    )
     return st.session_state.get(slot)
 
 
@@ -43,11 +47,18 @@ def preview(document: Document, slot: str) -> None:
     count = len(document.pages)
     index = 0
     if count > 1:
-        index = st.select_slider("Page", options=list(range(count)), format_func=lambda i: f"{i + 1} of {count}",
-                                 key=f"{slot}.page") or 0
+        index = (
+            st.select_slider(
+                "Page", options=list(range(count)), format_func=lambda i: f"{i + 1} of {count}", key=f"{slot}.page"
+            )
+            or 0
+        )
     page = document.pages[index]
-    st.image(page.image, caption=f"{document.name} — page {index + 1} of {count}, {page.image.width}×{page.image.height}px",
-             width="stretch")
+    st.image(
+        page.image,
+        caption=f"{document.name} — page {index + 1} of {count}, {page.image.width}×{page.image.height}px",
+        width="stretch",
+    )
 
 
 def ocr(user_file: UserFile, document: Document, slot: str) -> str | None:
@@ -60,7 +71,10 @@ def ocr(user_file: UserFile, document: Document, slot: str) -> str | None:
         progress = st.progress(0.0, text=f"Reading {len(document.pages)} page(s)…")
         try:
             result = resources.run_ocr(
-                document, user_file.digest, *settings, license_path=sidebar.license_path(),
+                document,
+                user_file.digest,
+                *settings,
+                license_path=sidebar.license_path(),
                 on_page=lambda done, total: progress.progress(done / total, text=f"Page {done} of {total} read"),
             )
         except Exception as error:
@@ -75,9 +89,10 @@ def ocr(user_file: UserFile, document: Document, slot: str) -> str | None:
         st.caption("Press **Run OCR** to read the text; you can edit it before correcting.")
         return None
     seconds = sum(page.seconds for page in result.pages)
-    st.caption(f"**{result.engine}**, {result.mode} — {result.engine_reason} {len(result.pages)} page(s) in {seconds:.1f} s.")
+    st.caption(
+        f"**{result.engine}**, {result.mode} — {result.engine_reason} {len(result.pages)} page(s) in {seconds:.1f} s."
+    )
     for warning in result.warnings:
         st.warning(warning, icon=NOTICE_ICONS.get(getattr(warning, "kind", ""), ":material/warning:"))
     st.text_area("OCR text (editable)", key=text_key, height=320, persist_state="session")
     return st.session_state.get(text_key)
-

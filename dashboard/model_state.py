@@ -24,7 +24,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import streamlit as st
 
@@ -64,8 +64,13 @@ class ModelChoice:
         from ocr_pipeline.llm.factory import choose_backend
         from ocr_pipeline.llm.placement import LoadOptions
 
-        return choose_backend(self.backend, self.name, options=LoadOptions(quantization=self.quantization),
-                              server_url=self.server_url or None, model_folder=folder_path(self.folder))
+        return choose_backend(
+            self.backend,
+            self.name,
+            options=LoadOptions(quantization=self.quantization),
+            server_url=self.server_url or None,
+            model_folder=folder_path(self.folder),
+        )
 
     @property
     def label(self) -> str:
@@ -161,8 +166,12 @@ def download(choice: ModelChoice, on_bytes=None):
             on_bytes(done, total)
 
     try:
-        return resolve_model(choice.name, model_folder=folder_path(choice.folder), allow_download=choice.allow_download,
-                             on_progress=report)
+        return resolve_model(
+            choice.name,
+            model_folder=folder_path(choice.folder),
+            allow_download=choice.allow_download,
+            on_progress=report,
+        )
     finally:
         ledger().set_activity(choice.name, None)
 
@@ -186,9 +195,13 @@ def loaded_model(choice: ModelChoice):
     source = None if choice.on_server else download(choice)
     ledger().set_activity(choice.name, "loading")
     try:
-        loaded = create_backend(source or choice.name, backend=choice.backend,
-                                options=LoadOptions(quantization=choice.quantization, gpu_layers=choice.gpu_layers),
-                                server_url=choice.server_url or None, model_folder=folder_path(choice.folder))
+        loaded = create_backend(
+            source or choice.name,
+            backend=choice.backend,
+            options=LoadOptions(quantization=choice.quantization, gpu_layers=choice.gpu_layers),
+            server_url=choice.server_url or None,
+            model_folder=folder_path(choice.folder),
+        )
     finally:
         ledger().set_activity(choice.name, None)
     ledger().add(choice, loaded)
@@ -249,17 +262,29 @@ def state_text(choice: ModelChoice) -> str:
 
 def release_button(key: str) -> None:
     """The explicit release action; the memory before and after stays on screen until the next one."""
-    help_text = ("Frees the models' memory now, after the chunk that is running. Anyone correcting or queued "
-                 "reloads the model when their next chunk starts; nobody's work is lost.")
+    help_text = (
+        "Frees the models' memory now, after the chunk that is running. Anyone correcting or queued "
+        "reloads the model when their next chunk starts; nobody's work is lost."
+    )
 
     def release_now() -> None:  # a callback: it runs before the page is drawn again, so every panel shows it
         gate = resources.generation_gate()
-        running = (f" A correction was running ({gate.holder or 'finishing'}) and {gate.waiting} waiting: they reload "
-                   "the model for their next chunk." if gate.busy or gate.waiting else "")
+        running = (
+            f" A correction was running ({gate.holder or 'finishing'}) and {gate.waiting} waiting: they reload "
+            "the model for their next chunk."
+            if gate.busy or gate.waiting
+            else ""
+        )
         st.session_state[keys.RELEASE_REPORT] = f"{release().describe()}.{running}"
 
-    st.button("Release model", key=key, icon=":material/eject:", disabled=not ledger().loaded, help=help_text,
-              on_click=release_now)
+    st.button(
+        "Release model",
+        key=key,
+        icon=":material/eject:",
+        disabled=not ledger().loaded,
+        help=help_text,
+        on_click=release_now,
+    )
     if st.session_state.get(keys.RELEASE_REPORT):
         st.caption(f"Released. Memory {st.session_state[keys.RELEASE_REPORT]}")
 

@@ -35,16 +35,27 @@ def picker(slot: str, label: str = "Prompt", default: str = DEFAULT_PROMPT) -> P
     def reset_text() -> None:
         st.session_state[text_key] = available[st.session_state[name_key]].instruction
 
-    chosen = st.selectbox(label, list(available), key=name_key, on_change=reset_text, persist_state="session",
-                          format_func=lambda name: name if name in prompts.PRESETS else f"{name} (team)")
+    chosen = st.selectbox(
+        label,
+        list(available),
+        key=name_key,
+        on_change=reset_text,
+        persist_state="session",
+        format_func=lambda name: name if name in prompts.PRESETS else f"{name} (team)",
+    )
     base = available[chosen]
     if text_key not in st.session_state:
         reset_text()
     if base.description:
         st.caption(base.description)
-    instruction = st.text_area("Instruction", key=text_key, height=150, persist_state="session",
-                               help="What the model is told. The output rules (only the corrected text, the "
-                               "document is data) are always added.")
+    instruction = st.text_area(
+        "Instruction",
+        key=text_key,
+        height=150,
+        persist_state="session",
+        help="What the model is told. The output rules (only the corrected text, the "
+        "document is data) are always added.",
+    )
     if instruction.strip() == base.instruction.strip():
         return base
     try:
@@ -57,8 +68,12 @@ def picker(slot: str, label: str = "Prompt", default: str = DEFAULT_PROMPT) -> P
 def save_form(prompt: Prompt, slot: str) -> None:
     """Save `prompt` to the team library under a name the user chooses."""
     with st.popover("Save to team library", icon=":material/save:"):
-        name = st.text_input("Name", value=prompt.name.removesuffix("-edited"), key=f"{slot}:save_name",
-                             help="lowercase letters, digits, '-' or '_'")
+        name = st.text_input(
+            "Name",
+            value=prompt.name.removesuffix("-edited"),
+            key=f"{slot}:save_name",
+            help="lowercase letters, digits, '-' or '_'",
+        )
         description = st.text_input("Description", value=prompt.description, key=f"{slot}:save_description")
         if st.button("Save", key=f"{slot}:save", type="primary"):
             try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -69,8 +69,17 @@ def run_ocr(
 
 
 @st.cache_resource(show_spinner=False, max_entries=OCR_PAGES_KEPT)
-def _read_page(_runner, _page, _document, engine: str, license_path: str | None, content_digest: str, index: int,
-               mode: str, lang: str):
+def _read_page(
+    _runner,
+    _page,
+    _document,
+    engine: str,
+    license_path: str | None,
+    content_digest: str,
+    index: int,
+    mode: str,
+    lang: str,
+):
     """One page's `OcrPage`, keyed by the engine that ran, the file's content, the page and the settings."""
     from ocr_pipeline.ocr import read_page
 

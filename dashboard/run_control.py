@@ -15,7 +15,7 @@ one to finish (`wait_for_stopping_run`) and copies the result from the mailbox i
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -46,7 +46,7 @@ class RunControl:
         self._mailbox = _Mailbox()
         self._script_thread = threading.current_thread()
 
-    def __enter__(self) -> "RunControl":
+    def __enter__(self) -> RunControl:
         st.session_state[keys.RUN_IN_PROGRESS] = self._mailbox
         return self
 

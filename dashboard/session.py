@@ -21,7 +21,7 @@ class UserFile:
     digest: str
 
     @classmethod
-    def of(cls, name: str, data: bytes) -> "UserFile":
+    def of(cls, name: str, data: bytes) -> UserFile:
         return cls(name, data, resources.digest(data))
 
 

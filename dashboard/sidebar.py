@@ -18,15 +18,12 @@ from .boundary import guarded, log
 STATUS_REFRESH_SECONDS = 3
 
 
-
 def engine() -> str:
     return st.session_state.get(keys.ENGINE, "auto")
 
 
 def mode() -> str:
     return st.session_state.get(keys.MODE, "printed")
-
-
 
 
 def license_path() -> str | None:
@@ -49,9 +46,14 @@ def _store_uploaded_license() -> None:
 
 def _license_uploader() -> None:
     with st.expander("Aspose.OCR license"):
-        st.file_uploader("License file", type=["lic", "xml"], key=keys.LICENSE_UPLOAD, on_change=_store_uploaded_license,
-                         help="Without a license Aspose returns only the start of each page (trial mode). An uploaded "
-                         "license is kept in the app's data folder under a name made from its content.")
+        st.file_uploader(
+            "License file",
+            type=["lic", "xml"],
+            key=keys.LICENSE_UPLOAD,
+            on_change=_store_uploaded_license,
+            help="Without a license Aspose returns only the start of each page (trial mode). An uploaded "
+            "license is kept in the app's data folder under a name made from its content.",
+        )
         if st.session_state.get(keys.LICENSE_ERROR):
             st.error(st.session_state[keys.LICENSE_ERROR], icon=":material/key_off:")
         if license_path():
@@ -85,7 +87,9 @@ def draw() -> None:
             st.caption(f":material/warning: {reason}")
         if engine() in ("auto", "aspose"):
             _license_uploader()
-        st.selectbox("Mode", MODES, key=keys.MODE, help="handwritten needs an engine with a handwriting model (Aspose).")
+        st.selectbox(
+            "Mode", MODES, key=keys.MODE, help="handwritten needs an engine with a handwriting model (Aspose)."
+        )
         st.markdown("### Model")
         live_status()
 

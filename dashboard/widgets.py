@@ -25,8 +25,10 @@ def memory_gauges() -> None:
     columns = st.columns(2)
     with columns[0]:
         st.metric("Process memory (RSS)", f"{snapshot.rss_bytes / MIB:,.0f} MiB")
-        st.progress(min(snapshot.rss_bytes / ram.total, 1.0), text=f"of {ram.total / 2**30:.1f} GiB RAM "
-                    f"({ram.available / 2**30:.1f} GiB available)")
+        st.progress(
+            min(snapshot.rss_bytes / ram.total, 1.0),
+            text=f"of {ram.total / 2**30:.1f} GiB RAM ({ram.available / 2**30:.1f} GiB available)",
+        )
     with columns[1]:
         torch = imported_torch()
         if torch is not None and torch.cuda.is_available():

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePosixPath
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .config import DocumentLimits
 from .documents import SUPPORTED_SUFFIXES, load_document
@@ -85,17 +85,28 @@ def _unzip(name: str, data: bytes, limits: DocumentLimits) -> list[BatchInput]:
     except (zipfile.BadZipFile, OSError) as error:
         return [BatchInput(name, error=f"{name}: the zip archive is corrupt or truncated ({error}).")]
     if len(members) > MAX_ZIP_ENTRIES:
-        return [BatchInput(name, error=f"{name}: {len(members)} files, over the {MAX_ZIP_ENTRIES}-file limit; split the archive.")]
+        return [
+            BatchInput(
+                name, error=f"{name}: {len(members)} files, over the {MAX_ZIP_ENTRIES}-file limit; split the archive."
+            )
+        ]
     if sum(info.file_size for info in members) > MAX_ZIP_UNPACKED_BYTES:
-        return [BatchInput(name, error=f"{name}: unpacks to over {MAX_ZIP_UNPACKED_BYTES // 2**30} GiB; split the archive.")]
+        return [
+            BatchInput(name, error=f"{name}: unpacks to over {MAX_ZIP_UNPACKED_BYTES // 2**30} GiB; split the archive.")
+        ]
     inputs = []
     for info in members:
         label = f"{name}/{safe_member_path(info.filename) or 'unnamed'}"
         if PurePosixPath(info.filename).suffix.lower() not in SUPPORTED_SUFFIXES:
             inputs.append(BatchInput(label, error=f"{label}: not a document type this app reads; skipped."))
         elif info.file_size > limits.max_bytes:
-            inputs.append(BatchInput(label, error=f"{label}: {info.file_size / 2**20:.1f} MiB, over the "
-                                     f"{limits.max_bytes / 2**20:.0f} MiB limit."))
+            inputs.append(
+                BatchInput(
+                    label,
+                    error=f"{label}: {info.file_size / 2**20:.1f} MiB, over the "
+                    f"{limits.max_bytes / 2**20:.0f} MiB limit.",
+                )
+            )
         else:
             inputs.append(BatchInput(label, partial(_read_member, archive, info, label, limits.max_bytes)))
     return inputs
@@ -155,10 +166,10 @@ def run_batch(
             row, future = BatchRow(item.name, error=item.error), None
             if not item.error:
                 try:
-                    text = _recorded(row, lambda: _read_and_ocr(item, row, ocr, report))
+                    text = _recorded(row, partial(_read_and_ocr, item, row, ocr, report))
                     if correct is not None and text is not None:
                         if pool is None:
-                            _recorded(row, lambda: _add_correction(row, correct(text)))
+                            _recorded(row, partial(_correct_into, row, correct, text))
                         else:
                             future = pool.submit(correct, text)
                 finally:
@@ -203,6 +214,10 @@ def _read_and_ocr(item: BatchInput, row: BatchRow, ocr, report) -> str:
     row.warnings = list(result.warnings)
     row.report = {"ocr": result.to_json()}
     return result.text
+
+
+def _correct_into(row: BatchRow, correct: Callable[[str], object], text: str) -> None:
+    _add_correction(row, correct(text))
 
 
 def _add_correction(row: BatchRow, corrected) -> None:

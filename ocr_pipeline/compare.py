@@ -39,8 +39,12 @@ def figures(contender: Contender, ground_truth: str | None = None) -> dict:
     }
     if ground_truth and ground_truth.strip():
         quality = result.quality(ground_truth)
-        row |= {"CER before": round(quality.cer_before, 4), "CER after": round(quality.cer_after, 4),
-                "WER before": round(quality.wer_before, 4), "WER after": round(quality.wer_after, 4)}
+        row |= {
+            "CER before": round(quality.cer_before, 4),
+            "CER after": round(quality.cer_after, 4),
+            "WER before": round(quality.wer_before, 4),
+            "WER after": round(quality.wer_after, 4),
+        }
     return row
 
 
@@ -51,8 +55,8 @@ def comparison_json(document: str, contenders: list[Contender], winner: str | No
             "winner": winner,
             "ground_truth": ground_truth or None,
             "runs": [
-                figures(contender, ground_truth) | {"instruction": contender.instruction,
-                                                    "result": contender.result.to_json()}
+                figures(contender, ground_truth)
+                | {"instruction": contender.instruction, "result": contender.result.to_json()}
                 for contender in contenders
             ],
         },
@@ -61,7 +65,9 @@ def comparison_json(document: str, contenders: list[Contender], winner: str | No
     )
 
 
-def comparison_markdown(document: str, contenders: list[Contender], winner: str | None, ground_truth: str | None) -> str:
+def comparison_markdown(
+    document: str, contenders: list[Contender], winner: str | None, ground_truth: str | None
+) -> str:
     rows = [figures(contender, ground_truth) for contender in contenders]
     columns = list(rows[0]) if rows else []
     lines = [f"# Prompt comparison: {document}", ""]
@@ -71,6 +77,16 @@ def comparison_markdown(document: str, contenders: list[Contender], winner: str 
     lines += ["| " + " | ".join(str(row[column]).replace("|", "\\|") for column in columns) + " |" for row in rows]
     for contender in contenders:
         fence = "````" if "```" in contender.result.corrected else "```"
-        lines += ["", f"## {contender.label}", "", "Instruction:", "", f"> {contender.instruction.strip()}", "",
-                  f"{fence}text", contender.result.corrected, fence]
+        lines += [
+            "",
+            f"## {contender.label}",
+            "",
+            "Instruction:",
+            "",
+            f"> {contender.instruction.strip()}",
+            "",
+            f"{fence}text",
+            contender.result.corrected,
+            fence,
+        ]
     return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ class DocumentLimits:
     dpi: int = 300
 
     @classmethod
-    def from_env(cls) -> "DocumentLimits":
+    def from_env(cls) -> DocumentLimits:
         return cls(
             max_bytes=_env_int("OCR_MAX_BYTES", cls.max_bytes),
             max_pixels=_env_int("OCR_MAX_PIXELS", cls.max_pixels),

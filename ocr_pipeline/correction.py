@@ -16,7 +16,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from . import metrics
 from .llm.base import Generation, GenerationBackend
@@ -163,7 +163,7 @@ class CorrectionResult:
         """Chunks whose model answer was refused outright or failed: the ones to review first."""
         return sum(chunk.status in ("rejected", "error") for chunk in self.chunks)
 
-    def override(self, index: int, accept: bool | None) -> "CorrectionResult":
+    def override(self, index: int, accept: bool | None) -> CorrectionResult:
         """A copy where chunk `index` uses the candidate (True), the OCR text (False) or the guard (None)."""
         if not 0 <= index < len(self.chunks):
             raise IndexError(f"There is no chunk {index}; this result has {len(self.chunks)} chunks.")
@@ -292,8 +292,13 @@ def correct_text(
             new_tokens += outcome.new_tokens
             finish(
                 _result(
-                    chunk, candidate=candidate, guarded=decision.text, accepted=decision.accepted,
-                    reasons=decision.reasons, seconds=outcome.seconds, new_tokens=outcome.new_tokens,
+                    chunk,
+                    candidate=candidate,
+                    guarded=decision.text,
+                    accepted=decision.accepted,
+                    reasons=decision.reasons,
+                    seconds=outcome.seconds,
+                    new_tokens=outcome.new_tokens,
                 )
             )
 
@@ -314,6 +319,7 @@ def _generate(
     backend: GenerationBackend, prompt: Prompt, batch: list[Chunk], on_token: StreamCallback | None
 ) -> list[Generation | Exception]:
     """One generate call for the batch; if it fails, each chunk alone, so only the culprit is lost."""
+
     def stream(position: int, piece: str) -> None:  # the backend counts within the batch
         on_token(batch[position].index, piece)
 
@@ -362,8 +368,10 @@ def _warnings(chunks: list[ChunkResult]) -> list[str]:
     warnings = []
     stopped = [chunk for chunk in chunks if chunk.stopped]
     if stopped:
-        warnings.append(f"Stopped: {len(chunks) - len(stopped)} of {len(chunks)} chunks were corrected; the other "
-                        f"{len(stopped)} keep their OCR text, marked 'stopped'.")
+        warnings.append(
+            f"Stopped: {len(chunks) - len(stopped)} of {len(chunks)} chunks were corrected; the other "
+            f"{len(stopped)} keep their OCR text, marked 'stopped'."
+        )
     for chunk in chunks:
         where = f"Chunk {chunk.index + 1} (page {chunk.page})"
         if chunk.split_warning:

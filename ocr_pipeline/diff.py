@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from rapidfuzz.distance import Levenshtein
 
@@ -163,7 +163,8 @@ def side_by_side_html(old: str, new: str, old_label: str = "OCR", new_label: str
             f'<div class="ocr-diff-label" style="font-weight:600;">{html.escape(label)}</div>'
             f"{_container(_one_side(text, changes, side))}</div>"
         )
-    return f'<div class="ocr-diff-columns" style="display:grid;grid-template-columns:1fr 1fr;gap:1rem;">{"".join(columns)}</div>'
+    grid = "display:grid;grid-template-columns:1fr 1fr;gap:1rem;"
+    return f'<div class="ocr-diff-columns" style="{grid}">{"".join(columns)}</div>'
 
 
 def _one_side(text: str, changes: list[Change], side: str) -> str:

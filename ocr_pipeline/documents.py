@@ -83,8 +83,9 @@ def load_document(data: bytes, name: str, limits: DocumentLimits | None = None, 
     if kind is None:
         if suffix in SUPPORTED_SUFFIXES:
             raise DocumentError(
-                name, f"the name says {suffix} but the content is not a readable {suffix[1:].upper()} file "
-                "(renamed, corrupt or truncated)."
+                name,
+                f"the name says {suffix} but the content is not a readable {suffix[1:].upper()} file "
+                "(renamed, corrupt or truncated).",
             )
         raise DocumentError(name, f"unsupported file type '{suffix or 'none'}'. Supported: {SUPPORTED_FORMATS}.")
     pages = _load_pdf(data, name, limits, dpi) if kind == "pdf" else _load_image(data, name, limits)
@@ -94,8 +95,9 @@ def load_document(data: bytes, name: str, limits: DocumentLimits | None = None, 
 def _check_pixels(name: str, width: int, height: int, limits: DocumentLimits, where: str = "") -> None:
     if width * height > limits.max_pixels:
         raise DocumentError(
-            name, f"{where}the image is {width}×{height} = {width * height / 1e6:.0f} megapixels, over the "
-            f"{limits.max_pixels / 1e6:.0f} megapixel limit (possible decompression bomb)."
+            name,
+            f"{where}the image is {width}×{height} = {width * height / 1e6:.0f} megapixels, over the "
+            f"{limits.max_pixels / 1e6:.0f} megapixel limit (possible decompression bomb).",
         )
 
 
@@ -118,11 +120,14 @@ def _load_image(data: bytes, name: str, limits: DocumentLimits) -> list[Page]:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             # Pillow refuses images far past its own limit before we can read the size.
             raise DocumentError(
-                name, f"the image is over the {limits.max_pixels / 1e6:.0f} megapixel limit and Pillow's own "
-                "safety limit (possible decompression bomb)."
+                name,
+                f"the image is over the {limits.max_pixels / 1e6:.0f} megapixel limit and Pillow's own "
+                "safety limit (possible decompression bomb).",
             ) from error
         except UnidentifiedImageError as error:
-            raise DocumentError(name, "the image is corrupt or truncated (or empty): no decoder can read it.") from error
+            raise DocumentError(
+                name, "the image is corrupt or truncated (or empty): no decoder can read it."
+            ) from error
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise DocumentError(name, f"the image is corrupt or truncated ({error}).") from error
 
@@ -149,8 +154,13 @@ def blank_page_warnings(pages: list[Page]) -> list[str]:
     if not blank:
         return []
     where = f"page {blank[0]}" if len(blank) == 1 else f"pages {', '.join(map(str, blank))}"
-    return [Notice(f"{where} of {len(pages)} looks blank (one flat colour): no text can be read there. If the scan "
-                   "is not empty, export it again as an 8-bit PNG, JPEG or PDF.", BLANK)]
+    return [
+        Notice(
+            f"{where} of {len(pages)} looks blank (one flat colour): no text can be read there. If the scan "
+            "is not empty, export it again as an 8-bit PNG, JPEG or PDF.",
+            BLANK,
+        )
+    ]
 
 
 def _spread(image: Image.Image) -> int:

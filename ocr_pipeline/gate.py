@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 WaitCallback = Callable[[int, str], None]  # (people waiting ahead of you, what is running now)
 

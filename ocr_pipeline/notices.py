@@ -15,7 +15,7 @@ KINDS = (TRUNCATED, BLANK, ENGINE)
 class Notice(str):
     kind: str
 
-    def __new__(cls, text: str, kind: str) -> "Notice":
+    def __new__(cls, text: str, kind: str) -> Notice:
         if kind not in KINDS:
             raise ValueError(f"unknown notice kind {kind!r}")
         notice = super().__new__(cls, text)

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
+from collections.abc import Mapping
 
 from . import config
 from .llm.base import ChatMessages
@@ -89,7 +90,7 @@ class Prompt:
         }
 
     @classmethod
-    def from_dict(cls, name: str, data: Mapping) -> "Prompt":
+    def from_dict(cls, name: str, data: Mapping) -> Prompt:
         if not isinstance(data, Mapping):
             raise PromptError(f"Prompt '{name}' must be an object with an 'instruction'.")
         unknown = set(data) - {"instruction", "description", "examples"}

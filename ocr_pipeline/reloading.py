@@ -8,7 +8,8 @@ retries, so a release costs the others a reload, never their work.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable
 
 from .llm.base import ChatMessages, Generation, GenerationBackend, TokenCallback
 from .errors import ModelError, ModelReleased

@@ -172,12 +172,36 @@ def demo_documents() -> list[DemoSample]:
     """The dashboard's demo documents, drawn by this module."""
     letter = "\n".join([*LETTER_PAGES[0], "", *LETTER_PAGES[1]])
     return [
-        DemoSample("Noisy invoice", "noisy_invoice.png", to_bytes(add_scan_noise(render_lines(INVOICE_LINES))),
-                   "printed", "financial", "\n".join(INVOICE_LINES)),
-        DemoSample("Receipt", "receipt.jpg", to_bytes(render_lines(RECEIPT_LINES, size=30, width=760), "JPEG"),
-                   "printed", "financial", "\n".join(RECEIPT_LINES)),
-        DemoSample("Handwritten-style note", "note.png", to_bytes(render_note()), "handwritten", "handwritten",
-                   "\n".join(NOTE_LINES)),
-        DemoSample("Two-page letter (PDF)", "letter.pdf", pdf_bytes([render_lines(page) for page in LETTER_PAGES]),
-                   "printed", "general", letter),
+        DemoSample(
+            "Noisy invoice",
+            "noisy_invoice.png",
+            to_bytes(add_scan_noise(render_lines(INVOICE_LINES))),
+            "printed",
+            "financial",
+            "\n".join(INVOICE_LINES),
+        ),
+        DemoSample(
+            "Receipt",
+            "receipt.jpg",
+            to_bytes(render_lines(RECEIPT_LINES, size=30, width=760), "JPEG"),
+            "printed",
+            "financial",
+            "\n".join(RECEIPT_LINES),
+        ),
+        DemoSample(
+            "Handwritten-style note",
+            "note.png",
+            to_bytes(render_note()),
+            "handwritten",
+            "handwritten",
+            "\n".join(NOTE_LINES),
+        ),
+        DemoSample(
+            "Two-page letter (PDF)",
+            "letter.pdf",
+            pdf_bytes([render_lines(page) for page in LETTER_PAGES]),
+            "printed",
+            "general",
+            letter,
+        ),
     ]

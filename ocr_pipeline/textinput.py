@@ -44,8 +44,10 @@ def check_text(text: str, source: str = "the text") -> str:
     """`text` itself, unless it is mostly control characters (a binary file decoded by force)."""
     controls = sum(1 for ch in text if ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc")
     if controls > 4 and controls > MAX_CONTROL_SHARE * len(text):
-        raise TextInputError(f"{source}: {controls} of its {len(text)} characters are control characters: this is "
-                             "not text. Give it as a UTF-8 text file.")
+        raise TextInputError(
+            f"{source}: {controls} of its {len(text)} characters are control characters: this is "
+            "not text. Give it as a UTF-8 text file."
+        )
     return text
 
 

@@ -14,7 +14,7 @@ import os
 import threading
 from collections import deque
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from .config import data_dir
 
@@ -37,7 +37,7 @@ class Throughput:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, key: str) -> "Throughput":
+    def load(cls, key: str) -> Throughput:
         """The samples saved for `key` (none when there are none, or the file is unreadable)."""
         try:
             saved = json.loads(throughput_file().read_text(encoding="utf-8")).get(key, [])

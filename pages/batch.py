@@ -7,15 +7,27 @@ from dashboard import correction_view, document_view, keys, model_state, prompt_
 from ocr_pipeline.batch import batch_zip, expand_inputs, run_batch
 
 st.title("Batch")
-st.caption("Drop many documents, or one .zip of them. A file that cannot be read becomes a row with its error; the rest go on.")
+st.caption(
+    "Drop many documents, or one .zip of them. A file that cannot be read becomes a row with its error; the rest go on."
+)
 
-uploads = st.file_uploader("Documents or a .zip", type=[*document_view.UPLOAD_TYPES, "zip"],
-                           accept_multiple_files=True, key="batch:uploader")
+uploads = st.file_uploader(
+    "Documents or a .zip", type=[*document_view.UPLOAD_TYPES, "zip"], accept_multiple_files=True, key="batch:uploader"
+)
 with st.container(horizontal=True):
-    also_correct = st.toggle("Correct with the model", key="batch.correct", persist_state="session",
-                             help=f"Uses {model_state.current_choice().label} and the prompt picked below.")
-    release_each = st.toggle("Release the model after each file", key="batch.release", persist_state="session",
-                             disabled=not also_correct, help="Slower, but keeps memory low between files.")
+    also_correct = st.toggle(
+        "Correct with the model",
+        key="batch.correct",
+        persist_state="session",
+        help=f"Uses {model_state.current_choice().label} and the prompt picked below.",
+    )
+    release_each = st.toggle(
+        "Release the model after each file",
+        key="batch.release",
+        persist_state="session",
+        disabled=not also_correct,
+        help="Slower, but keeps memory low between files.",
+    )
 prompt = prompt_view.picker("batch") if also_correct else None
 
 if not uploads:
@@ -32,14 +44,22 @@ if st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run
         pages_bar.progress(done / max(total, 1), text=f"Page {done} of {total}" if total > 1 or done else "")
 
     def ocr(document, data, on_page):
-        return resources.run_ocr(document, resources.digest(data), sidebar.engine(), sidebar.mode(),
-                                 license_path=sidebar.license_path(), on_page=on_page)
+        return resources.run_ocr(
+            document,
+            resources.digest(data),
+            sidebar.engine(),
+            sidebar.mode(),
+            license_path=sidebar.license_path(),
+            on_page=on_page,
+        )
 
     correct, concurrency = None, 1
     if also_correct:
         with st.spinner(f"Preparing {model_state.current_choice().label}…"):
             correct, concurrency = correction_view.corrector(prompt, model_state.current_choice(), "Batch")
-    after_file = (lambda: model_state.release("released (Batch: after each file)")) if also_correct and release_each else None
+    after_file = (
+        (lambda: model_state.release("released (Batch: after each file)")) if also_correct and release_each else None
+    )
     st.session_state[keys.BATCH_ROWS] = list(run_batch(inputs, ocr, correct, show_progress, after_file, concurrency))
 
 rows = st.session_state.get(keys.BATCH_ROWS)
@@ -49,5 +69,11 @@ if rows:
     summary = f"{len(rows) - failed} file(s) processed, {failed} with errors, {warned} with warnings (see the table)."
     st.success(summary, icon=":material/check_circle:" if not (failed or warned) else ":material/warning:")
     st.dataframe(pd.DataFrame([row.summary() for row in rows]), hide_index=True, width="stretch")
-    st.download_button("Download everything (.zip)", batch_zip(rows), "batch-results.zip", "application/zip",
-                       icon=":material/download:", key="batch:download")
+    st.download_button(
+        "Download everything (.zip)",
+        batch_zip(rows),
+        "batch-results.zip",
+        "application/zip",
+        icon=":material/download:",
+        key="batch:download",
+    )

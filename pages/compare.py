@@ -12,7 +12,9 @@ SLOT = "compare"
 LETTERS = "ABCD"
 
 st.title("Compare prompts")
-st.caption("Run the same OCR text through several prompts, see each diff and its figures, mark a winner, keep the best prompt.")
+st.caption(
+    "Run the same OCR text through several prompts, see each diff and its figures, mark a winner, keep the best prompt."
+)
 
 user_file = document_view.upload(SLOT)
 if user_file is None:
@@ -33,10 +35,16 @@ if not ocr_text:
 with st.container(horizontal=True, vertical_alignment="bottom"):
     count = st.number_input("Prompts", 2, 4, 2, key=f"{SLOT}.count", persist_state="session")
     two_models = st.toggle("Two models", key=f"{SLOT}.two_models", persist_state="session")
-    second_model = st.text_input("Second model", key=f"{SLOT}.second_model", persist_state="session",
-                                 disabled=not two_models, placeholder="demo, a folder, a repo id")
-ground_truth = st.text_area("Ground truth (optional): gives CER/WER per run", key=f"{SLOT}.truth",
-                            persist_state="session", height=80)
+    second_model = st.text_input(
+        "Second model",
+        key=f"{SLOT}.second_model",
+        persist_state="session",
+        disabled=not two_models,
+        placeholder="demo, a folder, a repo id",
+    )
+ground_truth = st.text_area(
+    "Ground truth (optional): gives CER/WER per run", key=f"{SLOT}.truth", persist_state="session", height=80
+)
 
 defaults = list(PRESETS)
 columns = st.columns(int(count), gap="medium")
@@ -67,18 +75,34 @@ if st.button(f"Run all {len(setups)}", type="primary", key=f"{SLOT}:run", icon="
 runs: dict = st.session_state.get(f"{SLOT}.runs", {})
 if not runs:
     st.stop()
-st.dataframe(pd.DataFrame([figures(contender, ground_truth) for contender in runs.values()]), hide_index=True, width="stretch")
+st.dataframe(
+    pd.DataFrame([figures(contender, ground_truth) for contender in runs.values()]), hide_index=True, width="stretch"
+)
 for column, contender in zip(st.columns(len(runs), gap="medium"), runs.values()):
     with column:
         st.markdown(f"**{contender.label}**")
-        correction_view.diff_tabs(contender.result.raw, contender.result.corrected, key=f"{SLOT}.diff.{contender.label[0]}")
+        correction_view.diff_tabs(
+            contender.result.raw, contender.result.corrected, key=f"{SLOT}.diff.{contender.label[0]}"
+        )
         prompt_view.save_form(st.session_state[f"{SLOT}.prompts"][contender.label], f"{SLOT}.save.{contender.label[0]}")
 
 winner = st.radio("Winner", ["none yet", *runs], key=f"{SLOT}.winner", horizontal=True, persist_state="session")
 winner = None if winner == "none yet" else winner
 contenders = list(runs.values())
 with st.container(horizontal=True):
-    st.download_button("Comparison (.md)", comparison_markdown(user_file.name, contenders, winner, ground_truth),
-                       "comparison.md", "text/markdown", key=f"{SLOT}:md", icon=":material/description:")
-    st.download_button("Comparison (.json)", comparison_json(user_file.name, contenders, winner, ground_truth),
-                       "comparison.json", "application/json", key=f"{SLOT}:json", icon=":material/data_object:")
+    st.download_button(
+        "Comparison (.md)",
+        comparison_markdown(user_file.name, contenders, winner, ground_truth),
+        "comparison.md",
+        "text/markdown",
+        key=f"{SLOT}:md",
+        icon=":material/description:",
+    )
+    st.download_button(
+        "Comparison (.json)",
+        comparison_json(user_file.name, contenders, winner, ground_truth),
+        "comparison.json",
+        "application/json",
+        key=f"{SLOT}:json",
+        icon=":material/data_object:",
+    )

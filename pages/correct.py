@@ -8,11 +8,16 @@ from ocr_pipeline import samples
 SLOT = "correct"
 
 st.title("Correct a document")
-st.caption("1 · Upload a scan  →  2 · Run OCR  →  3 · Pick a prompt and press Correct  →  4 · Review the diff and download.")
+st.caption(
+    "1 · Upload a scan  →  2 · Run OCR  →  3 · Pick a prompt and press Correct  →  4 · Review the diff and download."
+)
 
 user_file = document_view.upload(SLOT)
 if user_file is None:
-    st.info("Drop an invoice, receipt, letter or note above (PNG, JPEG, TIFF, PDF), or start with a sample.", icon=":material/waving_hand:")
+    st.info(
+        "Drop an invoice, receipt, letter or note above (PNG, JPEG, TIFF, PDF), or start with a sample.",
+        icon=":material/waving_hand:",
+    )
     if st.button("Use a sample invoice", key=f"{SLOT}:sample"):
         invoice = samples.demo_documents()[0]
         session.set_file(SLOT, session.UserFile.of(invoice.file_name, invoice.data))
@@ -34,6 +39,10 @@ with text_column:
 if ocr_text:
     st.divider()
     ocr_result = st.session_state[f"{SLOT}.ocr"]
-    context = {"file": user_file.name, "engine": ocr_result.engine, "engine_reason": ocr_result.engine_reason,
-               "ocr_seconds": round(sum(page.seconds for page in ocr_result.pages), 3)}
+    context = {
+        "file": user_file.name,
+        "engine": ocr_result.engine,
+        "engine_reason": ocr_result.engine_reason,
+        "ocr_seconds": round(sum(page.seconds for page in ocr_result.pages), 3),
+    }
     correction_view.correct_section(SLOT, ocr_text, user_file.name, context)

@@ -12,28 +12,45 @@ SLOT = "demo"
 
 @st.cache_resource(show_spinner="Drawing the sample documents…")
 def sample_files() -> dict[str, tuple[samples.DemoSample, session.UserFile]]:
-    return {sample.title: (sample, session.UserFile.of(sample.file_name, sample.data)) for sample in samples.demo_documents()}
+    return {
+        sample.title: (sample, session.UserFile.of(sample.file_name, sample.data))
+        for sample in samples.demo_documents()
+    }
 
 
 st.title("Demo")
-st.caption("Four documents this project draws itself: scanned, read by OCR, repaired by the offline demo model "
-           "under the guard that never lets it change a number, an amount or a date.")
+st.caption(
+    "Four documents this project draws itself: scanned, read by OCR, repaired by the offline demo model "
+    "under the guard that never lets it change a number, an amount or a date."
+)
 
 files = sample_files()
-title = st.segmented_control("Sample", list(files), key=keys.DEMO_SAMPLE, default=next(iter(files)),
-                             persist_state="session") or next(iter(files))
+title = st.segmented_control(
+    "Sample", list(files), key=keys.DEMO_SAMPLE, default=next(iter(files)), persist_state="session"
+) or next(iter(files))
 sample, user_file = files[title]
 document = document_view.decode(user_file)
 slot = f"{SLOT}.{list(files).index(title)}"
 if st.button(f"Run “{title}” end to end", type="primary", key="demo:run", icon=":material/play_arrow:"):
     progress = st.progress(0.0, text="OCR…")
-    ocr_result = resources.run_ocr(document, user_file.digest, "auto", sample.mode,
-                                   on_page=lambda done, total: progress.progress(done / total / 2,
-                                                                                  text=f"OCR page {done} of {total}"))
+    ocr_result = resources.run_ocr(
+        document,
+        user_file.digest,
+        "auto",
+        sample.mode,
+        on_page=lambda done, total: progress.progress(done / total / 2, text=f"OCR page {done} of {total}"),
+    )
     progress.empty()
     with RunControl() as control:
-        correction_view.run(ocr_result.text, prompt_view.library()[sample.prompt], model_state.demo_choice(),
-                            "Demo", "strict", control, lambda result: control.save({slot: (ocr_result, result)}))
+        correction_view.run(
+            ocr_result.text,
+            prompt_view.library()[sample.prompt],
+            model_state.demo_choice(),
+            "Demo",
+            "strict",
+            control,
+            lambda result: control.save({slot: (ocr_result, result)}),
+        )
 
 scan, ocr_column, corrected_column = st.columns([4, 3, 3], gap="medium")
 with scan:
@@ -42,7 +59,9 @@ with scan:
 run = st.session_state.get(slot)
 if run is None:
     with ocr_column:
-        st.info("Press **Run** to read and correct this document (the first run loads the model).", icon=":material/info:")
+        st.info(
+            "Press **Run** to read and correct this document (the first run loads the model).", icon=":material/info:"
+        )
     st.stop()
 
 ocr_result, result = run
@@ -57,7 +76,9 @@ with corrected_column:
     st.code(result.corrected, language=None, wrap_lines=True)
     if truth:
         before, after = cer(ocr_result.text, truth), cer(result.corrected, truth)
-        st.metric("Character error rate", f"{after:.1%}", delta=f"{(after - before) * 100:+.1f} points", delta_color="inverse")
+        st.metric(
+            "Character error rate", f"{after:.1%}", delta=f"{(after - before) * 100:+.1f} points", delta_color="inverse"
+        )
 
 st.subheader("What changed")
 correction_view.diff_tabs(ocr_result.text, result.corrected, key=f"{slot}.diff")

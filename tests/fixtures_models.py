@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -126,7 +126,9 @@ def build_tiny_gguf(path: Path, *, layers: int = 2, hidden: int = 64) -> Path:
     writer.add_vocab_size(len(tokens))
     writer.add_tokenizer_model("gpt2")
     writer.add_token_list(tokens)
-    writer.add_token_types([gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL for i in range(len(tokens))])
+    writer.add_token_types(
+        [gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL for i in range(len(tokens))]
+    )
     writer.add_token_merges([" ".join(merge) if isinstance(merge, list) else merge for merge in model["merges"]])
     writer.add_bos_token_id(tokenizer.convert_tokens_to_ids("<|im_start|>"))
     writer.add_eos_token_id(tokenizer.convert_tokens_to_ids("<|im_end|>"))
@@ -321,21 +323,42 @@ def llama_server(demo_gguf_path: Path):
 Reply = Callable[[dict], "tuple[int, dict, bytes | None]"]  # request body -> (status, headers, body or None: drop)
 
 
-def chat_answer(text: str, *, finish: str | None = "stop", prompt_tokens: int = 1000,
-                completion_tokens: int | None = None, logprobs: list[float] | None = None) -> Reply:
+def chat_answer(
+    text: str,
+    *,
+    finish: str | None = "stop",
+    prompt_tokens: int = 1000,
+    completion_tokens: int | None = None,
+    logprobs: list[float] | None = None,
+) -> Reply:
     """A reply with `text` as the answer, non-streamed or as server-sent events as the request asks."""
 
     def reply(body: dict) -> tuple[int, dict, bytes]:
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens or len(text.split())}
         choice_logprobs = {"content": [{"token": "x", "logprob": value} for value in logprobs]} if logprobs else None
         if not body.get("stream"):
-            answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                   "finish_reason": finish, "logprobs": choice_logprobs}], "usage": usage}
+            answer = {
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": finish,
+                        "logprobs": choice_logprobs,
+                    }
+                ],
+                "usage": usage,
+            }
             return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
-        events = [{"choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
-                  for word in re.findall(r"\S+\s*", text)]
-        events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish, "logprobs": choice_logprobs}],
-                       "usage": usage})
+        events = [
+            {"choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
+            for word in re.findall(r"\S+\s*", text)
+        ]
+        events.append(
+            {
+                "choices": [{"index": 0, "delta": {}, "finish_reason": finish, "logprobs": choice_logprobs}],
+                "usage": usage,
+            }
+        )
         stream = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
         return 200, {"Content-Type": "text/event-stream"}, stream.encode()
 
@@ -343,8 +366,11 @@ def chat_answer(text: str, *, finish: str | None = "stop", prompt_tokens: int = 
 
 
 def status_reply(status: int, message: str = "", headers: dict | None = None) -> Reply:
-    return lambda body: (status, {"Content-Type": "application/json", **(headers or {})},
-                         json.dumps({"error": {"message": message or f"status {status}"}}).encode())
+    return lambda body: (
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps({"error": {"message": message or f"status {status}"}}).encode(),
+    )
 
 
 def slow(reply: Reply, seconds: float) -> Reply:
@@ -396,8 +422,11 @@ def _openai_handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if urlsplit(self.path).path == "/v1/models":
-                return self._send(200, {"Content-Type": "application/json"},
-                                  json.dumps({"object": "list", "data": fake.models}).encode())
+                return self._send(
+                    200,
+                    {"Content-Type": "application/json"},
+                    json.dumps({"object": "list", "data": fake.models}).encode(),
+                )
             self._send(404, {}, b"{}")
 
         def do_POST(self) -> None:
@@ -406,8 +435,11 @@ def _openai_handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if path == "/tokenize":  # vLLM's
                 with fake.lock:
                     fake.tokenize_calls += 1
-                return self._send(200, {"Content-Type": "application/json"},
-                                  json.dumps({"count": len(body.get("prompt", "").split())}).encode())
+                return self._send(
+                    200,
+                    {"Content-Type": "application/json"},
+                    json.dumps({"count": len(body.get("prompt", "").split())}).encode(),
+                )
             if path != "/v1/chat/completions":
                 return self._send(404, {}, b"{}")
             with fake.lock:

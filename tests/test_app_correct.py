@@ -182,4 +182,3 @@ def test_a_model_that_cannot_be_found_is_explained(invoice_png, monkeypatch):
     app.button(key="correct:correct").click().run()
     assert_no_exception(app)
     assert any("no such file or folder" in message for message in messages(app)), messages(app)
-

@@ -26,13 +26,21 @@ def test_batch_rows_for_good_and_bad_files_and_one_zip(invoice_png, letter_pdf):
         bundle.writestr("scans/readme.txt", "not a document")
     app = start("pages/batch.py")
     app.file_uploader[0].set_value(
-        [("invoice.png", invoice_png, "image/png"), ("bad.png", b"nope", "image/png"),
-         ("bundle.zip", archive.getvalue(), "application/zip")]
+        [
+            ("invoice.png", invoice_png, "image/png"),
+            ("bad.png", b"nope", "image/png"),
+            ("bundle.zip", archive.getvalue(), "application/zip"),
+        ]
     ).run()
     app.button(key="batch:run").click().run()
     assert_no_exception(app)
     table = app.dataframe[0].value
-    assert list(table["file"]) == ["invoice.png", "bad.png", "bundle.zip/scans/letter.pdf", "bundle.zip/scans/readme.txt"]
+    assert list(table["file"]) == [
+        "invoice.png",
+        "bad.png",
+        "bundle.zip/scans/letter.pdf",
+        "bundle.zip/scans/readme.txt",
+    ]
     assert list(table["pages"]) == [1, 0, 2, 0]
     assert table["error"][0] == "" and "not a readable PNG" in table["error"][1] and "skipped" in table["error"][3]
     assert "2 with errors, 0 with warnings" in messages(app, "success")[0]
@@ -150,10 +158,13 @@ def test_evaluate_compares_ocr_engines_on_a_folder(transcribed_scans):
 
 
 def test_evaluate_measures_correction_on_uploaded_pairs():
-    pairs = "\n".join(json.dumps(row) for row in [
-        {"ocr": "Tbe total was $1O0.00", "gt": "The total was $100.00"},
-        {"ocr": "Invoice # 12345 from ACME", "gt": "Invoice # 12345 from ACME"},
-    ])
+    pairs = "\n".join(
+        json.dumps(row)
+        for row in [
+            {"ocr": "Tbe total was $1O0.00", "gt": "The total was $100.00"},
+            {"ocr": "Invoice # 12345 from ACME", "gt": "Invoice # 12345 from ACME"},
+        ]
+    )
     app = start("pages/evaluate.py")
     app.segmented_control(key="evaluate.source").set_value("OCR / ground-truth pairs (.jsonl)").run()
     app.file_uploader(key="evaluate:pairs").set_value(("pairs.jsonl", pairs.encode(), "application/json")).run()
@@ -229,7 +240,9 @@ def test_a_broken_prompts_file_can_be_moved_aside_with_one_click(tmp_path):
     """The button was keyed on id(error): a new error each rerun, so the click was lost."""
     (tmp_path / "prompts.json").write_text("{ not json")
     app = start()
-    app.file_uploader[0].set_value(("invoice.png", samples.to_bytes(samples.render_lines(["Total 12.50"])), "image/png"))
+    app.file_uploader[0].set_value(
+        ("invoice.png", samples.to_bytes(samples.render_lines(["Total 12.50"])), "image/png")
+    )
     app.run()
     app.button(key="correct:run_ocr").click().run()
     assert any("prompts" in message for message in messages(app))

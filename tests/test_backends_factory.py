@@ -70,8 +70,12 @@ def test_create_backend_loads_and_releases(tiny_model_dir):
 
 
 def test_negative_gpu_layers_is_bad_usage():
-    run = subprocess.run([sys.executable, "-m", "ocr_pipeline", "correct", "--gpu-layers", "-3"],
-                         input="", capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "ocr_pipeline", "correct", "--gpu-layers", "-3"],
+        input="",
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2, run.stderr
     assert "expected a number of layers (0 or more), 'all' or 'auto', not '-3'" in run.stderr
     assert "Traceback" not in run.stderr
@@ -79,8 +83,9 @@ def test_negative_gpu_layers_is_bad_usage():
 
 def test_bad_backend_and_concurrency_are_bad_usage():
     for flags in (["--backend", "vllm"], ["--concurrency", "0"]):
-        run = subprocess.run([sys.executable, "-m", "ocr_pipeline", "correct", *flags], input="",
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            [sys.executable, "-m", "ocr_pipeline", "correct", *flags], input="", capture_output=True, text=True
+        )
         assert run.returncode == 2 and "Traceback" not in run.stderr, (flags, run.stderr)
 
 
@@ -89,12 +94,14 @@ def test_gpu_layers_without_cuda_says_it_has_no_effect(tiny_model_dir, tmp_path,
         pytest.skip("CUDA is present")
     text = tmp_path / "ocr.txt"
     text.write_text("Tota1 100.00\n")
-    assert main(["correct", "--text-file", str(text), "--model", str(tiny_model_dir), "--gpu-layers", "4",
-                 "--json"]) == 0
+    assert (
+        main(["correct", "--text-file", str(text), "--model", str(tiny_model_dir), "--gpu-layers", "4", "--json"]) == 0
+    )
     err = capsys.readouterr().err
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert warnings == [
-        "warning: --gpu-layers has no effect without CUDA (transformers runs the model on the CPU here)."]
+        "warning: --gpu-layers has no effect without CUDA (transformers runs the model on the CPU here)."
+    ]
     assert main(["correct", "--text-file", str(text), "--model", str(tiny_model_dir), "--json"]) == 0
     assert "warning:" not in capsys.readouterr().err
 
@@ -102,16 +109,19 @@ def test_gpu_layers_without_cuda_says_it_has_no_effect(tiny_model_dir, tmp_path,
 def test_the_backend_flag_reaches_the_factory(tiny_model_dir, tmp_path, capsys):
     text = tmp_path / "ocr.txt"
     text.write_text("Tota1 100.00\n")
-    assert main(["correct", "--text-file", str(text), "--model", str(tiny_model_dir), "--backend", "transformers",
-                 "--json"]) == 0
+    assert (
+        main(
+            ["correct", "--text-file", str(text), "--model", str(tiny_model_dir), "--backend", "transformers", "--json"]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert "model: transformers, " in captured.err and json.loads(captured.out)["raw"] == "Tota1 100.00\n"
     assert main(["correct", "--text-file", str(text), "--model", str(tiny_model_dir), "--backend", "llamacpp"]) == 1
     assert "needs a .gguf file" in capsys.readouterr().err or not llamacpp_status()[0]
 
 
-def test_run_sends_several_files_to_a_server_at_once_and_keeps_their_order(fake_openai, invoice_png, tmp_path,
-                                                                           capsys):
+def test_run_sends_several_files_to_a_server_at_once_and_keeps_their_order(fake_openai, invoice_png, tmp_path, capsys):
     import threading
 
     from tests.fixtures_models import chat_answer
@@ -138,8 +148,9 @@ def test_run_sends_several_files_to_a_server_at_once_and_keeps_their_order(fake_
         (tmp_path / f"scan{index}.png").write_bytes(invoice_png)
         names.append(str(tmp_path / f"scan{index}.png"))
     names.insert(1, str(tmp_path / "missing.png"))
-    status = main(["run", *names, "--engine", "rapidocr", "--server-url", fake_openai.url, "--concurrency", "4",
-                   "--json"])
+    status = main(
+        ["run", *names, "--engine", "rapidocr", "--server-url", fake_openai.url, "--concurrency", "4", "--json"]
+    )
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert status == 1 and [row["file"] for row in rows] == names
     assert "no such file" in rows[1]["error"]

@@ -12,8 +12,10 @@ from ocr_pipeline.llm.models import ModelSource, resolve_model
 from ocr_pipeline.llm.placement import LoadOptions, layers_split, llama_gpu_layers
 from tests.fixtures_models import needs_llamacpp
 
-REQUEST = [{"role": "system", "content": "Correct the OCR errors."},
-           {"role": "user", "content": "Tbe qnick brown fox jumps ovcr the lazy dog, 37.5 times."}]
+REQUEST = [
+    {"role": "system", "content": "Correct the OCR errors."},
+    {"role": "user", "content": "Tbe qnick brown fox jumps ovcr the lazy dog, 37.5 times."},
+]
 SHORT = [{"role": "user", "content": "Invoice 4521 was paid on 12 March."}]
 
 
@@ -26,10 +28,16 @@ def test_context_is_sized_from_the_chunk_budget():
     assert context_tokens(64, 0) == 256
 
 
-@pytest.mark.parametrize("options, expected", [
-    (LoadOptions(), -1), (LoadOptions(gpu_layers="auto"), -1), (LoadOptions(gpu_layers=0), 0),
-    (LoadOptions(gpu_layers=12), 12), (LoadOptions(device="cpu", gpu_layers=12), 0),
-])
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (LoadOptions(), -1),
+        (LoadOptions(gpu_layers="auto"), -1),
+        (LoadOptions(gpu_layers=0), 0),
+        (LoadOptions(gpu_layers=12), 12),
+        (LoadOptions(device="cpu", gpu_layers=12), 0),
+    ],
+)
 def test_gpu_layers_map_to_n_gpu_layers(options, expected):
     assert llama_gpu_layers(options) == expected
 
@@ -95,8 +103,9 @@ def test_greedy_streamed_generation(tiny_llama):
     again = tiny_llama.generate([REQUEST], [12])[0]
     assert again.text == first.text and first.new_tokens > 0 and second.new_tokens > 0
     pieces: dict[int, list[str]] = {}
-    streamed = tiny_llama.generate([REQUEST, SHORT], [12, 9],
-                                   on_token=lambda index, piece: pieces.setdefault(index, []).append(piece))
+    streamed = tiny_llama.generate(
+        [REQUEST, SHORT], [12, 9], on_token=lambda index, piece: pieces.setdefault(index, []).append(piece)
+    )
     assert [g.text for g in streamed] == [first.text, second.text]
     assert ["".join(pieces[0]), "".join(pieces[1])] == [first.text, second.text]
     assert len(pieces[0]) > 1 and [g.new_tokens for g in streamed] == [first.new_tokens, second.new_tokens]
@@ -125,8 +134,9 @@ def test_threads_can_be_set_for_a_busy_machine(tiny_gguf_path, monkeypatch):
 def test_options_llama_cpp_cannot_honour(tiny_gguf_path, tiny_model_dir):
     needs_llamacpp()
     with pytest.raises(ModelError, match="bitsandbytes"):
-        LlamaCppBackend(ModelSource("t", tiny_gguf_path.parent, gguf_file=tiny_gguf_path.name),
-                        LoadOptions(quantization="4bit"))
+        LlamaCppBackend(
+            ModelSource("t", tiny_gguf_path.parent, gguf_file=tiny_gguf_path.name), LoadOptions(quantization="4bit")
+        )
     with pytest.raises(ModelError, match="needs a .gguf file"):
         LlamaCppBackend(ModelSource("t", tiny_model_dir))
 

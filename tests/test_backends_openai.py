@@ -54,7 +54,11 @@ def test_settings_come_from_the_environment_and_never_show_the_key(monkeypatch):
     monkeypatch.setenv("OCR_LLM_CONCURRENCY", "16")
     settings = ServerSettings.from_env()
     assert (settings.url, settings.model, settings.api_key, settings.concurrency) == (
-        "http://gpu-host:8000/v1", "Qwen/Qwen2.5-7B-Instruct", "sk-secret-123", 16)
+        "http://gpu-host:8000/v1",
+        "Qwen/Qwen2.5-7B-Instruct",
+        "sk-secret-123",
+        16,
+    )
     assert "sk-secret" not in repr(settings)
     monkeypatch.delenv(ENV_URL)
     with pytest.raises(ModelError, match=ENV_URL):
@@ -87,8 +91,13 @@ def test_a_document_is_corrected_through_a_real_server(llama_server):
     assert isinstance(backend, ModelBackend) and backend.name == "demo"
     assert backend.health.server == "llama-cpp-python" and backend.placement is None
     pieces: dict[int, list[str]] = {}
-    result = correct_text(RECEIPT, backend, "financial", token_budget=24,
-                          on_token=lambda index, piece: pieces.setdefault(index, []).append(piece))
+    result = correct_text(
+        RECEIPT,
+        backend,
+        "financial",
+        token_budget=24,
+        on_token=lambda index, piece: pieces.setdefault(index, []).append(piece),
+    )
     sent = [chunk for chunk in result.chunks if chunk.raw.strip()]
     answered = [chunk for chunk in sent if chunk.candidate is not None]
     assert len(sent) >= 2 and answered, [chunk.reasons for chunk in sent]
@@ -110,8 +119,10 @@ def test_the_server_and_llama_cpp_in_process_answer_alike(llama_server, demo_ggu
     four = create_backend(backend="openai", server_url=llama_server.url, concurrency=4)
     local = LlamaCppBackend(resolve_model("demo"))
     try:
-        answers = {name: [chunk.candidate for chunk in correct_text(RECEIPT, backend, token_budget=24).chunks]
-                   for name, backend in (("one", one), ("four", four), ("local", local))}
+        answers = {
+            name: [chunk.candidate for chunk in correct_text(RECEIPT, backend, token_budget=24).chunks]
+            for name, backend in (("one", one), ("four", four), ("local", local))
+        }
     finally:
         for backend in (one, four, local):
             backend.release()
@@ -140,8 +151,9 @@ def test_killing_the_server_mid_document_keeps_the_ocr_text_of_the_chunks_that_f
     assert sent[0].error is None and sent[0].candidate is not None
     failed = sent[1:]
     assert failed and all(chunk.status == "error" and chunk.text == chunk.raw for chunk in failed)
-    assert all("is down or unreachable" in chunk.reasons[0] and "the OCR text was kept" in chunk.reasons[0]
-               for chunk in failed), [chunk.reasons for chunk in failed]
+    assert all(
+        "is down or unreachable" in chunk.reasons[0] and "the OCR text was kept" in chunk.reasons[0] for chunk in failed
+    ), [chunk.reasons for chunk in failed]
     assert [w for w in result.warnings if "down or unreachable" in w]
     assert seconds < 30  # retried with back-off, then the later chunks fail at once
 
@@ -236,8 +248,10 @@ def test_streaming_hands_pieces_over_on_the_calling_thread(fake_openai):
     fake_openai.default = chat_answer("Total due 100.00 today", logprobs=[-0.1, -0.2, -0.3, -0.4])
     seen: list[tuple[int, str, str]] = []
     answers = backend_on(fake_openai).generate(
-        [MESSAGES, MESSAGES], [16, 16],
-        on_token=lambda index, piece: seen.append((index, piece, threading.current_thread().name)))
+        [MESSAGES, MESSAGES],
+        [16, 16],
+        on_token=lambda index, piece: seen.append((index, piece, threading.current_thread().name)),
+    )
     assert [answer.text for answer in answers] == ["Total due 100.00 today"] * 2
     assert answers[0].logprobs == [-0.1, -0.2, -0.3, -0.4] and answers[0].new_tokens == 4
     assert {name for _, _, name in seen} == {threading.current_thread().name}
@@ -262,8 +276,11 @@ def test_logprobs_refused_are_dropped_for_good(fake_openai):
 
 def test_a_failed_request_keeps_the_other_answers_of_its_batch(fake_openai):
     """correct_text retries a failed batch one chunk at a time: no answer is asked for twice."""
-    fake_openai.default = lambda body: (chat_answer("x y", finish="length") if "bad" in body["messages"][-1]["content"]
-                                        else chat_answer(body["messages"][-1]["content"]))(body)
+    fake_openai.default = lambda body: (
+        chat_answer("x y", finish="length")
+        if "bad" in body["messages"][-1]["content"]
+        else chat_answer(body["messages"][-1]["content"])
+    )(body)
     result = correct_text("good one\n\nbad two\n\ngood three", backend_on(fake_openai), token_budget=3)
     assert [chunk.status for chunk in result.chunks] == ["unchanged", "error", "unchanged"]
     assert len(fake_openai.requests) == 3

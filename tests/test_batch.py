@@ -20,14 +20,21 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 
 
 def _fake_ocr(document, data, on_page=None):
-    return OcrResult(document.name, "fake", "printed", "en", [OcrPage(0, f"{len(data)} bytes", [], 0.0)],
-                     list(document.warnings))
+    return OcrResult(
+        document.name, "fake", "printed", "en", [OcrPage(0, f"{len(data)} bytes", [], 0.0)], list(document.warnings)
+    )
 
 
 def test_traversal_names_in_a_zip_get_a_row_under_a_clean_name(invoice_png):
     """Entries named ../../etc/evil.png used to vanish: '..' was taken for a dotfile."""
-    bundle = _zip({"../../etc/evil.png": invoice_png, "/abs/x.png": invoice_png, "ok/.DS_Store": b"x",
-                   "__MACOSX/ok/._a.png": b"x"})
+    bundle = _zip(
+        {
+            "../../etc/evil.png": invoice_png,
+            "/abs/x.png": invoice_png,
+            "ok/.DS_Store": b"x",
+            "__MACOSX/ok/._a.png": b"x",
+        }
+    )
     inputs = expand_inputs([("../../up/bundle.zip", bundle)])
     assert [item.name for item in inputs] == ["bundle.zip/etc/evil.png", "bundle.zip/abs/x.png"]
     rows = list(run_batch(inputs, _fake_ocr))

@@ -22,7 +22,8 @@ def scan_folder(tmp_path_factory) -> Path:
     (folder / "invoice.gt.txt").write_text(INVOICE_TEXT)
     (folder / "invoice.key.json").write_text(json.dumps({"total": "$100.00", "date": "2023-07-15", "company": ""}))
     (folder / "receipt.jpg").write_bytes(
-        samples.to_bytes(samples.render_lines(samples.RECEIPT_LINES, size=30, width=760), "JPEG"))
+        samples.to_bytes(samples.render_lines(samples.RECEIPT_LINES, size=30, width=760), "JPEG")
+    )
     (folder / "receipt.gt.txt").write_text(RECEIPT_TEXT)
     (folder / "receipt.key.json").write_text(json.dumps({"total": "11.50", "date": "15/07/2023"}))
     (folder / "untranscribed.png").write_bytes(samples.to_bytes(samples.render_lines(["no transcript"])))
@@ -72,14 +73,17 @@ def test_double_suffix_scans_find_their_transcript(tmp_path):
     assert [item.ground_truth for item in bench.load_scan_set(tmp_path)] == ["a line"]
 
 
-@pytest.mark.parametrize(("field", "value", "text", "found"), [
-    ("total", "9.00", "TOTAL RM 9.00", True),
-    ("total", "RM 9.00", "total 9.00", True),
-    ("total", "9.00", "TOTAL 19.00", False),
-    ("total", "9.00", "TOTAL 9.001", False),
-    ("date", "25/12/2018", "Date: 25/12/2018 10:00", True),
-    ("date", "25/12/2018", "Date: 25/12/2019", False),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "text", "found"),
+    [
+        ("total", "9.00", "TOTAL RM 9.00", True),
+        ("total", "RM 9.00", "total 9.00", True),
+        ("total", "9.00", "TOTAL 19.00", False),
+        ("total", "9.00", "TOTAL 9.001", False),
+        ("date", "25/12/2018", "Date: 25/12/2018 10:00", True),
+        ("date", "25/12/2018", "Date: 25/12/2019", False),
+    ],
+)
 def test_key_fields_are_found_as_whole_values(field, value, text, found):
     assert bench.key_found(field, value, text) is found
 
@@ -114,8 +118,9 @@ def test_numbers_kept_counts_repeats_and_look_alike_repairs_as_changes():
 def test_pairs_in_both_schemas_and_bad_lines(tmp_path):
     lines = [
         json.dumps({"ocr": "a", "gt": "b", "id": "first"}),
-        json.dumps({"id": "doc", "ocr_hypothesis": {"transcription_unit": "x"},
-                    "ground_truth": {"transcription_unit": "y"}}),
+        json.dumps(
+            {"id": "doc", "ocr_hypothesis": {"transcription_unit": "x"}, "ground_truth": {"transcription_unit": "y"}}
+        ),
     ]
     pairs = bench.parse_pairs(lines)
     assert [(pair.ocr, pair.gt) for pair in pairs] == [("a", "b"), ("x", "y")]
@@ -131,8 +136,11 @@ def test_pairs_in_both_schemas_and_bad_lines(tmp_path):
 @pytest.fixture(scope="module")
 def ocr_report(scan_folder):
     seen = []
-    report = bench.benchmark_ocr(scan_folder, ["rapidocr", bench.PLAIN_RAPIDOCR],
-                                 on_progress=lambda done, total, what: seen.append((done, total)))
+    report = bench.benchmark_ocr(
+        scan_folder,
+        ["rapidocr", bench.PLAIN_RAPIDOCR],
+        on_progress=lambda done, total, what: seen.append((done, total)),
+    )
     assert seen[0] == (0, 3) and seen[-1] == (3, 3)
     return report
 
@@ -176,8 +184,15 @@ def test_ocr_report_renders_as_a_table_and_rows(ocr_report):
     assert "cer any order" in text and "glued words" in text and "models: rapidocr: rapidocr 3." in text
     assert "machine:" in text
     rows = ocr_report.document_rows()
-    assert len(rows) == 6 and {"document", "engine", "CER", "CER any order", "glued words", "total found",
-                               "error"} <= set(rows[0])
+    assert len(rows) == 6 and {
+        "document",
+        "engine",
+        "CER",
+        "CER any order",
+        "glued words",
+        "total found",
+        "error",
+    } <= set(rows[0])
 
 
 def test_correction_benchmark_guarded_is_never_worse_than_the_ocr(pairs_file, tiny_backend):
@@ -242,8 +257,12 @@ def test_cli_bench_correct_and_overhead_with_a_local_model(pairs_file, tiny_mode
     assert "Correction of 2 pairs" in out and "guarded" in out
     text = tmp_path / "page.txt"
     text.write_text(INVOICE_TEXT + PAGE_BREAK + RECEIPT_TEXT)
-    assert main(["bench", "overhead", "--model", str(tiny_model_dir), "--text-file", str(text),
-                 "--repeats", "1", "--json"]) == 0
+    assert (
+        main(
+            ["bench", "overhead", "--model", str(tiny_model_dir), "--text-file", str(text), "--repeats", "1", "--json"]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["chunks"] == 2 and report["ratio"] > 0
 
@@ -265,12 +284,27 @@ def test_cli_bench_errors_are_one_line(tmp_path, capsys):
 def replay_file(tmp_path_factory) -> Path:
     """Three rows with two 'models': one that repairs, one that invents a number and rewrites."""
     rows = [
-        {"id": "a1", "row": 0, "ocr": "Tbe meeting was he1d on Monday.", "gt": "The meeting was held on Monday.",
-         "outputs": {"good": "The meeting was held on Monday.", "bad": "The meeting was held on Tuesday, 3 May."}},
-        {"id": "a1", "row": 1, "ocr": "It cost $40.00 in all.", "gt": "It cost $40.00 in all.",
-         "outputs": {"good": "It cost $40.00 in all.", "bad": "It cost $400.00 in all."}},
-        {"id": "a2", "row": 0, "ocr": "the cornrnittee rnoved", "gt": "the committee moved",
-         "outputs": {"good": "the committee moved", "bad": "a group of people went"}},
+        {
+            "id": "a1",
+            "row": 0,
+            "ocr": "Tbe meeting was he1d on Monday.",
+            "gt": "The meeting was held on Monday.",
+            "outputs": {"good": "The meeting was held on Monday.", "bad": "The meeting was held on Tuesday, 3 May."},
+        },
+        {
+            "id": "a1",
+            "row": 1,
+            "ocr": "It cost $40.00 in all.",
+            "gt": "It cost $40.00 in all.",
+            "outputs": {"good": "It cost $40.00 in all.", "bad": "It cost $400.00 in all."},
+        },
+        {
+            "id": "a2",
+            "row": 0,
+            "ocr": "the cornrnittee rnoved",
+            "gt": "the committee moved",
+            "outputs": {"good": "the committee moved", "bad": "a group of people went"},
+        },
     ]
     path = tmp_path_factory.mktemp("replay") / "outputs.jsonl"
     path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
@@ -316,10 +350,13 @@ NOT_UTF8 = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 
 @pytest.mark.parametrize("command", [["bench", "correct"], ["bench", "replay"], ["guard"]])
-@pytest.mark.parametrize(("content", "message"), [
-    (b'{"ocr": "caf\xe9", "gt": "cafe"}\n', "not UTF-8 text (byte 0xe9 at position 12); save it as UTF-8."),
-    (NOT_UTF8, "not UTF-8 text (binary data: a NUL byte at position 8)."),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"ocr": "caf\xe9", "gt": "cafe"}\n', "not UTF-8 text (byte 0xe9 at position 12); save it as UTF-8."),
+        (NOT_UTF8, "not UTF-8 text (binary data: a NUL byte at position 8)."),
+    ],
+)
 def test_a_file_that_is_not_utf8_text_is_one_error_line(tmp_path, capsys, command, content, message):
     path = tmp_path / "input.jsonl"
     path.write_bytes(content)
@@ -381,8 +418,10 @@ def test_evaluate_replays_uploaded_model_outputs_with_a_chart(evaluate_page, rep
     assert any("unguarded and guarded" in markdown.value for markdown in app.markdown)
 
 
-@pytest.mark.parametrize(("source", "uploader"), [("OCR / ground-truth pairs (.jsonl)", "evaluate:pairs"),
-                                                  ("Recorded model outputs (.jsonl)", "evaluate:replay")])
+@pytest.mark.parametrize(
+    ("source", "uploader"),
+    [("OCR / ground-truth pairs (.jsonl)", "evaluate:pairs"), ("Recorded model outputs (.jsonl)", "evaluate:replay")],
+)
 def test_evaluate_says_an_upload_is_not_utf8_text(evaluate_page, source, uploader):
     from tests.test_app_correct import assert_no_exception, messages
 

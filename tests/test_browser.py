@@ -85,8 +85,7 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
     print("memory:", MEMORY)
 
 
-@pytest.mark.parametrize(("title", "name"), [("Batch", "batch"),
-                                             ("Models & resources", "models")])
+@pytest.mark.parametrize(("title", "name"), [("Batch", "batch"), ("Models & resources", "models")])
 def test_every_page_opens_without_error(app_url, browser, title, name):
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(app_url)
@@ -112,9 +111,11 @@ def test_demo_runs_end_to_end_on_the_real_demo_model(app_url, browser, demo_gguf
 
 
 def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_path):
-    for name, lines, image in [("invoice.png", samples.INVOICE_LINES, samples.add_scan_noise(samples.render_lines(samples.INVOICE_LINES))),
-                               ("receipt.png", samples.RECEIPT_LINES, samples.render_lines(samples.RECEIPT_LINES, size=30, width=760)),
-                               ("note.png", samples.NOTE_LINES, samples.render_note())]:
+    for name, lines, image in [
+        ("invoice.png", samples.INVOICE_LINES, samples.add_scan_noise(samples.render_lines(samples.INVOICE_LINES))),
+        ("receipt.png", samples.RECEIPT_LINES, samples.render_lines(samples.RECEIPT_LINES, size=30, width=760)),
+        ("note.png", samples.NOTE_LINES, samples.render_note()),
+    ]:
         (tmp_path / name).write_bytes(samples.to_bytes(image))
         (tmp_path / name.replace(".png", ".gt.txt")).write_text("\n".join(lines))
     page = browser.new_page(viewport=VIEWPORT)

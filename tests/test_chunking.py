@@ -41,7 +41,23 @@ def check_invariants(source, chunks, budget, count=words):
             assert position == 0 and chunk.tokens == 0  # only blank space at the very start
 
 
-_PIECES = ["word", "Tota1", "$100.00", "a", "longerwordwithoutspaces", " ", "  ", "\t", "\n", "\n\n", "\n \n", "\f", "\r\n", "é", "\u00a0"]
+_PIECES = [
+    "word",
+    "Tota1",
+    "$100.00",
+    "a",
+    "longerwordwithoutspaces",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\n\n",
+    "\n \n",
+    "\f",
+    "\r\n",
+    "é",
+    "\u00a0",
+]
 
 
 @pytest.mark.parametrize("seed", range(400))
@@ -55,7 +71,23 @@ def test_joining_the_chunks_gives_back_the_input_exactly(seed):
 
 @pytest.mark.parametrize(
     "text",
-    ["", " ", "\n", "\f", "\f\f", "  \n\n  ", "a", " a", "a ", "\na\n", "a\f\fb", "\f a \f", "a\n\n\n\nb", "x\r\n\r\ny", "\u00a0a\u00a0"],
+    [
+        "",
+        " ",
+        "\n",
+        "\f",
+        "\f\f",
+        "  \n\n  ",
+        "a",
+        " a",
+        "a ",
+        "\na\n",
+        "a\f\fb",
+        "\f a \f",
+        "a\n\n\n\nb",
+        "x\r\n\r\ny",
+        "\u00a0a\u00a0",
+    ],
 )
 def test_whitespace_edge_cases_round_trip(text):
     for budget in (1, 3, DEFAULT_TOKEN_BUDGET):

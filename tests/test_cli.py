@@ -38,7 +38,9 @@ def test_readable_output_has_page_headers_and_exit_zero(files, capsys):
 
 
 def test_bad_usage_exits_2():
-    run = subprocess.run([sys.executable, "-m", "ocr_pipeline", "ocr", "--engine", "nope", "x.png"], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "ocr_pipeline", "ocr", "--engine", "nope", "x.png"], capture_output=True, text=True
+    )
     assert run.returncode == 2
     assert "invalid choice" in run.stderr
     assert "Traceback" not in run.stderr
@@ -67,7 +69,9 @@ def test_correct_json_has_raw_corrected_chunks_and_verdicts(tiny_model_dir, ocr_
 def test_correct_reads_standard_input(tiny_model_dir, ocr_text_file):
     run = subprocess.run(
         [sys.executable, "-m", "ocr_pipeline", "correct", "--model", str(tiny_model_dir), "--guard", "off"],
-        input=ocr_text_file.read_text(), capture_output=True, text=True,
+        input=ocr_text_file.read_text(),
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     assert "chunks:" in run.stderr and "Traceback" not in run.stderr
@@ -90,8 +94,11 @@ def test_correct_with_an_unknown_prompt_is_bad_usage(ocr_text_file, capsys):
 
 @pytest.mark.parametrize(
     ("data", "why"),
-    [(bytes(range(256)) * 12, "binary data"), (b"caf\xe9 au lait", "not UTF-8 text"),
-     (b"  \n\n ", "the text to correct is empty")],
+    [
+        (bytes(range(256)) * 12, "binary data"),
+        (b"caf\xe9 au lait", "not UTF-8 text"),
+        (b"  \n\n ", "the text to correct is empty"),
+    ],
 )
 def test_correct_refuses_what_is_not_text_before_loading_a_model(data, why, tmp_path, capsys):
     """A 3 KB binary given to --text-file was sent to the model for minutes."""
@@ -118,8 +125,20 @@ def test_ctrl_c_stops_after_the_current_chunk_and_keeps_what_was_done(tiny_model
     path = tmp_path / "long.txt"
     path.write_text("\n\n".join(f"Paragraph {index}: Tota1 due $1O0.00 on 2023-07-15." for index in range(60)))
     process = subprocess.Popen(
-        [sys.executable, "-m", "ocr_pipeline", "correct", "--text-file", str(path), "--model", str(tiny_model_dir),
-         "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ocr_pipeline",
+            "correct",
+            "--text-file",
+            str(path),
+            "--model",
+            str(tiny_model_dir),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env=os.environ | {"OCR_PIPELINE_HOME": str(tmp_path)},
     )
     line = process.stderr.readline()
@@ -139,8 +158,18 @@ def test_ctrl_c_stops_after_the_current_chunk_and_keeps_what_was_done(tiny_model
 
 
 def test_run_ocrs_then_corrects_each_file(files, tiny_model_dir, capsys):
-    status = main(["run", str(files / "invoice.png"), str(files / "notes.png"), "--engine", "rapidocr",
-                   "--model", str(tiny_model_dir), "--json"])
+    status = main(
+        [
+            "run",
+            str(files / "invoice.png"),
+            str(files / "notes.png"),
+            "--engine",
+            "rapidocr",
+            "--model",
+            str(tiny_model_dir),
+            "--json",
+        ]
+    )
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert status == 1
     assert rows[0]["engine"] == "rapidocr"

@@ -11,7 +11,13 @@ from ocr_pipeline.correction import correct_text
 from ocr_pipeline.guard import LENIENT
 from ocr_pipeline.prompts import PRESETS, Prompt, PromptError
 
-LOOK_ALIKE_FIXES = {"Tota1": "Total", "rneeting": "meeting", "he1d": "held", "cornmittee": "committee", "$1O0.00": "$100.00"}
+LOOK_ALIKE_FIXES = {
+    "Tota1": "Total",
+    "rneeting": "meeting",
+    "he1d": "held",
+    "cornmittee": "committee",
+    "$1O0.00": "$100.00",
+}
 
 DOCUMENT = (
     "Minutes of the rneeting\n\n"
@@ -84,7 +90,9 @@ def test_a_corrupted_number_keeps_the_ocr_text_with_its_reason():
 
 
 def test_chatter_is_stripped_before_judging():
-    result = correct(ScriptedBackend(lambda chunk: f"Here is the corrected text:\n{fix_look_alikes(chunk)}\n\nNote: fixed."))
+    result = correct(
+        ScriptedBackend(lambda chunk: f"Here is the corrected text:\n{fix_look_alikes(chunk)}\n\nNote: fixed.")
+    )
     assert result.corrected == TRUTH
     assert all(chunk.candidate == chunk.text for chunk in result.chunks)
 
@@ -134,7 +142,9 @@ def test_a_prompt_object_and_a_policy_object_are_accepted():
 
 def test_progress_is_reported_after_each_chunk():
     seen = []
-    result = correct(ScriptedBackend(fix_look_alikes, supports_batching=True), on_progress=lambda *args: seen.append(args))
+    result = correct(
+        ScriptedBackend(fix_look_alikes, supports_batching=True), on_progress=lambda *args: seen.append(args)
+    )
     assert [(done, total) for done, total, _ in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert [chunk for _, _, chunk in seen] == result.chunks
 
@@ -235,7 +245,11 @@ def test_the_tiny_model_runs_through_the_guard(tiny_backend):
     budget = max(tiny_backend.count_tokens(paragraph) for paragraph in paragraphs)
     streamed: dict[int, str] = {}
     result = correct_text(
-        "\n\n".join(paragraphs), tiny_backend, "financial", "strict", token_budget=budget,
+        "\n\n".join(paragraphs),
+        tiny_backend,
+        "financial",
+        "strict",
+        token_budget=budget,
         on_token=lambda index, piece: streamed.__setitem__(index, streamed.get(index, "") + piece),
     )
     assert result.model == tiny_backend.name and [chunk.raw for chunk in result.chunks] == paragraphs

@@ -136,15 +136,27 @@ def _tiff_rgb16(pixels) -> bytes:
 
     height, width, _ = pixels.shape
     image = pixels.astype("<u2").tobytes()
-    entries = [(256, 3, 1, width), (257, 3, 1, height), (258, 3, 3, None), (259, 3, 1, 1), (262, 3, 1, 2),
-               (273, 4, 1, None), (277, 3, 1, 3), (278, 3, 1, height), (279, 4, 1, len(image)), (284, 3, 1, 1)]
+    entries = [
+        (256, 3, 1, width),
+        (257, 3, 1, height),
+        (258, 3, 3, None),
+        (259, 3, 1, 1),
+        (262, 3, 1, 2),
+        (273, 4, 1, None),
+        (277, 3, 1, 3),
+        (278, 3, 1, height),
+        (279, 4, 1, len(image)),
+        (284, 3, 1, 1),
+    ]
     ifd_size = 2 + 12 * len(entries) + 4
     bits_offset = 8 + ifd_size
     data_offset = bits_offset + 6
     ifd = struct.pack("<H", len(entries))
     for tag, kind, count, value in entries:
         value = bits_offset if tag == 258 else data_offset if tag == 273 else value
-        ifd += struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+        ifd += struct.pack("<HHI", tag, kind, count) + (
+            struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        )
     return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + struct.pack("<HHH", 16, 16, 16) + image
 
 
@@ -179,7 +191,9 @@ def test_12_bit_data_in_a_16_bit_file_uses_its_own_range(gray_scan):
     import numpy as np
 
     buffer = io.BytesIO()
-    Image.fromarray((gray_scan.astype(np.int32) * 4095 // 255).astype(np.uint16)).save(buffer, "PNG")  # 0..4095, dark if read as 16-bit
+    Image.fromarray((gray_scan.astype(np.int32) * 4095 // 255).astype(np.uint16)).save(
+        buffer, "PNG"
+    )  # 0..4095, dark if read as 16-bit
     restored = _gray(load_document(buffer.getvalue(), "scan12.png").pages[0].image)
     assert np.abs(restored - gray_scan).max() <= 2
 
@@ -244,7 +258,13 @@ def test_zero_by_zero_png_message_names_no_python_object():
     import zlib
 
     header = struct.pack(">IIBBBBB", 0, 0, 8, 2, 0, 0, 0)
-    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + header + struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", 13)
+        + b"IHDR"
+        + header
+        + struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    )
     message = _error(png + b"\x00" * 16, "zero.png")
     assert "BytesIO" not in message and "object at 0x" not in message
     assert "no decoder can read it" in message

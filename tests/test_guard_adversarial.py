@@ -28,8 +28,10 @@ def test_every_category_has_cases_alone_and_hidden_among_repairs(report):
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_every_harmful_change_is_refused(report, category):
     tally = next(t for t in report.categories if t.category == category)
-    print(f"{category}: refused {tally.refused}/{tally.cases}, hidden among repairs {tally.hidden_refused}/"
-          f"{tally.hidden_cases}")
+    print(
+        f"{category}: refused {tally.refused}/{tally.cases}, hidden among repairs {tally.hidden_refused}/"
+        f"{tally.hidden_cases}"
+    )
     assert tally.refused == tally.cases, tally.let_through
     assert tally.hidden_refused == tally.hidden_cases
 
@@ -42,8 +44,9 @@ def test_plain_repairs_are_taken_and_none_makes_the_text_worse(report):
 
 def test_hidden_cases_carry_repairs_the_guard_takes():
     """The hidden variant is only a test of the budget if the guard does apply the repairs around the harm."""
-    cases = [case for case in adversarial_cases(generated_texts(seed=5, receipts=5, paragraphs=5), seed=5)
-             if case.hidden]
+    cases = [
+        case for case in adversarial_cases(generated_texts(seed=5, receipts=5, paragraphs=5), seed=5) if case.hidden
+    ]
     repaired = sum(apply_guard(case.ocr, case.candidate).text != case.ocr for case in cases)
     assert repaired >= 0.8 * len(cases)
 
@@ -53,15 +56,18 @@ def test_hidden_cases_carry_repairs_the_guard_takes():
 PROSE = "Mr. Blakewater said that the prisoner had not taken 5 mg of the powder, but two hundred grains."
 
 
-@pytest.mark.parametrize(("candidate", "harm"), [
-    (PROSE.replace("Blakewater", "Blackwater"), "Blackwater"),
-    (PROSE.replace("had not", "had"), "had taken"),
-    (PROSE.replace("5 mg", "5 g"), "5 g"),
-    (PROSE.replace("two hundred", "two thousand"), "thousand"),
-    (PROSE.replace("two hundred", "three hundred"), "three"),
-    (PROSE.replace("5 mg", "50 mg"), "50 mg"),
-    (PROSE.replace(" but", " and"), " and two"),  # a known word for a known word, with no misreading behind it
-])
+@pytest.mark.parametrize(
+    ("candidate", "harm"),
+    [
+        (PROSE.replace("Blakewater", "Blackwater"), "Blackwater"),
+        (PROSE.replace("had not", "had"), "had taken"),
+        (PROSE.replace("5 mg", "5 g"), "5 g"),
+        (PROSE.replace("two hundred", "two thousand"), "thousand"),
+        (PROSE.replace("two hundred", "three hundred"), "three"),
+        (PROSE.replace("5 mg", "50 mg"), "50 mg"),
+        (PROSE.replace(" but", " and"), " and two"),  # a known word for a known word, with no misreading behind it
+    ],
+)
 @pytest.mark.parametrize("noisy", [False, True])
 def test_crafted_harm_is_refused(candidate, harm, noisy):
     ocr = PROSE.replace("prisoner", "prisoncr").replace("powder", "powdcr") if noisy else PROSE
@@ -71,16 +77,19 @@ def test_crafted_harm_is_refused(candidate, harm, noisy):
         assert "prisoner" in guarded and "powder" in guarded  # the repairs around the harm were taken
 
 
-@pytest.mark.parametrize(("ocr", "candidate"), [
-    ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 14.10\nCASH USD 20.00"),
-    ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 20.00\nCASH RM 14.10"),
-    ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 14.10"),
-    ("TOTAL RM 14.10", "TOTAL RM 14.10\nSERVICE CHARGE 1.41"),
-    ("GST 6% 0.80", "GST 6 0.80"),
-    ("TEL: 07-3523888", "TEL: 07-3523883"),
-    ("GOODS SOLD ARE NOT RETURNABLE", "GOODS SOLD ARE RETURNABLE"),
-    ("NO.53, JALAN SAGU 18", "NO.53, JALAN SAGA 18"),
-    ("TOKO MAJU SDN BHD", "TOGO MAJU SDN BHD"),
-])
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 14.10\nCASH USD 20.00"),
+        ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 20.00\nCASH RM 14.10"),
+        ("TOTAL RM 14.10\nCASH RM 20.00", "TOTAL RM 14.10"),
+        ("TOTAL RM 14.10", "TOTAL RM 14.10\nSERVICE CHARGE 1.41"),
+        ("GST 6% 0.80", "GST 6 0.80"),
+        ("TEL: 07-3523888", "TEL: 07-3523883"),
+        ("GOODS SOLD ARE NOT RETURNABLE", "GOODS SOLD ARE RETURNABLE"),
+        ("NO.53, JALAN SAGU 18", "NO.53, JALAN SAGA 18"),
+        ("TOKO MAJU SDN BHD", "TOGO MAJU SDN BHD"),
+    ],
+)
 def test_receipt_harm_is_refused(ocr, candidate):
     assert apply_guard(ocr, candidate).text == ocr

@@ -167,7 +167,7 @@ def _blots(read, spacing=60):
     boxes = []
     for i in range(len(read)):
         left = 10 + spacing * i
-        page[8:32, left:left + 30] = 0
+        page[8:32, left : left + 30] = 0
         boxes.append([[left, 0], [left + 30, 0], [left + 30, 40], [left, 40]])
     return restore_spaces(page, [[0, 0], [width, 0], [width, 40], [0, 40]], read, boxes)
 

@@ -27,8 +27,10 @@ def test_the_same_content_is_written_once(home):
     assert save_license(LICENSE) == first and first.stat().st_mtime_ns == stamp
 
 
-@pytest.mark.parametrize(("data", "why"), [(b"", "empty"), (b"\x00\x01binary", "not an Aspose license"),
-                                            (b"<" + b"x" * 300_000, "too large")])
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [(b"", "empty"), (b"\x00\x01binary", "not an Aspose license"), (b"<" + b"x" * 300_000, "too large")],
+)
 def test_what_is_no_license_is_refused(data, why):
     with pytest.raises(PipelineError, match=why):
         save_license(data, "x.lic")

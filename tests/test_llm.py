@@ -189,8 +189,11 @@ def test_gguf_is_converted_once_then_loaded_as_a_folder(tiny_gguf_path, tmp_path
 
 
 def test_gguf_with_4bit(tiny_gguf_path, tmp_path):
-    loaded = load_model(ModelSource("g", tiny_gguf_path.parent, gguf_file=tiny_gguf_path.name),
-                        LoadOptions(device="cpu", quantization="4bit"), model_folder=tmp_path)
+    loaded = load_model(
+        ModelSource("g", tiny_gguf_path.parent, gguf_file=tiny_gguf_path.name),
+        LoadOptions(device="cpu", quantization="4bit"),
+        model_folder=tmp_path,
+    )
     assert type(loaded.model.model.layers[0].mlp.up_proj).__name__ == "Linear4bit"
     release_model(loaded)
 
@@ -225,7 +228,9 @@ def test_batch_with_left_padding_equals_one_by_one(tiny_backend):
 
 def test_streaming_pieces_make_the_final_text(tiny_backend):
     pieces: dict[int, list[str]] = {}
-    results = tiny_backend.generate(REQUESTS, LIMITS, on_token=lambda index, text: pieces.setdefault(index, []).append(text))
+    results = tiny_backend.generate(
+        REQUESTS, LIMITS, on_token=lambda index, text: pieces.setdefault(index, []).append(text)
+    )
     assert sorted(pieces) == [0, 1, 2]
     assert ["".join(pieces[index]) for index in range(3)] == [g.text for g in results]
     assert max(len(parts) for parts in pieces.values()) > 1  # streamed, not handed over whole
@@ -371,10 +376,12 @@ def test_demo_model_end_to_end(demo_gguf_path, tmp_path):
     assert loaded.placement.layers_by_device == {"cpu": 30}
     pieces: list[str] = []
     [generation] = TransformersBackend(loaded).generate(
-        [[
-            {"role": "system", "content": "Correct the OCR errors. Reply with the corrected sentence only."},
-            {"role": "user", "content": "Tbe qnick brown fox jumps ovcr the lazy dog."},
-        ]],
+        [
+            [
+                {"role": "system", "content": "Correct the OCR errors. Reply with the corrected sentence only."},
+                {"role": "user", "content": "Tbe qnick brown fox jumps ovcr the lazy dog."},
+            ]
+        ],
         [24],
         on_token=lambda index, text: pieces.append(text),
     )

@@ -44,7 +44,8 @@ def _start(page, url: str, upload) -> None:
 def _failures(page) -> list[str]:
     text = page.locator("[data-testid='stMain']").inner_text() + page.locator("[data-testid='stSidebar']").inner_text()
     return [failure for failure in FAILURE_TEXTS if failure in text] + (
-        ["exception box"] if page.locator("[data-testid='stException']").count() else [])
+        ["exception box"] if page.locator("[data-testid='stException']").count() else []
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,9 @@ def test_four_sessions_and_a_release_mid_run(load_server, browser, tmp_path):
                     report.wait_for(timeout=120_000)
                     released_while_busy = report.inner_text()
         time.sleep(0.2)
-    print(f"\nload test: queued {sorted(queued)}; seconds from Correct to diff {finished}; release: {released_while_busy}")
+    print(
+        f"\nload test: queued {sorted(queued)}; seconds from Correct to diff {finished}; release: {released_while_busy}"
+    )
     assert len(finished) == SESSIONS, f"sessions without a result: {set(range(1, SESSIONS + 1)) - set(finished)}"
     assert queued, "the sessions should have queued behind each other"
     assert released_while_busy and "A correction was running" in released_while_busy, released_while_busy

@@ -265,7 +265,9 @@ def test_a_truncated_gguf_says_it_is_cut_short(tmp_path, tiny_gguf_path):
     with pytest.raises(ModelError, match=r"is cut short \(\d+ of \d+ bytes\): download it again"):
         resolve_model(str(cut))
     cut.write_bytes(data[:300])
-    assert "cut short (300 bytes, inside its header)" in missing_files(ModelSource("cut", tmp_path, gguf_file="cut.gguf"))
+    assert "cut short (300 bytes, inside its header)" in missing_files(
+        ModelSource("cut", tmp_path, gguf_file="cut.gguf")
+    )
 
 
 def test_a_complete_gguf_passes_the_size_check(tiny_gguf_path, demo_gguf_path):

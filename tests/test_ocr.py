@@ -161,7 +161,7 @@ def test_tesseract_reads_the_invoice(invoice_png):
 def test_engine_notes_carry_the_figures_measured_in_the_benchmarks():
     """The dashboard explains the engine choice with ENGINE_NOTES: they must be docs/benchmarks.md's figures."""
     docs = (Path(__file__).parents[1] / "docs" / "benchmarks.md").read_text()
-    table = docs[docs.index("## OCR: engines on real receipts"):].split("\n## ")[0]
+    table = docs[docs.index("## OCR: engines on real receipts") :].split("\n## ")[0]
     assert set(ENGINE_NOTES) == set(ENGINE_NAMES)
     for name, note in ENGINE_NOTES.items():
         assert f"**{name}**: {note.good_at}" in engine_help()
@@ -188,7 +188,9 @@ def test_a_page_without_text_is_a_warning_not_a_silent_empty_success(rapidocr):
 def test_a_blank_page_is_warned_once(rapidocr):
     from PIL import Image
 
-    result = ocr_document(load_document(samples.to_bytes(Image.new("RGB", (300, 200), "white")), "white.png"), "rapidocr")
+    result = ocr_document(
+        load_document(samples.to_bytes(Image.new("RGB", (300, 200), "white")), "white.png"), "rapidocr"
+    )
     assert len(result.warnings) == 1 and "looks blank" in result.warnings[0]
 
 

@@ -92,7 +92,9 @@ def test_saved_prompts_load_back_and_are_listed(home):
     assert path == home / "prompts.json" == prompts_file()
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert saved["version"] == 1
-    assert saved["prompts"]["legal"]["examples"] == [{"ocr": "Clause 4.2: the Iessee", "corrected": "Clause 4.2: the lessee"}]
+    assert saved["prompts"]["legal"]["examples"] == [
+        {"ocr": "Clause 4.2: the Iessee", "corrected": "Clause 4.2: the lessee"}
+    ]
     loaded = load_custom_prompts()["legal"]
     assert loaded == team_prompt() and loaded.examples == (Example("Clause 4.2: the Iessee", "Clause 4.2: the lessee"),)
     assert get_prompt("legal") == loaded and get_prompt("general") is PRESETS["general"]

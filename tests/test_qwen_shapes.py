@@ -1,4 +1,4 @@
-"""benchmarks/qwen_shapes.py, the performance lab: random-weight Qwen2.5 shapes on a CPU (and a GPU where there is one)."""
+"""benchmarks/qwen_shapes.py, the performance lab: random-weight Qwen2.5 shapes on a CPU (a GPU where there is one)."""
 
 import importlib.util
 import subprocess
@@ -27,9 +27,19 @@ def test_gpu_benchmark_says_it_was_skipped_without_cuda():
 
 
 def test_cpu_benchmark_measures_every_cpu_variant(monkeypatch):
-    monkeypatch.setitem(shapes.QWEN25_SHAPES, "tiny", dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                                          num_attention_heads=4, num_key_value_heads=2,
-                                                          vocab_size=32000, tie_word_embeddings=True))
+    monkeypatch.setitem(
+        shapes.QWEN25_SHAPES,
+        "tiny",
+        dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            vocab_size=32000,
+            tie_word_embeddings=True,
+        ),
+    )
     report = shapes.benchmark_cpu(["tiny"], prompt_tokens=8, new_tokens=4)
     assert [run.variant for run in report.runs] == list(shapes.CPU_VARIANTS)
     assert all(not run.error for run in report.runs), [run.error for run in report.runs]
@@ -53,7 +63,11 @@ def test_gpu_benchmark_measures_batched_generation():
 
 
 def test_the_script_runs_from_the_command_line():
-    run = subprocess.run([sys.executable, str(SCRIPT), "gpu", "--shape", "Qwen2.5-0.5B", "--json"],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "gpu", "--shape", "Qwen2.5-0.5B", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     assert '"benchmark": "gpu"' in run.stdout

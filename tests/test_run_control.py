@@ -22,8 +22,13 @@ def test_an_interrupt_in_a_progress_callback_stops_after_that_chunk_and_is_raise
         if done == 2:
             raise StreamlitRerun  # the user pressed Stop while chunk 2 was being drawn
 
-    result = correct_text(DOCUMENT, ScriptedBackend(fix_look_alikes), token_budget=8,
-                          on_progress=control.quiet(draw), should_stop=control.should_stop)
+    result = correct_text(
+        DOCUMENT,
+        ScriptedBackend(fix_look_alikes),
+        token_budget=8,
+        on_progress=control.quiet(draw),
+        should_stop=control.should_stop,
+    )
     assert drawn == [1, 2], "nothing is drawn after the interrupt"
     assert [chunk.status for chunk in result.chunks][:2] == ["accepted", "accepted"] and result.stopped
 

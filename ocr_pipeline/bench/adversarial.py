@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import PipelineError
 from ..textinput import read_text
@@ -26,9 +26,19 @@ from .common import Report, load_average, machine_info
 from .report import format_table
 
 CATEGORIES = (
-    "digit in an amount", "digit in a date", "digit in a phone number", "digit in an identifier or code",
-    "percentage", "currency sign or code", "line with a number dropped", "line with a number invented",
-    "amounts swapped between lines", "negation removed", "name replaced", "unit changed", "number word changed",
+    "digit in an amount",
+    "digit in a date",
+    "digit in a phone number",
+    "digit in an identifier or code",
+    "percentage",
+    "currency sign or code",
+    "line with a number dropped",
+    "line with a number invented",
+    "amounts swapped between lines",
+    "negation removed",
+    "name replaced",
+    "unit changed",
+    "number word changed",
 )
 _NUMBER = re.compile(r"(?<![\w.,])[$€£]?\d[\d.,:/%-]*\d%?|(?<![\w.,])\d%?(?![\w])")
 _AMOUNT = re.compile(r"^[$€£]?\d{1,3}(?:,\d{3})*\.\d{2}$")
@@ -37,16 +47,79 @@ _PHONE = re.compile(r"^0\d{1,3}-\d{4,8}$")
 _CURRENCY_CODES = ("RM", "USD", "SGD", "EUR", "GBP")
 _SWAPS = {"$": "€", "€": "$", "£": "$"}
 _LOOKALIKE_OF = {"B": "R8", "D": "O0", "F": "E", "H": "N", "M": "N", "N": "MH", "P": "R", "R": "BP"}
-NAMES = ("Smith", "Smyth", "Jones", "Johns", "Brown", "Browne", "Taylor", "Tailor", "Walker", "Parker", "Baker",
-         "Carter", "Harris", "Morris", "Clarke", "Clark", "Blakewater", "Blackwater", "Hartley", "Hartly", "Ellis",
-         "Allis", "Mason", "Masson", "Turner", "Tanner", "Wilson", "Willson", "Watson", "Whitson", "Carlile",
-         "Carlisle", "Harrow", "Barrow", "Winter", "Winters", "Salford", "Stafford", "Halford")
+NAMES = (
+    "Smith",
+    "Smyth",
+    "Jones",
+    "Johns",
+    "Brown",
+    "Browne",
+    "Taylor",
+    "Tailor",
+    "Walker",
+    "Parker",
+    "Baker",
+    "Carter",
+    "Harris",
+    "Morris",
+    "Clarke",
+    "Clark",
+    "Blakewater",
+    "Blackwater",
+    "Hartley",
+    "Hartly",
+    "Ellis",
+    "Allis",
+    "Mason",
+    "Masson",
+    "Turner",
+    "Tanner",
+    "Wilson",
+    "Willson",
+    "Watson",
+    "Whitson",
+    "Carlile",
+    "Carlisle",
+    "Harrow",
+    "Barrow",
+    "Winter",
+    "Winters",
+    "Salford",
+    "Stafford",
+    "Halford",
+)
 # units and their harmful replacements: a unit the OCR could never have printed for the other
-UNITS = {"mg": "g", "g": "kg", "kg": "g", "ml": "l", "l": "ml", "km": "m", "cm": "mm", "mm": "cm", "lb": "kg",
-         "grams": "kilograms", "miles": "yards", "pounds": "ounces", "litres": "gallons"}
-NUMBER_WORDS = {"hundred": "thousand", "thousand": "million", "two": "three", "three": "two", "five": "four",
-                "ten": "two", "six": "seven", "seven": "eleven", "eight": "eighty", "twenty": "thirty",
-                "first": "second", "half": "quarter", "twice": "thrice", "once": "twice"}
+UNITS = {
+    "mg": "g",
+    "g": "kg",
+    "kg": "g",
+    "ml": "l",
+    "l": "ml",
+    "km": "m",
+    "cm": "mm",
+    "mm": "cm",
+    "lb": "kg",
+    "grams": "kilograms",
+    "miles": "yards",
+    "pounds": "ounces",
+    "litres": "gallons",
+}
+NUMBER_WORDS = {
+    "hundred": "thousand",
+    "thousand": "million",
+    "two": "three",
+    "three": "two",
+    "five": "four",
+    "ten": "two",
+    "six": "seven",
+    "seven": "eleven",
+    "eight": "eighty",
+    "twenty": "thirty",
+    "first": "second",
+    "half": "quarter",
+    "twice": "thrice",
+    "once": "twice",
+}
 NEGATED = {"not": "", "no": "", "never": "ever", "Not": "", "No": "", "NOT": "", "cannot": "can"}
 
 
@@ -61,11 +134,35 @@ class Case:
 
 # --- clean texts ------------------------------------------------------------------------------------
 
-_SHOPS = ("KEDAI RUNCIT", "SYARIKAT PERNIAGAAN", "TOKO MAJU", "CORNER CAFE", "STATIONERY & BOOKS", "HARDWARE CO",
-          "BAKERY HOUSE", "MINI MARKET", "GIFT SHOP", "FRESH MART")
+_SHOPS = (
+    "KEDAI RUNCIT",
+    "SYARIKAT PERNIAGAAN",
+    "TOKO MAJU",
+    "CORNER CAFE",
+    "STATIONERY & BOOKS",
+    "HARDWARE CO",
+    "BAKERY HOUSE",
+    "MINI MARKET",
+    "GIFT SHOP",
+    "FRESH MART",
+)
 _STREETS = ("MEWAH", "DEDAP", "SAGU", "PERMAS", "HARMONI")
-_ITEMS = ("MINERAL WATER", "WHITE BREAD", "A4 PAPER", "GLUE STICK", "FRIED RICE", "ICED TEA", "BATTERY AA",
-          "NOTEBOOK", "PEN BLUE", "COFFEE", "SUGAR 1KG", "CHILLI SAUCE", "TISSUE BOX", "SOAP BAR")
+_ITEMS = (
+    "MINERAL WATER",
+    "WHITE BREAD",
+    "A4 PAPER",
+    "GLUE STICK",
+    "FRIED RICE",
+    "ICED TEA",
+    "BATTERY AA",
+    "NOTEBOOK",
+    "PEN BLUE",
+    "COFFEE",
+    "SUGAR 1KG",
+    "CHILLI SAUCE",
+    "TISSUE BOX",
+    "SOAP BAR",
+)
 
 
 def sample_receipt(rng: random.Random) -> str:
@@ -76,18 +173,30 @@ def sample_receipt(rng: random.Random) -> str:
     total = sum(p * q for p, q in zip(prices, quantities))
     cash = (int(total / 10) + 1) * 10
     lines = [
-        f"{rng.choice(_SHOPS)} SDN BHD", f"({rng.randint(100000, 999999)}-{rng.choice('ADHKMPTUVWX')})",
+        f"{rng.choice(_SHOPS)} SDN BHD",
+        f"({rng.randint(100000, 999999)}-{rng.choice('ADHKMPTUVWX')})",
         f"NO.{rng.randint(1, 200)}, JALAN {rng.choice(_STREETS)} {rng.randint(1, 30)}",
-        f"{rng.randint(10000, 99999)} JOHOR BAHRU", f"TEL: 0{rng.randint(3, 9)}-{rng.randint(1000000, 9999999)}",
-        f"GST ID: {rng.randint(10 ** 11, 10 ** 12 - 1):012d}", "TAX INVOICE",
-        f"INV NO: CS{rng.randint(10 ** 7, 10 ** 8 - 1)}",
+        f"{rng.randint(10000, 99999)} JOHOR BAHRU",
+        f"TEL: 0{rng.randint(3, 9)}-{rng.randint(1000000, 9999999)}",
+        f"GST ID: {rng.randint(10**11, 10**12 - 1):012d}",
+        "TAX INVOICE",
+        f"INV NO: CS{rng.randint(10**7, 10**8 - 1)}",
         f"DATE: {rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(2015, 2023)}",
         f"TIME: {rng.randint(8, 21)}:{rng.randint(0, 59):02d}",
     ]
     for item, price, quantity in zip(items, prices, quantities):
         lines += [item, f"{quantity} X {price:.2f}", f"{price * quantity:.2f} SR"]
-    lines += [f"GST 6% {total * 0.06:.2f}", "TOTAL", f"RM {total:.2f}", "CASH", f"RM {cash:.2f}", "CHANGE",
-              f"RM {cash - total:.2f}", "GOODS SOLD ARE NOT RETURNABLE", "THANK YOU, PLEASE COME AGAIN"]
+    lines += [
+        f"GST 6% {total * 0.06:.2f}",
+        "TOTAL",
+        f"RM {total:.2f}",
+        "CASH",
+        f"RM {cash:.2f}",
+        "CHANGE",
+        f"RM {cash - total:.2f}",
+        "GOODS SOLD ARE NOT RETURNABLE",
+        "THANK YOU, PLEASE COME AGAIN",
+    ]
     return "\n".join(lines)
 
 
@@ -111,9 +220,17 @@ _PROSE_UNITS = ("mg", "g", "kg", "ml", "grams", "pounds", "miles", "litres")
 def sample_prose(rng: random.Random) -> str:
     """A few sentences of court-report prose with names, negations, units, number words and money."""
     sentences = rng.sample(_PROSE, 4)
-    return " ".join(s.format(name=rng.choice(NAMES), day=rng.choice(_DAYS), number=rng.randint(2, 60),
-                             unit=rng.choice(_PROSE_UNITS), word=rng.choice(_WORDS),
-                             money=f"£{rng.randint(2, 90)} {rng.randint(1, 19)}s.") for s in sentences)
+    return " ".join(
+        s.format(
+            name=rng.choice(NAMES),
+            day=rng.choice(_DAYS),
+            number=rng.randint(2, 60),
+            unit=rng.choice(_PROSE_UNITS),
+            word=rng.choice(_WORDS),
+            money=f"£{rng.randint(2, 90)} {rng.randint(1, 19)}s.",
+        )
+        for s in sentences
+    )
 
 
 def generated_texts(seed: int = 0, receipts: int = 30, paragraphs: int = 40) -> list[str]:
@@ -123,8 +240,20 @@ def generated_texts(seed: int = 0, receipts: int = 30, paragraphs: int = 40) -> 
 
 # --- misreadings (for hidden harm and plain repairs) ---------------------------------------------
 
-_LETTER_MISREADINGS = (("m", "rn"), ("h", "li"), ("d", "cl"), ("e", "c"), ("I", "l"), ("O", "0"), ("S", "5"),
-                       ("E", "F"), ("B", "8"), ("l", "1"), ("h", "b"), ("n", "u"))
+_LETTER_MISREADINGS = (
+    ("m", "rn"),
+    ("h", "li"),
+    ("d", "cl"),
+    ("e", "c"),
+    ("I", "l"),
+    ("O", "0"),
+    ("S", "5"),
+    ("E", "F"),
+    ("B", "8"),
+    ("l", "1"),
+    ("h", "b"),
+    ("n", "u"),
+)
 
 
 def misread_word(word: str, rng: random.Random) -> str | None:
@@ -220,14 +349,29 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
         i = rng.choice(numbered)
         start = sum(len(line) + 1 for line in lines[:i])
         harmed = "\n".join(lines[:i] + lines[i + 1 :])
-        harms.append(("line with a number dropped", harmed, (start, start + len(lines[i])),
-                      _gone(lines[i], text.count(lines[i]))))
-        invented = f"SERVICE CHARGE {rng.randint(1, 99)}.{rng.randint(0, 99):02d}" if text.isupper() else (
-            f"He also paid {rng.randint(2, 99)} shillings.")
+        harms.append(
+            (
+                "line with a number dropped",
+                harmed,
+                (start, start + len(lines[i])),
+                _gone(lines[i], text.count(lines[i])),
+            )
+        )
+        invented = (
+            f"SERVICE CHARGE {rng.randint(1, 99)}.{rng.randint(0, 99):02d}"
+            if text.isupper()
+            else (f"He also paid {rng.randint(2, 99)} shillings.")
+        )
         j = rng.randrange(len(lines) + 1)
         start = sum(len(line) + 1 for line in lines[:j])
-        harms.append(("line with a number invented", "\n".join(lines[:j] + [invented] + lines[j:]), (start, start),
-                      _appears(invented, 0)))
+        harms.append(
+            (
+                "line with a number invented",
+                "\n".join(lines[:j] + [invented] + lines[j:]),
+                (start, start),
+                _appears(invented, 0),
+            )
+        )
     amounts = [(i, m) for i, line in enumerate(lines) for m in _NUMBER.finditer(line) if _AMOUNT.match(m.group())]
     distinct = {m.group() for _, m in amounts}
     if len(distinct) >= 2:
@@ -238,17 +382,31 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
         if i == j:
             first, second = sorted((a, b), key=lambda m: m.start())
             line = lines[i]
-            swapped[i] = (line[: first.start()] + second.group() + line[first.end() : second.start()] + first.group()
-                          + line[second.end() :])
+            swapped[i] = (
+                line[: first.start()]
+                + second.group()
+                + line[first.end() : second.start()]
+                + first.group()
+                + line[second.end() :]
+            )
         else:
             swapped[i] = lines[i][: a.start()] + b.group() + lines[i][a.end() :]
             swapped[j] = lines[j][: b.start()] + a.group() + lines[j][b.end() :]
         start = sum(len(line) + 1 for line in lines[: min(i, j)])
         end = sum(len(line) + 1 for line in lines[: max(i, j) + 1])
-        harms.append(("amounts swapped between lines", "\n".join(swapped), (start, end),
-                      lambda guarded, rows=sorted({i, j}), new=swapped: _lines_are(guarded, rows, new)))
-    for category, table in (("negation removed", NEGATED), ("unit changed", UNITS),
-                            ("number word changed", NUMBER_WORDS)):
+        harms.append(
+            (
+                "amounts swapped between lines",
+                "\n".join(swapped),
+                (start, end),
+                lambda guarded, rows=sorted({i, j}), new=swapped: _lines_are(guarded, rows, new),
+            )
+        )
+    for category, table in (
+        ("negation removed", NEGATED),
+        ("unit changed", UNITS),
+        ("number word changed", NUMBER_WORDS),
+    ):
         for match in re.finditer(r"\b(?:" + "|".join(map(re.escape, table)) + r")\b", text):
             new = table[match.group()]
             start, end = match.span()
@@ -353,15 +511,26 @@ class AdversarialBenchmark(Report):
     def lines(self) -> list[str]:
         """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
-        lines.append(f"Harmful changes from {self.texts} texts ({self.source}) through the {self.policy} guard: "
-                     "each alone, and hidden among right repairs")
-        lines.append(format_table([
-            {"category": t.category, "refused": f"{t.refused}/{t.cases}",
-             "hidden among repairs, refused": f"{t.hidden_refused}/{t.hidden_cases}"}
-            for t in self.categories
-        ]))
-        lines.append(f"plain repairs taken: {self.plain_repairs_taken}/{self.plain_repairs}; "
-                     f"made worse: {self.plain_repairs_worse}")
+        lines.append(
+            f"Harmful changes from {self.texts} texts ({self.source}) through the {self.policy} guard: "
+            "each alone, and hidden among right repairs"
+        )
+        lines.append(
+            format_table(
+                [
+                    {
+                        "category": t.category,
+                        "refused": f"{t.refused}/{t.cases}",
+                        "hidden among repairs, refused": f"{t.hidden_refused}/{t.hidden_cases}",
+                    }
+                    for t in self.categories
+                ]
+            )
+        )
+        lines.append(
+            f"plain repairs taken: {self.plain_repairs_taken}/{self.plain_repairs}; "
+            f"made worse: {self.plain_repairs_worse}"
+        )
         lines += [f"let through ({t.category}): {candidate!r}" for t in self.categories for candidate in t.let_through]
         return lines
 
@@ -374,8 +543,9 @@ def transcripts(folder: str | Path) -> list[str]:
     return [read_text(path).strip() for path in paths]
 
 
-def benchmark_adversarial(texts: Sequence[str], policy: str = "strict", source: str = "generated",
-                          seed: int = 0) -> AdversarialBenchmark:
+def benchmark_adversarial(
+    texts: Sequence[str], policy: str = "strict", source: str = "generated", seed: int = 0
+) -> AdversarialBenchmark:
     """Refused / total per category of harmful change, and plain repairs taken."""
     from rapidfuzz.distance import Levenshtein
 
@@ -401,10 +571,14 @@ def benchmark_adversarial(texts: Sequence[str], policy: str = "strict", source: 
         taken += guarded == clean
         worse += Levenshtein.distance(guarded, clean) > Levenshtein.distance(ocr, clean)
     return AdversarialBenchmark(
-        source=source, texts=len(texts), policy=guard_policy.name,
+        source=source,
+        texts=len(texts),
+        policy=guard_policy.name,
         categories=[tally for tally in tallies.values() if tally.cases],
-        plain_repairs=len(pairs), plain_repairs_taken=taken, plain_repairs_worse=worse,
-        seconds=round(time.perf_counter() - started, 1), machine=machine_info(),
+        plain_repairs=len(pairs),
+        plain_repairs_taken=taken,
+        plain_repairs_worse=worse,
+        seconds=round(time.perf_counter() - started, 1),
+        machine=machine_info(),
         load_average=[load_start, load_average()],
     )
-

@@ -2,9 +2,10 @@
 to transformers; and a server's throughput as concurrent requests grow.
 
 Each backend corrects the same text with `correct_text` (same chunks, prompt, guard and token
-limits, streamed as the dashboard does), after one warm-up call; the repeats rotate which backend goes first, so load from other
-processes falls on all alike. The server is given `length_is_error=False` here, so an answer cut
-at max_tokens counts its tokens as it does in process and every backend does the same work.
+limits, streamed as the dashboard does), after one warm-up call; the repeats rotate which backend
+goes first, so load from other processes falls on all alike. The server is given
+`length_is_error=False` here, so an answer cut at max_tokens counts its tokens as it does in
+process and every backend does the same work.
 Without a `server_url`, a llama.cpp server is started on 127.0.0.1 for the model's GGUF file;
 with one, the server's own model is measured (OCR_LLM_MODEL, else the one it serves).
 On CUDA, transformers also runs one chunk at a time, to set its batching against one-by-one.
@@ -16,7 +17,7 @@ import dataclasses
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 import psutil
 
@@ -80,24 +81,49 @@ class BackendsBenchmark(Report):
     def lines(self) -> list[str]:
         """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
-        lines.append(f"Backends on {self.model}: {self.chunks} chunks ({self.text_characters} characters), prompt "
-                     f"{self.prompt}, {self.repeats} repeats; server: {self.server or 'not measured'}")
-        lines.append(format_table([
-            {"backend": r.label, "load s": r.load_seconds, "+MiB": r.memory_added_mib,
-             "s/document (median)": median_or_none(r.seconds), "tokens/s": r.tokens_per_second,
-             "decode tokens/s": r.decode_tokens_per_second,
-             "chunks/s": r.chunks_per_second, "tokens/s vs transformers": r.tokens_per_second_ratio,
-             "speed-up vs transformers": r.speedup, "new tokens": r.new_tokens or None, "error": r.error or None}
-            for r in self.runs
-        ]))
+        lines.append(
+            f"Backends on {self.model}: {self.chunks} chunks ({self.text_characters} characters), prompt "
+            f"{self.prompt}, {self.repeats} repeats; server: {self.server or 'not measured'}"
+        )
+        lines.append(
+            format_table(
+                [
+                    {
+                        "backend": r.label,
+                        "load s": r.load_seconds,
+                        "+MiB": r.memory_added_mib,
+                        "s/document (median)": median_or_none(r.seconds),
+                        "tokens/s": r.tokens_per_second,
+                        "decode tokens/s": r.decode_tokens_per_second,
+                        "chunks/s": r.chunks_per_second,
+                        "tokens/s vs transformers": r.tokens_per_second_ratio,
+                        "speed-up vs transformers": r.speedup,
+                        "new tokens": r.new_tokens or None,
+                        "error": r.error or None,
+                    }
+                    for r in self.runs
+                ]
+            )
+        )
         if self.server_vs_llamacpp is not None:
-            lines.append(f"server at concurrency 1 / llama.cpp in process, seconds per document: {self.server_vs_llamacpp}")
+            lines.append(
+                f"server at concurrency 1 / llama.cpp in process, seconds per document: {self.server_vs_llamacpp}"
+            )
         if self.throughput:
-            lines.append(format_table([
-                {"concurrent requests": t.concurrency, "requests": t.requests, "seconds": " ".join(map(str, t.seconds)),
-                 "tokens/s": t.tokens_per_second, "requests/s": t.requests_per_second}
-                for t in self.throughput
-            ]))
+            lines.append(
+                format_table(
+                    [
+                        {
+                            "concurrent requests": t.concurrency,
+                            "requests": t.requests,
+                            "seconds": " ".join(map(str, t.seconds)),
+                            "tokens/s": t.tokens_per_second,
+                            "requests/s": t.requests_per_second,
+                        }
+                        for t in self.throughput
+                    ]
+                )
+            )
         lines += [f"{r.label}: {r.description}" for r in self.runs if r.description]
         return lines
 
@@ -188,9 +214,13 @@ def benchmark_backends(
                     server_label = "local llama.cpp server (started by the benchmark)"
                 before = memory_snapshot().rss_bytes
                 if backend == "openai":
-                    instance = create_backend(None, backend="openai",  # the model the server serves
-                                              server_url=local_server.url if local_server else server_url,
-                                              length_is_error=False, concurrency=1)
+                    instance = create_backend(
+                        None,
+                        backend="openai",  # the model the server serves
+                        server_url=local_server.url if local_server else server_url,
+                        length_is_error=False,
+                        concurrency=1,
+                    )
                     server_rss = psutil.Process(local_server.process.pid).memory_info().rss if local_server else None
                     run.memory_added_mib = round(server_rss / MIB, 1) if server_rss else None
                 else:
@@ -202,18 +232,27 @@ def benchmark_backends(
                 loaded[label] = instance
             except Exception as error:  # noqa: BLE001 - a backend that cannot run here is a row
                 run.error = f"{type(error).__name__}: {error}"
-        chunks = [chunk for chunk in chunk_text(text, next(iter(loaded.values())).count_tokens) if chunk.needs_model] \
-            if loaded else []
+        chunks = (
+            [chunk for chunk in chunk_text(text, next(iter(loaded.values())).count_tokens) if chunk.needs_model]
+            if loaded
+            else []
+        )
         measured = {label: [] for label in loaded}
         for repeat in range(repeats):
             labels = list(loaded)
-            for label in labels[repeat % len(labels):] + labels[: repeat % len(labels)]:
+            for label in labels[repeat % len(labels) :] + labels[: repeat % len(labels)]:
                 progress(f"{label}, repeat {repeat + 1}")
                 stamps: dict[int, list[float]] = {}
                 started = time.perf_counter()
-                result = correct_text(text, loaded[label], prompt_object, guard,
-                                      on_token=lambda index, piece: stamps.setdefault(index, []).append(
-                                          time.perf_counter()))
+                result = correct_text(
+                    text,
+                    loaded[label],
+                    prompt_object,
+                    guard,
+                    on_token=lambda index, piece, stamps=stamps: stamps.setdefault(index, []).append(
+                        time.perf_counter()
+                    ),
+                )
                 measured[label].append((time.perf_counter() - started, result, _decode_rate(result, stamps)))
         for run in runs:
             if run.label not in measured or not measured[run.label]:
@@ -232,14 +271,20 @@ def benchmark_backends(
                 run.tokens_per_second_ratio = round(run.tokens_per_second / baseline.tokens_per_second, 2)
         by_label = {run.label: run for run in runs}
         server_vs_llamacpp = None
-        if by_label.get("openai") and by_label["openai"].seconds and by_label.get("llamacpp") \
-                and by_label["llamacpp"].seconds:
-            server_vs_llamacpp = round(statistics.median(by_label["openai"].seconds)
-                                       / statistics.median(by_label["llamacpp"].seconds), 3)
+        if (
+            by_label.get("openai")
+            and by_label["openai"].seconds
+            and by_label.get("llamacpp")
+            and by_label["llamacpp"].seconds
+        ):
+            server_vs_llamacpp = round(
+                statistics.median(by_label["openai"].seconds) / statistics.median(by_label["llamacpp"].seconds), 3
+            )
         throughput = []
         if "openai" in loaded and chunks:
-            requests = [build_messages(prompt_object, chunks[index % len(chunks)].text)
-                        for index in range(throughput_requests)]
+            requests = [
+                build_messages(prompt_object, chunks[index % len(chunks)].text) for index in range(throughput_requests)
+            ]
             limits = [max_new_tokens_for(chunks[index % len(chunks)].tokens) for index in range(throughput_requests)]
             throughput = _throughput(loaded["openai"], requests, limits, concurrency_levels, progress)
     finally:
@@ -250,9 +295,16 @@ def benchmark_backends(
     if on_progress:
         on_progress(steps, steps, "done")
     return BackendsBenchmark(
-        model=model, prompt=prompt_object.name, text_characters=len(text), chunks=len(chunks), repeats=repeats,
-        runs=runs, server=server_label if "openai" in backends else None, throughput=throughput,
-        server_vs_llamacpp=server_vs_llamacpp, machine=machine_info() | {"llama_cpp": llamacpp_status()[1]},
+        model=model,
+        prompt=prompt_object.name,
+        text_characters=len(text),
+        chunks=len(chunks),
+        repeats=repeats,
+        runs=runs,
+        server=server_label if "openai" in backends else None,
+        throughput=throughput,
+        server_vs_llamacpp=server_vs_llamacpp,
+        machine=machine_info() | {"llama_cpp": llamacpp_status()[1]},
         load_average=[load_start, load_average()],
     )
 
@@ -276,7 +328,14 @@ def _throughput(server_backend, requests, limits, levels: Sequence[int], progres
     for level in levels:
         seconds = [value for value, _ in results[level]]
         tokens = results[level][0][1]
-        runs.append(ThroughputRun(level, len(requests), [round(value, 3) for value in seconds], tokens,
-                                  round(tokens / statistics.mean(seconds), 1),
-                                  round(len(requests) / statistics.mean(seconds), 3)))
+        runs.append(
+            ThroughputRun(
+                level,
+                len(requests),
+                [round(value, 3) for value in seconds],
+                tokens,
+                round(tokens / statistics.mean(seconds), 1),
+                round(len(requests) / statistics.mean(seconds), 3),
+            )
+        )
     return runs

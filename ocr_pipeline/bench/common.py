@@ -20,7 +20,8 @@ import threading
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, ClassVar, Sequence
+from typing import ClassVar
+from collections.abc import Callable, Sequence
 
 import psutil
 from rapidfuzz import fuzz
@@ -61,8 +62,10 @@ def machine_line(report) -> str:
     gpu = machine["gpu"]["name"] if machine.get("gpu") else "no GPU"
     versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
     start, end = report.load_average
-    return (f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {gpu}; "
-            f"load average {start} -> {end}\nversions: {versions}")
+    return (
+        f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {gpu}; "
+        f"load average {start} -> {end}\nversions: {versions}"
+    )
 
 
 def load_average() -> float:
@@ -95,8 +98,16 @@ def _version(package: str) -> str | None:
 
 def machine_info() -> dict:
     """CPU, cores, memory, GPU (if torch sees one) and the versions that decide the figures."""
-    packages = ("torch", "transformers", "accelerate", "bitsandbytes", "onnxruntime", "rapidocr", "pytesseract",
-                "aspose-ocr-python-net")
+    packages = (
+        "torch",
+        "transformers",
+        "accelerate",
+        "bitsandbytes",
+        "onnxruntime",
+        "rapidocr",
+        "pytesseract",
+        "aspose-ocr-python-net",
+    )
     info = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -114,8 +125,11 @@ def machine_info() -> dict:
 
         if torch.cuda.is_available():
             properties = torch.cuda.get_device_properties(0)
-            info["gpu"] = {"name": properties.name, "memory_gib": round(properties.total_memory / 2**30, 1),
-                           "cuda": torch.version.cuda}
+            info["gpu"] = {
+                "name": properties.name,
+                "memory_gib": round(properties.total_memory / 2**30, 1),
+                "cuda": torch.version.cuda,
+            }
     return info
 
 
@@ -143,7 +157,7 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             self.peak_bytes = max(self.peak_bytes, _rss_with_children())
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self.start_bytes = self.peak_bytes = _rss_with_children()
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -186,8 +200,12 @@ def mean_scores(scores: Sequence[TextScores]) -> TextScores | None:
     """The mean of each figure over documents (every document weighs the same)."""
     if not scores:
         return None
-    return TextScores(*(round(statistics.fmean(getattr(s, name) for s in scores), 4)
-                        for name in ("cer", "wer", "cer_exact", "wer_exact")))
+    return TextScores(
+        *(
+            round(statistics.fmean(getattr(s, name) for s in scores), 4)
+            for name in ("cer", "wer", "cer_exact", "wer_exact")
+        )
+    )
 
 
 _TAKEN = "\0"  # marks hypothesis text a reference line was already placed on
@@ -213,7 +231,7 @@ def cer_any_order(hypothesis: str, reference: str) -> float:
         if match is None or match.score == 0:
             places.append((len(hyp), index))  # nowhere to put it: after everything, in the reference's order
             continue
-        free = free[:match.dest_start] + _TAKEN * (match.dest_end - match.dest_start) + free[match.dest_end:]
+        free = free[: match.dest_start] + _TAKEN * (match.dest_end - match.dest_start) + free[match.dest_end :]
         places.append((match.dest_start, index))
     reordered = " ".join(lines[index] for _, index in sorted(places))
     return min(Levenshtein.distance(hyp, reordered), Levenshtein.distance(hyp, ref)) / len(ref)
@@ -231,7 +249,7 @@ def glued_words(hypothesis: str, reference: str, min_letters: int = GLUED_LETTER
         if sum(char.isalpha() for char in word) < min_letters:
             continue
         match = fuzz.partial_ratio_alignment(word, ref)
-        if match is not None and " " in ref[match.dest_start:match.dest_end].strip():
+        if match is not None and " " in ref[match.dest_start : match.dest_end].strip():
             glued.append(word)
     return glued
 

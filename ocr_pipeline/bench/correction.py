@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..documents import load_document
 from ..errors import PipelineError
@@ -91,29 +91,42 @@ class CorrectionBenchmark(Report):
     def lines(self) -> list[str]:
         """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
-        lines.append(f"Correction of {len(self.items)} pairs from {self.source}: model {self.model}, prompt "
-                     f"{self.prompt}, guard {self.guard}; {self.seconds} s, load {self.load_seconds} s, "
-                     f"{self.tokens_per_second} tokens/s")
-        lines.append(format_table([scores_row("ocr", self.ocr)] + [
-            scores_row(s.output, s.scores) | {"worse": s.worse, "better": s.better, "unchanged": s.unchanged,
-                                               "numbers kept": s.numbers_kept}
-            for s in self.outputs
-        ]))
+        lines.append(
+            f"Correction of {len(self.items)} pairs from {self.source}: model {self.model}, prompt "
+            f"{self.prompt}, guard {self.guard}; {self.seconds} s, load {self.load_seconds} s, "
+            f"{self.tokens_per_second} tokens/s"
+        )
+        lines.append(
+            format_table(
+                [scores_row("ocr", self.ocr)]
+                + [
+                    scores_row(s.output, s.scores)
+                    | {"worse": s.worse, "better": s.better, "unchanged": s.unchanged, "numbers kept": s.numbers_kept}
+                    for s in self.outputs
+                ]
+            )
+        )
         for summary in self.outputs:
             if summary.items_worse:
-                lines.append(f"{summary.output} worse than the OCR text on: {', '.join(summary.items_worse[:20])}"
-                             + (" ..." if len(summary.items_worse) > 20 else ""))
+                lines.append(
+                    f"{summary.output} worse than the OCR text on: {', '.join(summary.items_worse[:20])}"
+                    + (" ..." if len(summary.items_worse) > 20 else "")
+                )
         return lines
 
     def document_rows(self) -> list[dict]:
         """One flat row per document, for a table, a chart or a CSV file."""
         rows: list[dict] = []
         for item in self.items:
-            rows.append({"document": item.id, "CER OCR": item.ocr.cer}
-                        | {f"CER {name}": scores.cer for name, scores in item.outputs.items()}
-                        | {"WER OCR": item.ocr.wer} | {f"WER {name}": scores.wer for name, scores in item.outputs.items()}
-                        | {"numbers": item.numbers} | {f"numbers kept {name}": kept for name, kept in item.numbers_kept.items()}
-                        | {"new tokens": item.new_tokens, "seconds": item.seconds})
+            rows.append(
+                {"document": item.id, "CER OCR": item.ocr.cer}
+                | {f"CER {name}": scores.cer for name, scores in item.outputs.items()}
+                | {"WER OCR": item.ocr.wer}
+                | {f"WER {name}": scores.wer for name, scores in item.outputs.items()}
+                | {"numbers": item.numbers}
+                | {f"numbers kept {name}": kept for name, kept in item.numbers_kept.items()}
+                | {"new tokens": item.new_tokens, "seconds": item.seconds}
+            )
         return rows
 
 
@@ -123,15 +136,17 @@ def _summarise_outputs(items: list[CorrectionItem]) -> list[OutputSummary]:
         deltas = [item.outputs[output].cer - item.ocr.cer for item in items]
         kept = sum(item.numbers_kept[output] for item in items)
         numbers = sum(item.numbers for item in items)
-        summaries.append(OutputSummary(
-            output=output,
-            scores=mean_scores([item.outputs[output] for item in items]),
-            worse=round(sum(d > 1e-9 for d in deltas) / len(items), 4),
-            better=round(sum(d < -1e-9 for d in deltas) / len(items), 4),
-            unchanged=round(sum(abs(d) <= 1e-9 for d in deltas) / len(items), 4),
-            numbers_kept=round(kept / numbers, 4) if numbers else 1.0,
-            items_worse=[item.id for item, d in zip(items, deltas) if d > 1e-9],
-        ))
+        summaries.append(
+            OutputSummary(
+                output=output,
+                scores=mean_scores([item.outputs[output] for item in items]),
+                worse=round(sum(d > 1e-9 for d in deltas) / len(items), 4),
+                better=round(sum(d < -1e-9 for d in deltas) / len(items), 4),
+                unchanged=round(sum(abs(d) <= 1e-9 for d in deltas) / len(items), 4),
+                numbers_kept=round(kept / numbers, 4) if numbers else 1.0,
+                items_worse=[item.id for item, d in zip(items, deltas) if d > 1e-9],
+            )
+        )
     return summaries
 
 
@@ -162,18 +177,20 @@ def benchmark_correction(
         item_started = time.perf_counter()
         result, outputs = correct_pair(backend, prompt_object, pair.ocr, guard)
         new_tokens = sum(chunk.new_tokens for chunk in result.chunks)
-        items.append(CorrectionItem(
-            id=pair.id,
-            ocr=score_text(pair.ocr, pair.gt),
-            outputs={name: score_text(text, pair.gt) for name, text in outputs.items()},
-            numbers=numbers_kept(pair.ocr, pair.ocr)[1],
-            numbers_kept={name: numbers_kept(pair.ocr, text)[0] for name, text in outputs.items()},
-            chunks=len(result.chunks),
-            new_tokens=new_tokens,
-            generation_seconds=new_tokens / result.tokens_per_second if result.tokens_per_second else 0.0,
-            seconds=round(time.perf_counter() - item_started, 3),
-            texts={"ocr": pair.ocr, "gt": pair.gt} | outputs,
-        ))
+        items.append(
+            CorrectionItem(
+                id=pair.id,
+                ocr=score_text(pair.ocr, pair.gt),
+                outputs={name: score_text(text, pair.gt) for name, text in outputs.items()},
+                numbers=numbers_kept(pair.ocr, pair.ocr)[1],
+                numbers_kept={name: numbers_kept(pair.ocr, text)[0] for name, text in outputs.items()},
+                chunks=len(result.chunks),
+                new_tokens=new_tokens,
+                generation_seconds=new_tokens / result.tokens_per_second if result.tokens_per_second else 0.0,
+                seconds=round(time.perf_counter() - item_started, 3),
+                texts={"ocr": pair.ocr, "gt": pair.gt} | outputs,
+            )
+        )
     if on_progress:
         on_progress(len(pairs), len(pairs), "done")
     tokens = sum(item.new_tokens for item in items)
@@ -232,14 +249,24 @@ class PipelineBenchmark(Report):
         """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         good = [item for item in self.items if not item.error]
-        lines.append(f"Pipeline on {self.folder}: {len(good)} of {len(self.items)} documents, engine "
-                     f"{self.engine}, model {self.model}, prompt {self.prompt}, guard {self.guard}; {self.seconds} s")
-        lines.append(format_table([scores_row("ocr", self.ocr)]
-                                  + [scores_row(name, scores) for name, scores in self.outputs.items()]))
-        lines.append(format_table([
-            {"field": name, "output": output, "kept": kept, "found in OCR": found}
-            for name, outputs in self.keys_kept.items() for output, (kept, found) in outputs.items()
-        ]))
+        lines.append(
+            f"Pipeline on {self.folder}: {len(good)} of {len(self.items)} documents, engine "
+            f"{self.engine}, model {self.model}, prompt {self.prompt}, guard {self.guard}; {self.seconds} s"
+        )
+        lines.append(
+            format_table(
+                [scores_row("ocr", self.ocr)] + [scores_row(name, scores) for name, scores in self.outputs.items()]
+            )
+        )
+        lines.append(
+            format_table(
+                [
+                    {"field": name, "output": output, "kept": kept, "found in OCR": found}
+                    for name, outputs in self.keys_kept.items()
+                    for output, (kept, found) in outputs.items()
+                ]
+            )
+        )
         lines.append("key fields lost after guarded correction: " + (", ".join(self.keys_lost) or "none"))
         lines += [f"{item.document}: {item.error}" for item in self.items if item.error]
         return lines
@@ -248,11 +275,12 @@ class PipelineBenchmark(Report):
         """One flat row per document, for a table, a chart or a CSV file."""
         rows: list[dict] = []
         for item in self.items:
-            rows.append({"document": item.document, "CER OCR": item.ocr.cer if item.ocr else None}
-                        | {f"CER {name}": scores.cer for name, scores in item.outputs.items()}
-                        | {f"{name} kept": found["guarded"] if found["ocr"] else None for name, found in item.keys.items()}
-                        | {"OCR seconds": item.ocr_seconds, "correction seconds": item.correction_seconds,
-                           "error": item.error})
+            rows.append(
+                {"document": item.document, "CER OCR": item.ocr.cer if item.ocr else None}
+                | {f"CER {name}": scores.cer for name, scores in item.outputs.items()}
+                | {f"{name} kept": found["guarded"] if found["ocr"] else None for name, found in item.keys.items()}
+                | {"OCR seconds": item.ocr_seconds, "correction seconds": item.correction_seconds, "error": item.error}
+            )
         return rows
 
 
@@ -287,15 +315,20 @@ def benchmark_pipeline(
             items.append(PipelineItem(scan.name, 0.0, 0.0, None, {}, {}, error=str(error)))
             continue
         texts = {"gt": scan.ground_truth, "ocr": result.raw} | outputs
-        items.append(PipelineItem(
-            document=scan.name,
-            ocr_seconds=round(sum(page.seconds for page in ocr.pages), 3),
-            correction_seconds=round(time.perf_counter() - correction_started, 3),
-            ocr=score_text(result.raw, scan.ground_truth),
-            outputs={name: score_text(text, scan.ground_truth) for name, text in outputs.items()},
-            keys={name: {label: key_found(name, value, text) for label, text in texts.items()}
-                  for name, value in scan.keys.items() if name in SAFETY_FIELDS},
-        ))
+        items.append(
+            PipelineItem(
+                document=scan.name,
+                ocr_seconds=round(sum(page.seconds for page in ocr.pages), 3),
+                correction_seconds=round(time.perf_counter() - correction_started, 3),
+                ocr=score_text(result.raw, scan.ground_truth),
+                outputs={name: score_text(text, scan.ground_truth) for name, text in outputs.items()},
+                keys={
+                    name: {label: key_found(name, value, text) for label, text in texts.items()}
+                    for name, value in scan.keys.items()
+                    if name in SAFETY_FIELDS
+                },
+            )
+        )
     if on_progress:
         on_progress(len(items_in), len(items_in), "done")
     good = [item for item in items if not item.error]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..documents import SUPPORTED_SUFFIXES
 from ..errors import PipelineError
@@ -78,10 +78,19 @@ def parse_pairs(lines: Sequence[str], source: str = "pairs") -> list[Pair]:
             raise PipelineError(f"{source}, line {number}: not JSON ({error}).") from error
         if isinstance(row, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("gt"), str):
             pairs.append(Pair(str(row.get("id", number)) + f"#{number}", row["ocr"], row["gt"]))
-        elif isinstance(row, dict) and isinstance(row.get("ocr_hypothesis"), dict) and isinstance(row.get("ground_truth"), dict):
+        elif (
+            isinstance(row, dict)
+            and isinstance(row.get("ocr_hypothesis"), dict)
+            and isinstance(row.get("ground_truth"), dict)
+        ):
             identifier = (row.get("document_metadata") or {}).get("document_id", number)
-            pairs.append(Pair(str(identifier), row["ocr_hypothesis"]["transcription_unit"],
-                              row["ground_truth"]["transcription_unit"]))
+            pairs.append(
+                Pair(
+                    str(identifier),
+                    row["ocr_hypothesis"]["transcription_unit"],
+                    row["ground_truth"]["transcription_unit"],
+                )
+            )
         else:
             raise PipelineError(
                 f'{source}, line {number}: expected {{"ocr": ..., "gt": ...}} or the HIPE-OCRepair schema '
@@ -113,10 +122,15 @@ def parse_replay(text: str, source: str = "replay") -> list[ReplayRow]:
     rows = []
     for number, row in json_lines(text, source):
         outputs = row.get("outputs") if isinstance(row, dict) else None
-        if not (isinstance(outputs, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("gt"), str)
-                and all(isinstance(name, str) and isinstance(value, str) for name, value in outputs.items())):
+        if not (
+            isinstance(outputs, dict)
+            and isinstance(row.get("ocr"), str)
+            and isinstance(row.get("gt"), str)
+            and all(isinstance(name, str) and isinstance(value, str) for name, value in outputs.items())
+        ):
             raise PipelineError(
-                f'{source}, line {number}: expected {{"ocr": ..., "gt": ..., "outputs": {{model: text}}}}.')
+                f'{source}, line {number}: expected {{"ocr": ..., "gt": ..., "outputs": {{model: text}}}}.'
+            )
         identifier = str(row.get("id", number)) + (f"#{row['row']}" if "row" in row else "")
         models = {GROUND_TRUTH: row["gt"]} | {name: value for name, value in outputs.items() if name != GROUND_TRUTH}
         rows.append(ReplayRow(identifier, row["ocr"], row["gt"], models))

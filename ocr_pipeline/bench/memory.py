@@ -33,18 +33,27 @@ class ReleaseBenchmark(Report):
     def lines(self) -> list[str]:
         """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
-        lines.append(f"Load/release of {self.model}, {len(self.cycles)} cycles; before: "
-                     f"RSS {mib(self.before)} MiB")
-        lines.append(format_table([
-            {"cycle": c.cycle, "load s": c.load_seconds, "RSS after load MiB": mib(c.after_load),
-             "RSS after release MiB": mib(c.after_release),
-             "CUDA alloc after load MiB": mib(c.after_load, "cuda_allocated_bytes"),
-             "CUDA alloc after release MiB": mib(c.after_release, "cuda_allocated_bytes")}
-            for c in self.cycles
-        ]))
-        lines.append(f"RSS growth: {self.rss_growth:+.2%} over before the first load, "
-                     f"{self.rss_growth_after_first:+.2%} over after the first release; CUDA returned: "
-                     f"{'n/a (no CUDA)' if self.cuda_returned is None else self.cuda_returned}")
+        lines.append(f"Load/release of {self.model}, {len(self.cycles)} cycles; before: RSS {mib(self.before)} MiB")
+        lines.append(
+            format_table(
+                [
+                    {
+                        "cycle": c.cycle,
+                        "load s": c.load_seconds,
+                        "RSS after load MiB": mib(c.after_load),
+                        "RSS after release MiB": mib(c.after_release),
+                        "CUDA alloc after load MiB": mib(c.after_load, "cuda_allocated_bytes"),
+                        "CUDA alloc after release MiB": mib(c.after_release, "cuda_allocated_bytes"),
+                    }
+                    for c in self.cycles
+                ]
+            )
+        )
+        lines.append(
+            f"RSS growth: {self.rss_growth:+.2%} over before the first load, "
+            f"{self.rss_growth_after_first:+.2%} over after the first release; CUDA returned: "
+            f"{'n/a (no CUDA)' if self.cuda_returned is None else self.cuda_returned}"
+        )
         return lines
 
 
@@ -66,7 +75,9 @@ def benchmark_release(source, options=None, cycles: int = 10, on_progress: Progr
             on_progress(cycle - 1, cycles, f"cycle {cycle}")
         loaded = load_model(source, options)
         report = release_model(loaded)
-        records.append(ReleaseCycle(cycle, round(loaded.load_seconds, 2), asdict(loaded.memory_after), asdict(report.after)))
+        records.append(
+            ReleaseCycle(cycle, round(loaded.load_seconds, 2), asdict(loaded.memory_after), asdict(report.after))
+        )
         del loaded
     if on_progress:
         on_progress(cycles, cycles, "done")

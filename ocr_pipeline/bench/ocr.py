@@ -11,7 +11,7 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..documents import Document, load_document
 from ..errors import PipelineError
@@ -99,17 +99,29 @@ class OcrBenchmark(Report):
     def lines(self) -> list[str]:
         """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
-        lines.append(f"OCR on {self.folder}: {len(self.documents) // max(len(self.engines), 1)} documents, {self.seconds} s")
-        lines.append(format_table([
-            {"engine": s.engine, "ran as": s.ran_as, "docs": s.documents, "failed": s.failed}
-            | (asdict(s.scores) if s.scores else {}) | {"cer any order": s.cer_any_order, "glued words": s.glued_words}
-            | {f"{name} found": f"{found}/{total}" for name, (found, total) in s.keys_found.items()}
-            | {"s/page (median)": s.median_seconds_per_page, "time vs plain": self.time_ratio(s.engine),
-               "CPU s/page": s.median_cpu_seconds_per_page,
-               "CPU vs plain": self.time_ratio(s.engine, "median_cpu_seconds_per_page"),
-               "start s": s.start_seconds, "start +MiB": s.start_rss_added_mib, "peak RSS MiB": s.peak_rss_mib}
-            for s in self.engines
-        ]))
+        lines.append(
+            f"OCR on {self.folder}: {len(self.documents) // max(len(self.engines), 1)} documents, {self.seconds} s"
+        )
+        lines.append(
+            format_table(
+                [
+                    {"engine": s.engine, "ran as": s.ran_as, "docs": s.documents, "failed": s.failed}
+                    | (asdict(s.scores) if s.scores else {})
+                    | {"cer any order": s.cer_any_order, "glued words": s.glued_words}
+                    | {f"{name} found": f"{found}/{total}" for name, (found, total) in s.keys_found.items()}
+                    | {
+                        "s/page (median)": s.median_seconds_per_page,
+                        "time vs plain": self.time_ratio(s.engine),
+                        "CPU s/page": s.median_cpu_seconds_per_page,
+                        "CPU vs plain": self.time_ratio(s.engine, "median_cpu_seconds_per_page"),
+                        "start s": s.start_seconds,
+                        "start +MiB": s.start_rss_added_mib,
+                        "peak RSS MiB": s.peak_rss_mib,
+                    }
+                    for s in self.engines
+                ]
+            )
+        )
         models = "; ".join(f"{s.engine}: {s.model}" for s in self.engines if s.model)
         if models:
             lines.append(f"models: {models}")
@@ -121,13 +133,22 @@ class OcrBenchmark(Report):
         rows: list[dict] = []
         for score in self.documents:
             figures = score.scores or TextScores(*[None] * 4)
-            rows.append({"document": score.document, "engine": score.engine, "pages": score.pages,
-                         "CER": figures.cer, "CER any order": score.cer_any_order, "WER": figures.wer,
-                         "CER exact": figures.cer_exact, "WER exact": figures.wer_exact,
-                         "glued words": len(score.glued_words)}
-                        | {"seconds": round(sum(score.seconds_per_page), 3), "CPU seconds": score.cpu_seconds}
-                        | {f"{name} found": found for name, found in score.keys_found.items()}
-                        | {"error": score.error})
+            rows.append(
+                {
+                    "document": score.document,
+                    "engine": score.engine,
+                    "pages": score.pages,
+                    "CER": figures.cer,
+                    "CER any order": score.cer_any_order,
+                    "WER": figures.wer,
+                    "CER exact": figures.cer_exact,
+                    "WER exact": figures.wer_exact,
+                    "glued words": len(score.glued_words),
+                }
+                | {"seconds": round(sum(score.seconds_per_page), 3), "CPU seconds": score.cpu_seconds}
+                | {f"{name} found": found for name, found in score.keys_found.items()}
+                | {"error": score.error}
+            )
         return rows
 
 
@@ -238,21 +259,29 @@ def benchmark_ocr(
         page_seconds = [seconds for score in good for seconds in score.seconds_per_page]
         page_cpu = [score.cpu_seconds / score.pages for score in good if score.pages]
         start_seconds, start_bytes = summaries_start[reader.name]
-        summaries.append(OcrEngineSummary(
-            engine=reader.name,
-            ran_as=getattr(reader, "ran_as", reader.name),
-            model=reader.model,
-            documents=len(mine),
-            failed=len(mine) - len(good),
-            scores=mean_scores([score.scores for score in good]),
-            cer_any_order=round(statistics.fmean(score.cer_any_order for score in good), 4) if good else None,
-            glued_words=sum(len(score.glued_words) for score in good),
-            keys_found=keys,
-            median_seconds_per_page=round(statistics.median(page_seconds), 3) if page_seconds else None,
-            median_cpu_seconds_per_page=round(statistics.median(page_cpu), 3) if page_cpu else None,
-            start_seconds=round(start_seconds, 2),
-            start_rss_added_mib=round(start_bytes / MIB, 1),
-            peak_rss_mib=round(peaks[reader.name] / MIB, 1),
-        ))
-    return OcrBenchmark(str(folder), summaries, results, machine_info(), [load_start, load_average()],
-                        round(time.perf_counter() - started, 1))
+        summaries.append(
+            OcrEngineSummary(
+                engine=reader.name,
+                ran_as=getattr(reader, "ran_as", reader.name),
+                model=reader.model,
+                documents=len(mine),
+                failed=len(mine) - len(good),
+                scores=mean_scores([score.scores for score in good]),
+                cer_any_order=round(statistics.fmean(score.cer_any_order for score in good), 4) if good else None,
+                glued_words=sum(len(score.glued_words) for score in good),
+                keys_found=keys,
+                median_seconds_per_page=round(statistics.median(page_seconds), 3) if page_seconds else None,
+                median_cpu_seconds_per_page=round(statistics.median(page_cpu), 3) if page_cpu else None,
+                start_seconds=round(start_seconds, 2),
+                start_rss_added_mib=round(start_bytes / MIB, 1),
+                peak_rss_mib=round(peaks[reader.name] / MIB, 1),
+            )
+        )
+    return OcrBenchmark(
+        str(folder),
+        summaries,
+        results,
+        machine_info(),
+        [load_start, load_average()],
+        round(time.perf_counter() - started, 1),
+    )

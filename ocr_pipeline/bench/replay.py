@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
@@ -62,35 +62,60 @@ class ReplayBenchmark(Report):
     def lines(self) -> list[str]:
         """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
-        lines.append(f"Replay of {self.rows} rows from {self.source} through the {self.policy} guard: corpus CER "
-                     f"(case and spacing counted), OCR text {self.ocr_cer:.4f}; "
-                     f"guard {self.guard_seconds} s in all")
-        lines.append(format_table([
-            {"model": m.model, "rows": m.rows, "CER unguarded": m.unguarded.cer,
-             "cut unguarded": percent(m.unguarded.cut),
-             "worse unguarded": m.unguarded.worse, "CER guarded": m.guarded.cer, "cut guarded": percent(m.guarded.cut),
-             "worse guarded": m.guarded.worse, "better": m.guarded.better, "unchanged": m.guarded.unchanged,
-             "preference": m.guarded.preference, "changes applied": m.changes_applied,
-             "refused": m.changes_refused}
-            for m in self.models
-        ]))
+        lines.append(
+            f"Replay of {self.rows} rows from {self.source} through the {self.policy} guard: corpus CER "
+            f"(case and spacing counted), OCR text {self.ocr_cer:.4f}; "
+            f"guard {self.guard_seconds} s in all"
+        )
+        lines.append(
+            format_table(
+                [
+                    {
+                        "model": m.model,
+                        "rows": m.rows,
+                        "CER unguarded": m.unguarded.cer,
+                        "cut unguarded": percent(m.unguarded.cut),
+                        "worse unguarded": m.unguarded.worse,
+                        "CER guarded": m.guarded.cer,
+                        "cut guarded": percent(m.guarded.cut),
+                        "worse guarded": m.guarded.worse,
+                        "better": m.guarded.better,
+                        "unchanged": m.guarded.unchanged,
+                        "preference": m.guarded.preference,
+                        "changes applied": m.changes_applied,
+                        "refused": m.changes_refused,
+                    }
+                    for m in self.models
+                ]
+            )
+        )
         for m in self.models:
             if m.guarded.rows_worse:
-                lines.append(f"{m.model}, guarded, worse than the OCR text on: {', '.join(m.guarded.rows_worse[:20])}"
-                             + (" ..." if len(m.guarded.rows_worse) > 20 else ""))
+                lines.append(
+                    f"{m.model}, guarded, worse than the OCR text on: {', '.join(m.guarded.rows_worse[:20])}"
+                    + (" ..." if len(m.guarded.rows_worse) > 20 else "")
+                )
         return lines
 
     def document_rows(self) -> list[dict]:
         """One flat row per document, for a table, a chart or a CSV file."""
         rows: list[dict] = []
         for model in self.models:
-            rows.append({"model": model.model, "rows": model.rows, "CER OCR": model.ocr_cer}
-                        | {"CER unguarded": model.unguarded.cer, "CER guarded": model.guarded.cer,
-                           "cut unguarded": model.unguarded.cut, "cut guarded": model.guarded.cut,
-                           "worse unguarded": model.unguarded.worse, "worse guarded": model.guarded.worse,
-                           "better guarded": model.guarded.better, "unchanged guarded": model.guarded.unchanged,
-                           "preference unguarded": model.unguarded.preference,
-                           "preference guarded": model.guarded.preference})
+            rows.append(
+                {"model": model.model, "rows": model.rows, "CER OCR": model.ocr_cer}
+                | {
+                    "CER unguarded": model.unguarded.cer,
+                    "CER guarded": model.guarded.cer,
+                    "cut unguarded": model.unguarded.cut,
+                    "cut guarded": model.guarded.cut,
+                    "worse unguarded": model.unguarded.worse,
+                    "worse guarded": model.guarded.worse,
+                    "better guarded": model.guarded.better,
+                    "unchanged guarded": model.guarded.unchanged,
+                    "preference unguarded": model.unguarded.preference,
+                    "preference guarded": model.guarded.preference,
+                }
+            )
         return rows
 
 
@@ -102,14 +127,17 @@ def _outcome(errors: list[int], ocr_errors: list[int], truth_length: int, ids: l
     return TextOutcome(
         cer=round(total / max(truth_length, 1), 5),
         cut=round((total - ocr_total) / ocr_total, 4) if ocr_total else 0.0,
-        worse=len(worse), better=better, unchanged=rows - len(worse) - better,
+        worse=len(worse),
+        better=better,
+        unchanged=rows - len(worse) - better,
         preference=round((better - len(worse)) / rows, 4) if rows else 0.0,
         rows_worse=[ids[i] for i in worse],
     )
 
 
-def benchmark_replay(rows: Sequence[ReplayRow], policy: str = "strict", source: str = "replay",
-                     on_progress: Progress | None = None) -> ReplayBenchmark:
+def benchmark_replay(
+    rows: Sequence[ReplayRow], policy: str = "strict", source: str = "replay", on_progress: Progress | None = None
+) -> ReplayBenchmark:
     """Guard every recorded correction of every model and score it against the ground truth."""
     from ..guard import apply_guard, get_policy
 
@@ -134,12 +162,17 @@ def benchmark_replay(rows: Sequence[ReplayRow], policy: str = "strict", source: 
             answer_errors.append(Levenshtein.distance(answer, row.gt))
             guarded_errors.append(Levenshtein.distance(decision.text, row.gt))
         truth_length = sum(len(row.gt) for row in present)
-        results.append(ModelReplay(
-            model=model, rows=len(present), ocr_cer=round(sum(ocr_errors) / max(truth_length, 1), 5),
-            unguarded=_outcome(answer_errors, ocr_errors, truth_length, ids),
-            guarded=_outcome(guarded_errors, ocr_errors, truth_length, ids),
-            changes_applied=applied, changes_refused=refused,
-        ))
+        results.append(
+            ModelReplay(
+                model=model,
+                rows=len(present),
+                ocr_cer=round(sum(ocr_errors) / max(truth_length, 1), 5),
+                unguarded=_outcome(answer_errors, ocr_errors, truth_length, ids),
+                guarded=_outcome(guarded_errors, ocr_errors, truth_length, ids),
+                changes_applied=applied,
+                changes_refused=refused,
+            )
+        )
     if on_progress:
         on_progress(len(models), len(models), "done")
     return ReplayBenchmark(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from .common import MIB, TextScores
 

@@ -40,14 +40,28 @@ class OverheadBenchmark(Report):
     def lines(self) -> list[str]:
         """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
-        lines.append(f"Overhead of correct_text over plain generate: model {self.model}, {self.chunks} chunks, "
-                     f"prompt {self.prompt}, pipeline batching {self.batching}")
-        lines.append(format_table([
-            {"run": "pipeline", "seconds per repeat": " ".join(map(str, self.pipeline_seconds)),
-             "total s": round(sum(self.pipeline_seconds), 3), "new tokens": self.pipeline_new_tokens},
-            {"run": "plain generate", "seconds per repeat": " ".join(map(str, self.plain_seconds)),
-             "total s": round(sum(self.plain_seconds), 3), "new tokens": self.plain_new_tokens},
-        ]))
+        lines.append(
+            f"Overhead of correct_text over plain generate: model {self.model}, {self.chunks} chunks, "
+            f"prompt {self.prompt}, pipeline batching {self.batching}"
+        )
+        lines.append(
+            format_table(
+                [
+                    {
+                        "run": "pipeline",
+                        "seconds per repeat": " ".join(map(str, self.pipeline_seconds)),
+                        "total s": round(sum(self.pipeline_seconds), 3),
+                        "new tokens": self.pipeline_new_tokens,
+                    },
+                    {
+                        "run": "plain generate",
+                        "seconds per repeat": " ".join(map(str, self.plain_seconds)),
+                        "total s": round(sum(self.plain_seconds), 3),
+                        "new tokens": self.plain_new_tokens,
+                    },
+                ]
+            )
+        )
         lines.append(f"ratio (pipeline / plain): {self.ratio}")
         return lines
 
@@ -78,9 +92,15 @@ def benchmark_overhead(
     model, tokenizer = backend.loaded.model, backend.loaded.tokenizer
     chunks = [chunk for chunk in chunk_text(text, backend.count_tokens) if chunk.needs_model]
     inputs = [
-        (tokenizer.apply_chat_template([build_messages(prompt_object, chunk.text)], add_generation_prompt=True,
-                                       return_dict=True, return_tensors="pt").to(model.device),
-         max_new_tokens_for(chunk.tokens))
+        (
+            tokenizer.apply_chat_template(
+                [build_messages(prompt_object, chunk.text)],
+                add_generation_prompt=True,
+                return_dict=True,
+                return_tensors="pt",
+            ).to(model.device),
+            max_new_tokens_for(chunk.tokens),
+        )
         for chunk in chunks
     ]
 
@@ -88,8 +108,13 @@ def benchmark_overhead(
         new_tokens = 0
         with torch.inference_mode():
             for encoded, limit in inputs:
-                output = model.generate(**encoded, max_new_tokens=limit_override or limit, do_sample=False,
-                                        repetition_penalty=1.0, pad_token_id=tokenizer.pad_token_id)
+                output = model.generate(
+                    **encoded,
+                    max_new_tokens=limit_override or limit,
+                    do_sample=False,
+                    repetition_penalty=1.0,
+                    pad_token_id=tokenizer.pad_token_id,
+                )
                 new_tokens += output.shape[1] - encoded["input_ids"].shape[1]
         return new_tokens
 

@@ -36,24 +36,52 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from ..llm.factory import BACKEND_CHOICES
     from ..llm.placement import QUANTIZATIONS
 
-    parser.add_argument("--model", default=None,
-                        help="preset, Hub repo id, local folder or .gguf file (default: OCR_MODEL, else the best "
-                             "preset on disk, else demo); with a server, the "
-                             "model it serves (default: OCR_LLM_MODEL, else its only model)")
-    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=None,
-                        help="where the model runs (default: OCR_BACKEND, else auto: a server when a URL is given, "
-                             "llama.cpp for a GGUF on a CPU where installed, else transformers)")
-    parser.add_argument("--server-url", metavar="URL", help="OpenAI-compatible server, e.g. http://host:8000/v1 "
-                        "(default: OCR_LLM_URL); the API key comes from OCR_LLM_API_KEY")
-    parser.add_argument("--concurrency", type=positive_int, default=None,
-                        help="requests in flight to a server at once (default: OCR_LLM_CONCURRENCY, else 4)")
-    parser.add_argument("--prompt", type=prompt_name, default="general",
-                        help="prompt name: a preset or a team prompt (default: general)")
-    parser.add_argument("--max-chars", type=positive_int, default=None, metavar="N",
-                        help="refuse a text longer than N characters (default: OCR_MAX_CORRECTION_CHARS, else 20000)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="preset, Hub repo id, local folder or .gguf file (default: OCR_MODEL, else the best "
+        "preset on disk, else demo); with a server, the "
+        "model it serves (default: OCR_LLM_MODEL, else its only model)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        default=None,
+        help="where the model runs (default: OCR_BACKEND, else auto: a server when a URL is given, "
+        "llama.cpp for a GGUF on a CPU where installed, else transformers)",
+    )
+    parser.add_argument(
+        "--server-url",
+        metavar="URL",
+        help="OpenAI-compatible server, e.g. http://host:8000/v1 "
+        "(default: OCR_LLM_URL); the API key comes from OCR_LLM_API_KEY",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=None,
+        help="requests in flight to a server at once (default: OCR_LLM_CONCURRENCY, else 4)",
+    )
+    parser.add_argument(
+        "--prompt",
+        type=prompt_name,
+        default="general",
+        help="prompt name: a preset or a team prompt (default: general)",
+    )
+    parser.add_argument(
+        "--max-chars",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="refuse a text longer than N characters (default: OCR_MAX_CORRECTION_CHARS, else 20000)",
+    )
     parser.add_argument("--quantization", choices=QUANTIZATIONS, default="none", help="bitsandbytes, transformers only")
-    parser.add_argument("--gpu-layers", type=gpu_layers_type, default=None,
-                        help="decoder layers on the GPU: N, all or auto (default: all; needs CUDA)")
+    parser.add_argument(
+        "--gpu-layers",
+        type=gpu_layers_type,
+        default=None,
+        help="decoder layers on the GPU: N, all or auto (default: all; needs CUDA)",
+    )
     parser.add_argument("--guard", choices=tuple(POLICIES), default="strict")
     parser.add_argument("--allow-download", action="store_true", help="fetch a missing model from the Hugging Face Hub")
     parser.add_argument("--json", action="store_true", help="one JSON object per result")

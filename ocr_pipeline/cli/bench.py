@@ -81,8 +81,9 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     from .correcting import load_backend
 
     load_scan_set(args.folder, args.limit)  # a folder without transcripts fails before the model loads
-    report = benchmark_pipeline(args.folder, load_backend(args), args.engine, args.prompt, args.guard, args.limit,
-                                _stderr_progress)
+    report = benchmark_pipeline(
+        args.folder, load_backend(args), args.engine, args.prompt, args.guard, args.limit, _stderr_progress
+    )
     _emit(report, args.json)
     return 1 if any(item.error for item in report.items) else 0
 
@@ -101,8 +102,10 @@ def _cmd_overhead(args: argparse.Namespace) -> int:
     from .correcting import load_backend
 
     if args.backend != "transformers":
-        raise PipelineError("bench overhead compares correct_text with transformers' own generate: use --backend "
-                            "transformers (bench backends compares the backends).")
+        raise PipelineError(
+            "bench overhead compares correct_text with transformers' own generate: use --backend "
+            "transformers (bench backends compares the backends)."
+        )
     from ..textinput import read_text
 
     text = read_text(args.text_file) if args.text_file else None
@@ -116,10 +119,18 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     from ..textinput import read_text
 
     text = read_text(args.text_file) if args.text_file else None
-    report = benchmark_backends(args.model or default_model(), text, args.backends, prompt=args.prompt, guard=args.guard,
-                                repeats=args.repeats, server_url=args.server_url,
-                                concurrency_levels=args.concurrency, throughput_requests=args.requests,
-                                on_progress=_stderr_progress)
+    report = benchmark_backends(
+        args.model or default_model(),
+        text,
+        args.backends,
+        prompt=args.prompt,
+        guard=args.guard,
+        repeats=args.repeats,
+        server_url=args.server_url,
+        concurrency_levels=args.concurrency,
+        throughput_requests=args.requests,
+        on_progress=_stderr_progress,
+    )
     _emit(report, args.json)
     return 1 if any(run.error for run in report.runs) else 0
 
@@ -132,13 +143,21 @@ def add_bench_commands(subparsers) -> None:
     from ..ocr import ENGINE_NAMES
 
     bench = subparsers.add_parser("bench", help="measure OCR, correction, memory and speed; tables or --json")
-    commands = bench.add_subparsers(dest="bench_command", required=True,
-                                    metavar="{ocr,correct,replay,adversarial,pipeline,release,overhead,backends}")
+    commands = bench.add_subparsers(
+        dest="bench_command",
+        required=True,
+        metavar="{ocr,correct,replay,adversarial,pipeline,release,overhead,backends}",
+    )
 
     ocr = commands.add_parser("ocr", help="CER/WER, key fields, time and memory per engine on scans with NAME.gt.txt")
     ocr.add_argument("folder", metavar="DIR")
-    ocr.add_argument("--engine", nargs="+", action="extend", choices=(*ENGINE_NAMES, PLAIN_RAPIDOCR),
-                     help=f"engines to compare (default: auto {PLAIN_RAPIDOCR})")
+    ocr.add_argument(
+        "--engine",
+        nargs="+",
+        action="extend",
+        choices=(*ENGINE_NAMES, PLAIN_RAPIDOCR),
+        help=f"engines to compare (default: auto {PLAIN_RAPIDOCR})",
+    )
     ocr.add_argument("--limit", type=positive_int, help="only the first N scans (by name)")
     ocr.add_argument("--json", action="store_true", help="one JSON object with every figure")
     ocr.set_defaults(handler=_cmd_ocr)
@@ -149,18 +168,26 @@ def add_bench_commands(subparsers) -> None:
     add_model_arguments(correct)
     correct.set_defaults(handler=_cmd_correct)
 
-    replay = commands.add_parser("replay",
-                                 help="the guard on models' recorded corrections: CER, rows worse, preference")
-    replay.add_argument("file", metavar="FILE.jsonl",
-                        help='{"id", "row", "ocr", "gt", "outputs": {model: text}} per line; the ground truth is added')
+    replay = commands.add_parser(
+        "replay", help="the guard on models' recorded corrections: CER, rows worse, preference"
+    )
+    replay.add_argument(
+        "file",
+        metavar="FILE.jsonl",
+        help='{"id", "row", "ocr", "gt", "outputs": {model: text}} per line; the ground truth is added',
+    )
     replay.add_argument("--policy", choices=tuple(POLICIES), default="strict")
     replay.add_argument("--limit", type=positive_int, help="only the first N rows")
     replay.add_argument("--json", action="store_true", help="one JSON object with every figure")
     replay.set_defaults(handler=_cmd_replay)
 
     adversarial = commands.add_parser("adversarial", help="harmful changes the guard must refuse, per category")
-    adversarial.add_argument("folder", metavar="DIR", nargs="?",
-                             help="NAME.gt.txt transcripts to build the cases from (default: generated receipts and prose)")
+    adversarial.add_argument(
+        "folder",
+        metavar="DIR",
+        nargs="?",
+        help="NAME.gt.txt transcripts to build the cases from (default: generated receipts and prose)",
+    )
     adversarial.add_argument("--policy", choices=tuple(POLICIES), default="strict")
     adversarial.add_argument("--seed", type=int, default=0)
     adversarial.add_argument("--json", action="store_true", help="one JSON object with every figure")
@@ -188,19 +215,34 @@ def add_bench_commands(subparsers) -> None:
     add_model_arguments(overhead)
     overhead.set_defaults(handler=_cmd_overhead, backend="transformers")  # it compares against model.generate
 
-    backends = commands.add_parser("backends", help="the same chunks through transformers, llama.cpp and a server; "
-                                   "server throughput at 1, 2, 4, 8 concurrent requests")
+    backends = commands.add_parser(
+        "backends",
+        help="the same chunks through transformers, llama.cpp and a server; "
+        "server throughput at 1, 2, 4, 8 concurrent requests",
+    )
     backends.add_argument("--model", help="the model for the in-process backends (default: as for correct)")
-    backends.add_argument("--backends", nargs="+", choices=("transformers", "llamacpp", "openai"),
-                          default=["transformers", "llamacpp", "openai"])
+    backends.add_argument(
+        "--backends",
+        nargs="+",
+        choices=("transformers", "llamacpp", "openai"),
+        default=["transformers", "llamacpp", "openai"],
+    )
     backends.add_argument("--text-file", metavar="F", help="the document to correct (default: the sample receipt)")
     backends.add_argument("--prompt", default="general")
     backends.add_argument("--guard", choices=tuple(POLICIES), default="strict")
     backends.add_argument("--repeats", type=positive_int, default=3)
-    backends.add_argument("--server-url", metavar="URL",
-                          help="the server to measure (default: a llama.cpp server started on the model's GGUF)")
-    backends.add_argument("--concurrency", type=positive_int, nargs="+", default=list(CONCURRENCY_LEVELS),
-                          help="concurrent requests to measure the server's throughput at")
+    backends.add_argument(
+        "--server-url",
+        metavar="URL",
+        help="the server to measure (default: a llama.cpp server started on the model's GGUF)",
+    )
+    backends.add_argument(
+        "--concurrency",
+        type=positive_int,
+        nargs="+",
+        default=list(CONCURRENCY_LEVELS),
+        help="concurrent requests to measure the server's throughput at",
+    )
     backends.add_argument("--requests", type=positive_int, default=8, help="chunk requests per throughput level")
     backends.add_argument("--json", action="store_true")
     backends.set_defaults(handler=_cmd_backends)

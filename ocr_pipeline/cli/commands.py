@@ -162,9 +162,16 @@ def cmd_models(args: argparse.Namespace) -> int:
     entries = list_models()
     if args.json:
         for entry in entries:
-            print_json({"name": entry.name, "preset": entry.preset, "available": entry.available,
-                         "path": str(entry.path) if entry.path else None, "size_bytes": entry.size_bytes,
-                         "description": entry.description})
+            print_json(
+                {
+                    "name": entry.name,
+                    "preset": entry.preset,
+                    "available": entry.available,
+                    "path": str(entry.path) if entry.path else None,
+                    "size_bytes": entry.size_bytes,
+                    "description": entry.description,
+                }
+            )
         return 0
     print(f"model folder: {model_dir()}")
     for entry in entries:
@@ -195,17 +202,21 @@ def add_commands(commands) -> None:
 
     from ..guard import POLICIES
 
-    guard = commands.add_parser("guard",
-                                help="judge recorded candidates: {ocr, candidate} per line, one verdict per line")
-    guard.add_argument("pairs", metavar="PAIRS.jsonl",
-                       help="JSON lines with ocr and candidate (and id); '-': standard input")
+    guard = commands.add_parser(
+        "guard", help="judge recorded candidates: {ocr, candidate} per line, one verdict per line"
+    )
+    guard.add_argument(
+        "pairs", metavar="PAIRS.jsonl", help="JSON lines with ocr and candidate (and id); '-': standard input"
+    )
     guard.add_argument("--policy", choices=tuple(POLICIES), default="strict")
-    guard.add_argument("--json", action="store_true",
-                       help="one JSON object per line: {id, text, accepted, reasons}; without it the guarded text, "
-                            "line breaks as \\n, and the reasons on stderr")
+    guard.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line: {id, text, accepted, reasons}; without it the guarded text, "
+        "line breaks as \\n, and the reasons on stderr",
+    )
     guard.set_defaults(handler=cmd_guard)
 
     models = commands.add_parser("models", help="list the model presets and what is downloaded")
     models.add_argument("--json", action="store_true")
     models.set_defaults(handler=cmd_models)
-

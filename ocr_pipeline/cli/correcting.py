@@ -7,7 +7,7 @@ import contextlib
 import signal
 import sys
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from tqdm import tqdm
 
@@ -43,12 +43,23 @@ def correct(text: str | list[str], backend, prompt, args: argparse.Namespace, st
     tokens = [chunk.tokens for chunk in chunk_text(text, backend.count_tokens) if chunk.needs_model]
     estimate = speed.seconds_for(tokens)
     about = f"about {describe_seconds(estimate)}, from earlier runs" if estimate else "no earlier runs to estimate from"
-    print(f"correcting {len(tokens)} chunk(s) with {backend.name} ({about}); Ctrl-C stops after the current chunk",
-          file=sys.stderr, flush=True)
+    print(
+        f"correcting {len(tokens)} chunk(s) with {backend.name} ({about}); Ctrl-C stops after the current chunk",
+        file=sys.stderr,
+        flush=True,
+    )
     with tqdm(total=len(tokens), unit="chunk", file=sys.stderr, disable=None, leave=False) as bar:
-        result = correct_text(text, backend, prompt, args.guard, on_token=on_token, should_stop=stop.is_set,
-                              throughput=speed, max_chars=args.max_chars,
-                              on_progress=lambda done, total, chunk: bar.update(chunk.candidate is not None))
+        result = correct_text(
+            text,
+            backend,
+            prompt,
+            args.guard,
+            on_token=on_token,
+            should_stop=stop.is_set,
+            throughput=speed,
+            max_chars=args.max_chars,
+            on_progress=lambda done, total, chunk: bar.update(chunk.candidate is not None),
+        )
     speed.save()
     return result
 
@@ -59,28 +70,46 @@ def load_backend(args: argparse.Namespace):
     from ..llm.models import default_model
     from ..llm.placement import LoadOptions
 
-    bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, disable=None, leave=False,
-               desc=f"downloading {args.model}")
+    bar = tqdm(
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        disable=None,
+        leave=False,
+        desc=f"downloading {args.model}",
+    )
 
     def progress(done: int, total: int) -> None:
         bar.total = total
         bar.update(done - bar.n)
 
-    options = LoadOptions(quantization=args.quantization,
-                          gpu_layers="all" if args.gpu_layers is None else args.gpu_layers)
+    options = LoadOptions(
+        quantization=args.quantization, gpu_layers="all" if args.gpu_layers is None else args.gpu_layers
+    )
     requested = args.backend or default_backend()
     on_server = choose_backend(requested, None, server_url=args.server_url) == "openai"
     model = args.model if on_server else args.model or default_model()  # None: the model the server serves
     kind = "openai" if on_server else choose_backend(requested, model, options=options)
     if args.gpu_layers is not None and not gpu_layers_apply(kind):
-        warn("--gpu-layers has no effect on a server: it places its own model." if on_server
-              else f"--gpu-layers has no effect without CUDA ({kind} runs the model on the CPU here).")
+        warn(
+            "--gpu-layers has no effect on a server: it places its own model."
+            if on_server
+            else f"--gpu-layers has no effect without CUDA ({kind} runs the model on the CPU here)."
+        )
     if on_server and args.quantization != "none":
         warn("--quantization has no effect on a server: it loads its own model.")
     settings = {"concurrency": args.concurrency} if on_server and args.concurrency else {}
     try:
-        backend = create_backend(model, backend=kind, options=options, server_url=args.server_url,
-                                 allow_download=args.allow_download, on_progress=progress, **settings)
+        backend = create_backend(
+            model,
+            backend=kind,
+            options=options,
+            server_url=args.server_url,
+            allow_download=args.allow_download,
+            on_progress=progress,
+            **settings,
+        )
     finally:
         bar.close()
     print(f"model: {backend.describe()}", file=sys.stderr)

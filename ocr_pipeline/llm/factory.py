@@ -51,8 +51,14 @@ def _is_gguf(model: ModelSource | str, model_folder: Path | None) -> bool:
         return False
 
 
-def choose_backend(backend: str, model: ModelSource | str | None, *, options: LoadOptions | None = None,
-                   server_url: str | None = None, model_folder: Path | None = None) -> str:
+def choose_backend(
+    backend: str,
+    model: ModelSource | str | None,
+    *,
+    options: LoadOptions | None = None,
+    server_url: str | None = None,
+    model_folder: Path | None = None,
+) -> str:
     """The concrete backend `backend` stands for ("auto": see the module docstring; a bitsandbytes
     quantization keeps transformers, the only backend that has it)."""
     if backend not in BACKEND_CHOICES:

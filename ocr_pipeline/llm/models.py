@@ -27,7 +27,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from ocr_pipeline.config import model_dir
 from ocr_pipeline.errors import ModelError
@@ -191,9 +191,17 @@ def _gguf_declared_size(path: Path) -> int:
     from gguf.constants import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType, GGUFValueType
 
     scalar_formats = {
-        GGUFValueType.UINT8: "B", GGUFValueType.INT8: "b", GGUFValueType.UINT16: "H", GGUFValueType.INT16: "h",
-        GGUFValueType.UINT32: "I", GGUFValueType.INT32: "i", GGUFValueType.FLOAT32: "f", GGUFValueType.BOOL: "?",
-        GGUFValueType.UINT64: "Q", GGUFValueType.INT64: "q", GGUFValueType.FLOAT64: "d",
+        GGUFValueType.UINT8: "B",
+        GGUFValueType.INT8: "b",
+        GGUFValueType.UINT16: "H",
+        GGUFValueType.INT16: "h",
+        GGUFValueType.UINT32: "I",
+        GGUFValueType.INT32: "i",
+        GGUFValueType.FLOAT32: "f",
+        GGUFValueType.BOOL: "?",
+        GGUFValueType.UINT64: "Q",
+        GGUFValueType.INT64: "q",
+        GGUFValueType.FLOAT64: "d",
     }
     file_size = path.stat().st_size
     with path.open("rb") as handle:
@@ -428,7 +436,11 @@ def download_model(
         files = {sibling.rfilename: sibling.size or 0 for sibling in info.siblings or []}
         if source.gguf_file and source.gguf_file not in files:
             raise ModelError(f"The Hub repo {repo_id} has no file named {source.gguf_file}.")
-        wanted = [source.gguf_file] if source.gguf_file else list(filter_repo_objects(files, allow_patterns=DOWNLOAD_PATTERNS))
+        wanted = (
+            [source.gguf_file]
+            if source.gguf_file
+            else list(filter_repo_objects(files, allow_patterns=DOWNLOAD_PATTERNS))
+        )
         to_fetch = [
             name
             for name in wanted
@@ -544,7 +556,9 @@ def list_models(model_folder: Path | None = None) -> list[ModelEntry]:
             ModelEntry(preset.name, preset.description, path, _size_on_disk(path) if path else 0, preset=True)
         )
     for name, source in on_disk.items():
-        entries.append(ModelEntry(name, "found in the model folder", source.path, _size_on_disk(source.path), preset=False))
+        entries.append(
+            ModelEntry(name, "found in the model folder", source.path, _size_on_disk(source.path), preset=False)
+        )
     return entries
 
 

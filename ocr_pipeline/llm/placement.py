@@ -22,7 +22,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Sequence
+from typing import Any
+from collections.abc import Collection, Sequence
 
 import psutil
 

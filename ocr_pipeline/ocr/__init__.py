@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from ..documents import Document, Page
 from ..errors import EngineUnavailable, OcrError
@@ -34,13 +34,24 @@ class EngineNote:
 # Kept equal to docs/benchmarks.md by tests/test_ocr.py, so that a user picks with the measured numbers.
 ENGINE_NOTES = {
     "auto": EngineNote("a licensed Aspose.OCR when there is one, otherwise RapidOCR"),
-    "rapidocr": EngineNote("printed receipts, invoices and letters; offline, no license; Latin, Chinese and "
-                           "Japanese script; no handwriting", 0.131, 0.056, 1.2),
-    "aspose": EngineNote("printed and handwritten text with a license; without one it returns only the first "
-                         "~300 characters of each page (the figures are that trial), and handwriting needs a "
-                         "resource it downloads", 0.835, 0.835, 3.8),
-    "tesseract": EngineNote("clean printed pages in the languages whose packs are installed; weaker on "
-                            "receipts", 0.236, 0.191, 2.8),
+    "rapidocr": EngineNote(
+        "printed receipts, invoices and letters; offline, no license; Latin, Chinese and "
+        "Japanese script; no handwriting",
+        0.131,
+        0.056,
+        1.2,
+    ),
+    "aspose": EngineNote(
+        "printed and handwritten text with a license; without one it returns only the first "
+        "~300 characters of each page (the figures are that trial), and handwriting needs a "
+        "resource it downloads",
+        0.835,
+        0.835,
+        3.8,
+    ),
+    "tesseract": EngineNote(
+        "clean printed pages in the languages whose packs are installed; weaker on receipts", 0.236, 0.191, 2.8
+    ),
 }
 
 
@@ -51,10 +62,13 @@ def engine_help() -> str:
         note = ENGINE_NOTES[name]
         figures = ""
         if note.cer is not None:
-            figures = (f" — SROIE receipts: CER {note.cer:.3f} ({note.cer_any_order:.3f} without reading order), "
-                       f"{note.seconds:.1f} s per receipt")
+            figures = (
+                f" — SROIE receipts: CER {note.cer:.3f} ({note.cer_any_order:.3f} without reading order), "
+                f"{note.seconds:.1f} s per receipt"
+            )
         lines.append(f"- **{name}**: {note.good_at}{figures}")
     return "\n".join(lines) + "\n\nMeasured on 25 scanned receipts on 2 CPU cores; see docs/benchmarks.md."
+
 
 _engines: dict[tuple, OcrEngine] = {}
 _engines_lock = threading.Lock()
@@ -102,7 +116,10 @@ def resolve_engine(name: str, license_path: str | None = None) -> tuple[OcrEngin
         return get_engine(name, **options), f"{name} was requested."
     license_path = license_path or os.environ.get("ASPOSE_LICENSE")
     if not license_path:
-        reason = "no Aspose license is set (ASPOSE_LICENSE), and unlicensed Aspose returns only the first ~100-300 characters of each page"
+        reason = (
+            "no Aspose license is set (ASPOSE_LICENSE), and unlicensed Aspose returns only the first ~100-300 "
+            "characters of each page"
+        )
     else:
         available, why = engine_class("aspose").availability()
         if available:
@@ -124,9 +141,13 @@ def read_page(runner: OcrEngine, page: Page, mode: str, lang: str, document: Doc
     page_text = runner.recognize(page.image, mode=mode, lang=lang)
     seconds = time.perf_counter() - started
     if not page_text.text.strip() and not any(getattr(w, "kind", "") == BLANK for w in document.warnings):
-        page_text.warnings.append(Notice(
-            f"{runner.name} found no text on page {page.index + 1} of {len(document.pages)}: check that it is "
-            "the right way up and legible, or try another engine.", BLANK))
+        page_text.warnings.append(
+            Notice(
+                f"{runner.name} found no text on page {page.index + 1} of {len(document.pages)}: check that it is "
+                "the right way up and legible, or try another engine.",
+                BLANK,
+            )
+        )
     return OcrPage(page.index, page_text.text, page_text.lines, seconds, page_text.warnings)
 
 

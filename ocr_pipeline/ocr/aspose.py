@@ -283,7 +283,9 @@ class AsposeEngine(OcrEngine):
                     f"Aspose.OCR's worker process failed on this page ({lost}); it is restarted for the next page."
                 ) from None
         if not reply["ok"]:
-            what = "handwritten text" if mode == "handwritten" else f"printed text in '{lang}', areas mode '{self.areas}'"
+            what = (
+                "handwritten text" if mode == "handwritten" else f"printed text in '{lang}', areas mode '{self.areas}'"
+            )
             raise OcrError(self._failure_message(reply, what))
         text, had_banner = strip_trial_banner(reply["text"])
         warnings = []
@@ -328,10 +330,14 @@ class AsposeEngine(OcrEngine):
             return f"Aspose.OCR failed on this page ({what}): {reply['error']}"
         by_hand = f"download {resource} from {RESOURCE_REPOSITORY} and put it in {resource_dir()}"
         if self.allow_downloads:
-            return f"Aspose.OCR needs the resource '{resource}' for {what} and could not download it ({reply['error']}); {by_hand}."
+            return (
+                f"Aspose.OCR needs the resource '{resource}' for {what} and could not download it "
+                f"({reply['error']}); {by_hand}."
+            )
         return (
-            f"Aspose.OCR needs the resource '{resource}' for {what}, which is not in {resource_dir()} and is downloaded "
-            f"only when allowed: set ASPOSE_ALLOW_DOWNLOADS=1 on a machine with internet access, or {by_hand}."
+            f"Aspose.OCR needs the resource '{resource}' for {what}, which is not in {resource_dir()} and is "
+            f"downloaded only when allowed: set ASPOSE_ALLOW_DOWNLOADS=1 on a machine with internet access, or "
+            f"{by_hand}."
         )
 
     def _trial_warning(self, license_error: str | None) -> Notice:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from statistics import mean, median
-from typing import Sequence
+from collections.abc import Sequence
 
 from .base import OcrLine
 

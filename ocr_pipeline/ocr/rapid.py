@@ -27,7 +27,7 @@ import importlib.util
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -39,8 +39,11 @@ from .layout import group_into_lines
 
 PACKAGE = "rapidocr"
 # the classifier is named too, for RapidOCR as it comes (bench ocr's baseline); the engine does not use it
-MODEL_FILES = {"Det": "PP-OCRv6_det_small.onnx", "Rec": "PP-OCRv6_rec_small.onnx",
-               "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx"}
+MODEL_FILES = {
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+}
 MODEL_VERSION = "PP-OCRv6 small"
 # A blank gap this wide, as a share of the text box's height, is a word space. On the receipts
 # 0.35-0.5 score alike; clean proportional print leaves 0.36-0.45 between words, 0.21 inside them.
@@ -100,8 +103,13 @@ class RapidOcrEngine(OcrEngine):
         if mode != "printed":
             warnings.append(Notice(f"RapidOCR has no {mode} mode; the page was read as printed text.", ENGINE))
         if lang.lower() not in self._languages:
-            warnings.append(Notice(f"RapidOCR's {MODEL_VERSION} model does not read '{lang}'; the page was read with "
-                                   "its multilingual model (Chinese, Japanese, Latin script).", ENGINE))
+            warnings.append(
+                Notice(
+                    f"RapidOCR's {MODEL_VERSION} model does not read '{lang}'; the page was read with "
+                    "its multilingual model (Chinese, Japanese, Latin script).",
+                    ENGINE,
+                )
+            )
         rgb = np.asarray(image.convert("RGB"))
         gray = np.asarray(image.convert("L"))
         text = page_text(*self._read(rgb), gray)
@@ -218,8 +226,13 @@ def _blank_columns(ink_per_column: np.ndarray) -> np.ndarray:
     edges = np.flatnonzero(np.diff(blank.astype(np.int8))) + 1
     runs = np.split(np.arange(len(blank)), edges)
     for before, run, after in zip(runs, runs[1:], runs[2:]):
-        if (not blank[run[0]] and blank[before[0]] and blank[after[0]] and len(run) <= SPECK_COLUMNS
-                and ink_per_column[run].max() <= SPECK_PIXELS):
+        if (
+            not blank[run[0]]
+            and blank[before[0]]
+            and blank[after[0]]
+            and len(run) <= SPECK_COLUMNS
+            and ink_per_column[run].max() <= SPECK_PIXELS
+        ):
             blank[run] = True
     return blank
 
@@ -241,8 +254,10 @@ def _may_split(chars: Sequence[str], index: int) -> bool:
         return False
     if (left == ":" and before.isdigit() and right.isdigit()) or (right == ":" and left.isdigit() and after.isdigit()):
         return False
-    return not ((right in _JOINERS and left.isalnum() and after.isalnum())
-                or (left in _JOINERS and before.isalnum() and right.isalnum()))
+    return not (
+        (right in _JOINERS and left.isalnum() and after.isalnum())
+        or (left in _JOINERS and before.isalnum() and right.isalnum())
+    )
 
 
 def _straighten(gray: np.ndarray, quad: Sequence[Sequence[float]]) -> np.ndarray | None:

@@ -31,18 +31,29 @@ class TesseractEngine(OcrEngine):
     def recognize(self, image: Image.Image, mode: str = "printed", lang: str = "en") -> PageText:
         import pytesseract
 
-        warnings = [] if mode == "printed" else [Notice(f"Tesseract has no {mode} mode; the page was read as printed text.", ENGINE)]
+        warnings = (
+            []
+            if mode == "printed"
+            else [Notice(f"Tesseract has no {mode} mode; the page was read as printed text.", ENGINE)]
+        )
         try:
             data = pytesseract.image_to_data(
                 image, lang=_LANGS.get(lang, lang), config=f"--psm {self.psm}", output_type=pytesseract.Output.DICT
             )
         except pytesseract.TesseractError as error:
-            raise OcrError(f"Tesseract failed: {error.message or error} (is the language pack for '{lang}' installed?)") from error
+            raise OcrError(
+                f"Tesseract failed: {error.message or error} (is the language pack for '{lang}' installed?)"
+            ) from error
         words = defaultdict(list)
         for i, word in enumerate(data["text"]):
             if word.strip():
                 key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-                box = (data["left"][i], data["top"][i], data["left"][i] + data["width"][i], data["top"][i] + data["height"][i])
+                box = (
+                    data["left"][i],
+                    data["top"][i],
+                    data["left"][i] + data["width"][i],
+                    data["top"][i] + data["height"][i],
+                )
                 words[key].append((word, box, float(data["conf"][i])))
         lines = []
         for members in words.values():

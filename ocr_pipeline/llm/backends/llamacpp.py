@@ -98,8 +98,14 @@ class LlamaCppBackend:
     concurrency = 1
     supports_batching = False  # one sequence at a time; each request streams
 
-    def __init__(self, source: ModelSource, options: LoadOptions | None = None, *, context: int | None = None,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        source: ModelSource,
+        options: LoadOptions | None = None,
+        *,
+        context: int | None = None,
+        threads: int | None = None,
+    ):
         options = options or LoadOptions()
         if options.quantization != "none":
             raise ModelError(
@@ -176,8 +182,10 @@ class LlamaCppBackend:
         if not check_requests(requests, max_new_tokens):
             return []
         with self._lock:
-            return [self._complete(index, request, limit, on_token)
-                    for index, (request, limit) in enumerate(zip(requests, max_new_tokens))]
+            return [
+                self._complete(index, request, limit, on_token)
+                for index, (request, limit) in enumerate(zip(requests, max_new_tokens))
+            ]
 
     def _complete(self, index: int, messages: ChatMessages, limit: int, on_token: TokenCallback | None) -> Generation:
         llm = self._model()
@@ -215,8 +223,9 @@ class LlamaCppBackend:
         return report
 
 
-def create(source: ModelSource, options: LoadOptions | None = None, model_folder: Path | None = None,
-           **settings: Any) -> LlamaCppBackend:
+def create(
+    source: ModelSource, options: LoadOptions | None = None, model_folder: Path | None = None, **settings: Any
+) -> LlamaCppBackend:
     """The factory's entry point; `model_folder` is unused, llama.cpp reads the GGUF file in place."""
     return LlamaCppBackend(source, options, **settings)
 
@@ -235,8 +244,16 @@ class LlamaServer:
     short when requests overlap).
     """
 
-    def __init__(self, gguf: Path, *, alias: str = "demo", threads: int | None = None, context: int | None = None,
-                 api_key: str | None = None, ready_timeout: float = 120.0):
+    def __init__(
+        self,
+        gguf: Path,
+        *,
+        alias: str = "demo",
+        threads: int | None = None,
+        context: int | None = None,
+        api_key: str | None = None,
+        ready_timeout: float = 120.0,
+    ):
         self.gguf, self.alias, self.api_key = Path(gguf), alias, api_key
         self.threads = threads or llama_threads()
         self.context = context or context_tokens()
@@ -249,13 +266,32 @@ class LlamaServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "LlamaServer":
+    def start(self) -> LlamaServer:
         self.port = _free_port()
         command = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf), "--model_alias", self.alias,
-            "--host", "127.0.0.1", "--port", str(self.port), "--n_threads", str(self.threads),
-            "--n_threads_batch", str(self.threads), "--n_ctx", str(self.context), "--seed", str(SEED),
-            "--interrupt_requests", "false", "--verbose", "false",
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.gguf),
+            "--model_alias",
+            self.alias,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_threads",
+            str(self.threads),
+            "--n_threads_batch",
+            str(self.threads),
+            "--n_ctx",
+            str(self.context),
+            "--seed",
+            str(SEED),
+            "--interrupt_requests",
+            "false",
+            "--verbose",
+            "false",
         ]
         environment = dict(os.environ) | ({"API_KEY": self.api_key} if self.api_key else {})
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=environment)
@@ -289,7 +325,7 @@ class LlamaServer:
                 self.process.wait()
         self._log.close()
 
-    def __enter__(self) -> "LlamaServer":
+    def __enter__(self) -> LlamaServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

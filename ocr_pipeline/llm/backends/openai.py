@@ -58,8 +58,13 @@ RETRY_AFTER_CAP = 30.0
 KEPT_LIMIT = 256
 
 # Server kinds, told by the `owned_by` of /v1/models, and the settings each needs to stay greedy.
-SERVER_KINDS = {"vllm": "vLLM", "llamacpp": "llama.cpp server", "me": "llama-cpp-python", "library": "Ollama",
-                "ollama": "Ollama"}
+SERVER_KINDS = {
+    "vllm": "vLLM",
+    "llamacpp": "llama.cpp server",
+    "me": "llama-cpp-python",
+    "library": "Ollama",
+    "ollama": "Ollama",
+}
 GREEDY_EXTRAS = {
     "vLLM": {"repetition_penalty": 1.0, "top_k": -1},  # over generation_config.json defaults
     "llama.cpp server": {"repeat_penalty": 1.0},
@@ -103,13 +108,15 @@ class ServerSettings:
     length_is_error: bool = True  # an answer cut at max_tokens fails its chunk; False hands it to the guard
 
     @classmethod
-    def from_env(cls, url: str | None = None, model: str | None = None, **overrides: Any) -> "ServerSettings":
+    def from_env(cls, url: str | None = None, model: str | None = None, **overrides: Any) -> ServerSettings:
         """Settings from the arguments, else OCR_LLM_URL, OCR_LLM_MODEL, OCR_LLM_API_KEY,
         OCR_LLM_CONCURRENCY and OCR_LLM_TIMEOUT."""
         url = url or os.environ.get(ENV_URL)
         if not url:
-            raise ModelError(f"No server URL: give one (--server-url, or the Server URL on the Models page) or set "
-                             f"{ENV_URL}, e.g. http://localhost:8000/v1.")
+            raise ModelError(
+                f"No server URL: give one (--server-url, or the Server URL on the Models page) or set "
+                f"{ENV_URL}, e.g. http://localhost:8000/v1."
+            )
         values = {
             "model": model or os.environ.get(ENV_MODEL) or None,
             "api_key": os.environ.get(ENV_KEY) or None,
@@ -164,8 +171,9 @@ class _Http:
         self._down_until = 0.0
         self._down_message = ""
 
-    def request(self, method: str, url: str, body: dict | None = None, *, stream: bool = False,
-                retries: int | None = None) -> httpx.Response:
+    def request(
+        self, method: str, url: str, body: dict | None = None, *, stream: bool = False, retries: int | None = None
+    ) -> httpx.Response:
         """Send with retries on 429, 5xx and dropped or refused connections, waiting `backoff`
         seconds doubled each time (or the server's Retry-After); other failures raise at once."""
         retries = self.settings.retries if retries is None else retries
@@ -177,8 +185,10 @@ class _Http:
             try:
                 response = self.client.send(self.client.build_request(method, url, json=body), stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-                problem = (f"The server at {where} is down or unreachable ({type(error).__name__}): start it, "
-                           f"or check --server-url / {ENV_URL}.")
+                problem = (
+                    f"The server at {where} is down or unreachable ({type(error).__name__}): start it, "
+                    f"or check --server-url / {ENV_URL}."
+                )
                 down = True
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
                 problem = f"The server at {where} dropped the connection ({type(error).__name__})."
@@ -200,8 +210,9 @@ class _Http:
                 if body and body.get("logprobs") and "logprob" in detail.lower():
                     raise _LogprobsRefused
                 if status in (401, 403):
-                    raise ModelError(f"The server at {where} refused the API key (HTTP {status}): set {ENV_KEY} "
-                                     "to a key it accepts.")
+                    raise ModelError(
+                        f"The server at {where} refused the API key (HTTP {status}): set {ENV_KEY} to a key it accepts."
+                    )
                 if status == 404 and "model" in detail.lower():
                     raise ModelError(f"The server at {where} does not serve that model (HTTP 404: {detail}).")
                 if status != 429 and status < 500:
@@ -235,8 +246,12 @@ def _check_models(http: _Http, model: str | None) -> Health:
     except ModelError as error:
         return Health(False, model, None, str(error))
     except (ValueError, AttributeError) as error:
-        return Health(False, model, None, f"{where}/models did not answer with a model list ({error}): is this "
-                                          "an OpenAI-compatible API?")
+        return Health(
+            False,
+            model,
+            None,
+            f"{where}/models did not answer with a model list ({error}): is this an OpenAI-compatible API?",
+        )
     latency = round((time.perf_counter() - started) * 1000, 1)
     served = tuple(str(entry.get("id")) for entry in listed if isinstance(entry, dict))
     kind = _kind([entry for entry in listed if isinstance(entry, dict)])
@@ -244,18 +259,33 @@ def _check_models(http: _Http, model: str | None) -> Health:
         return Health(False, model, latency, f"The server at {where} serves no model.", served, kind)
     if model is None:
         if len(served) > 1:
-            return Health(False, None, latency, f"The server at {where} serves {len(served)} models "
-                          f"({', '.join(served)}): choose one with --model or {ENV_MODEL}.", served, kind)
+            return Health(
+                False,
+                None,
+                latency,
+                f"The server at {where} serves {len(served)} models "
+                f"({', '.join(served)}): choose one with --model or {ENV_MODEL}.",
+                served,
+                kind,
+            )
         model = served[0]
     elif model not in served:
-        return Health(False, model, latency, f"The server at {where} serves {', '.join(served)}, not {model}: "
-                      f"choose one of them with --model or {ENV_MODEL}.", served, kind)
+        return Health(
+            False,
+            model,
+            latency,
+            f"The server at {where} serves {', '.join(served)}, not {model}: "
+            f"choose one of them with --model or {ENV_MODEL}.",
+            served,
+            kind,
+        )
     label = f" ({kind})" if kind else ""
     return Health(True, model, latency, f"{model}{label} at {where}, answered in {latency:.0f} ms", served, kind)
 
 
-def server_health(url: str | None = None, model: str | None = None, *, api_key: str | None = None,
-                  timeout: float = 5.0) -> Health:
+def server_health(
+    url: str | None = None, model: str | None = None, *, api_key: str | None = None, timeout: float = 5.0
+) -> Health:
     """Whether the server answers, serves `model` (or exactly one model when None), and how fast.
 
     `url`, `model` and the key default to OCR_LLM_URL, OCR_LLM_MODEL and OCR_LLM_API_KEY.
@@ -391,8 +421,9 @@ class OpenAIBackend:
     def _key(messages: ChatMessages, limit: int) -> str:
         return json.dumps([messages, limit], sort_keys=True)
 
-    def _outcome(self, index: int, messages: ChatMessages, limit: int, pieces: queue.Queue | None
-                 ) -> Generation | ModelError:
+    def _outcome(
+        self, index: int, messages: ChatMessages, limit: int, pieces: queue.Queue | None
+    ) -> Generation | ModelError:
         with self._lock:
             kept = self._kept.pop(self._key(messages, limit), None)
         if kept is not None:
@@ -403,8 +434,17 @@ class OpenAIBackend:
             return error
 
     def _body(self, messages: ChatMessages, limit: int, stream: bool) -> dict:
-        body = {"model": self.name, "messages": messages, "temperature": 0, "top_p": 1, "seed": SEED,
-                "max_tokens": limit, "stop": STOP, "stream": stream, **self._extras}
+        body = {
+            "model": self.name,
+            "messages": messages,
+            "temperature": 0,
+            "top_p": 1,
+            "seed": SEED,
+            "max_tokens": limit,
+            "stop": STOP,
+            "stream": stream,
+            **self._extras,
+        }
         if stream:
             body["stream_options"] = {"include_usage": True}
         if self._logprobs:
@@ -422,23 +462,31 @@ class OpenAIBackend:
             self._logprobs = False
             response = self._http.request("POST", url, self._body(messages, limit, stream), stream=stream)
         try:
-            text, finish, usage, logprobs = (self._read_stream(response, index, pieces) if stream
-                                             else self._read_answer(response))
+            text, finish, usage, logprobs = (
+                self._read_stream(response, index, pieces) if stream else self._read_answer(response)
+            )
         except httpx.TimeoutException as error:
-            raise ModelError(f"The server at {self.settings.url} stopped answering for over "
-                             f"{self.settings.read_timeout:.0f} s: it is slow or overloaded.") from error
+            raise ModelError(
+                f"The server at {self.settings.url} stopped answering for over "
+                f"{self.settings.read_timeout:.0f} s: it is slow or overloaded."
+            ) from error
         except (httpx.TransportError, httpx.StreamError) as error:
-            raise ModelError(f"The server at {self.settings.url} dropped the connection mid-answer "
-                             f"({type(error).__name__}).") from error
+            raise ModelError(
+                f"The server at {self.settings.url} dropped the connection mid-answer ({type(error).__name__})."
+            ) from error
         finally:
             response.close()
         seconds = time.perf_counter() - started
         if finish == "length" and self.settings.length_is_error:
-            raise ModelError(f"the answer reached max_tokens={limit} before the model finished (finish_reason "
-                             "length), so it is incomplete")
+            raise ModelError(
+                f"the answer reached max_tokens={limit} before the model finished (finish_reason "
+                "length), so it is incomplete"
+            )
         if finish is None:
-            raise ModelError("the server ended the answer without a finish reason (cut short; a llama-cpp-python "
-                             "server does so when started without --interrupt_requests false)")
+            raise ModelError(
+                "the server ended the answer without a finish reason (cut short; a llama-cpp-python "
+                "server does so when started without --interrupt_requests false)"
+            )
         prompt_tokens = (usage or {}).get("prompt_tokens")
         if isinstance(prompt_tokens, int) and prompt_tokens < _words(messages):
             raise ModelError(
@@ -455,13 +503,16 @@ class OpenAIBackend:
             answer = response.json()
             choice = answer["choices"][0]
         except (ValueError, KeyError, IndexError, TypeError) as error:
-            raise ModelError(f"The server at {self.settings.url} sent an answer that is not a chat completion "
-                             f"({type(error).__name__}).") from error
+            raise ModelError(
+                f"The server at {self.settings.url} sent an answer that is not a chat completion "
+                f"({type(error).__name__})."
+            ) from error
         text = (choice.get("message") or {}).get("content") or ""
         return text, choice.get("finish_reason"), answer.get("usage"), _logprobs(choice)
 
-    def _read_stream(self, response: httpx.Response, index: int, pieces: queue.Queue
-                     ) -> tuple[str, str | None, dict | None, list[float] | None]:
+    def _read_stream(
+        self, response: httpx.Response, index: int, pieces: queue.Queue
+    ) -> tuple[str, str | None, dict | None, list[float] | None]:
         parts: list[str] = []
         finish, usage, logprobs = None, None, []
         for line in response.iter_lines():

@@ -19,7 +19,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any
+from collections.abc import Collection
 
 import psutil
 
@@ -103,10 +104,14 @@ def quantization_advice(cuda: bool) -> str:
     with 4bit (weights quantized at load, CPU kernels keep extra buffers): no saving at all.
     """
     if cuda:
-        return ("On a GPU, int8 needs about half and 4bit (NF4) about a quarter of the GPU memory of the weights "
-                "unquantized, at some cost in speed. Needs bitsandbytes.")
-    return ("On a CPU, bitsandbytes saves no memory: the demo model took +173 MiB unquantized, about +570 MiB "
-            "with int8 and +440-800 MiB with 4bit. To save memory on a CPU, use a GGUF file with llama.cpp.")
+        return (
+            "On a GPU, int8 needs about half and 4bit (NF4) about a quarter of the GPU memory of the weights "
+            "unquantized, at some cost in speed. Needs bitsandbytes."
+        )
+    return (
+        "On a CPU, bitsandbytes saves no memory: the demo model took +173 MiB unquantized, about +570 MiB "
+        "with int8 and +440-800 MiB with 4bit. To save memory on a CPU, use a GGUF file with llama.cpp."
+    )
 
 
 def _torch_dtype(name: str, on_cuda: bool) -> Any:
@@ -256,7 +261,9 @@ def load_model(
     except MemoryError as error:
         raise ModelError(f"Model '{source.name}' does not fit in RAM: use a smaller model or 4bit.") from error
     except Exception as error:  # transformers, safetensors and gguf raise many types for bad files
-        raise ModelError(f"Cannot load model '{source.name}' from {source.path}: {type(error).__name__}: {error}") from error
+        raise ModelError(
+            f"Cannot load model '{source.name}' from {source.path}: {type(error).__name__}: {error}"
+        ) from error
     load_seconds = time.perf_counter() - started
     tokenizer.padding_side = "left"  # batched generation appends new tokens on the right
     if tokenizer.pad_token is None:
@@ -416,8 +423,12 @@ class TransformersBackend:
         return generations
 
 
-def create(source: ModelSource, options: LoadOptions | None = None, model_folder: Path | None = None,
-           batching: bool | None = None) -> TransformersBackend:
+def create(
+    source: ModelSource,
+    options: LoadOptions | None = None,
+    model_folder: Path | None = None,
+    batching: bool | None = None,
+) -> TransformersBackend:
     """The factory's entry point: load the model and wrap it."""
     return TransformersBackend(load_model(source, options, model_folder=model_folder), batching=batching)
 

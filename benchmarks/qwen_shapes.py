@@ -176,8 +176,6 @@ class ShapeBenchmark(Report):
     skipped: str | None
     settings: dict
     runs: list[ShapeRun]
-    machine: dict
-    load_average: list[float]
 
     @property
     def kind(self) -> str:
@@ -209,8 +207,8 @@ def benchmark_gpu(
             NO_CUDA,
             _settings(shapes, batch, prompt_tokens, new_tokens),
             [],
-            machine_info(),
-            [load_average()] * 2,
+            machine=machine_info(),
+            load_average=[load_average()] * 2,
         )
     return _run_shapes("cuda", plan, batch, prompt_tokens, new_tokens, on_progress)
 
@@ -288,8 +286,8 @@ def _run_shapes(
         None,
         _settings(shapes, batch, prompt_tokens, new_tokens),
         runs,
-        machine_info(),
-        [load_start, load_average()],
+        machine=machine_info(),
+        load_average=[load_start, load_average()],
     )
 
 

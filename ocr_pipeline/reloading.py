@@ -41,9 +41,6 @@ class ReloadingBackend:
         return self._call(lambda backend: backend.count_tokens(text))
 
     def generate(
-        self,
-        requests: list[ChatMessages],
-        max_new_tokens: list[int],
-        on_token: TokenCallback | None = None,
+        self, requests: list[ChatMessages], max_new_tokens: list[int], on_token: TokenCallback | None = None
     ) -> list[Generation]:
         return self._call(lambda backend: backend.generate(requests, max_new_tokens, on_token))

@@ -505,11 +505,8 @@ class AdversarialBenchmark(Report):
     plain_repairs_taken: int
     plain_repairs_worse: int  # plain-repair cases the guard made worse than the OCR text (should be 0)
     seconds: float
-    machine: dict
-    load_average: list[float]
 
     def lines(self) -> list[str]:
-        """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         lines.append(
             f"Harmful changes from {self.texts} texts ({self.source}) through the {self.policy} guard: "

@@ -75,11 +75,8 @@ class BackendsBenchmark(Report):
     server: str | None  # the server measured ("local llama.cpp server" when this run started it)
     throughput: list[ThroughputRun]
     server_vs_llamacpp: float | None  # server seconds per document at concurrency 1 / llama.cpp in process
-    machine: dict
-    load_average: list[float]
 
     def lines(self) -> list[str]:
-        """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         lines.append(
             f"Backends on {self.model}: {self.chunks} chunks ({self.text_characters} characters), prompt "

@@ -35,11 +35,15 @@ SAFETY_FIELDS = ("total", "date")  # the key fields correction must never lose
 MIB = 2**20
 
 
+@dataclass(kw_only=True)
 class Report:
-    """What every benchmark report (a dataclass with `machine` and `load_average`) shares: its kind,
-    its JSON form, and its readable form (`lines`, its own, then the machine it ran on)."""
+    """What every benchmark report (a dataclass) shares: its kind, the machine it ran on and the
+    1-minute load average at its start and end, its JSON form, and its readable form (`lines`, its
+    own, then the machine)."""
 
     kind: ClassVar[str]
+    machine: dict
+    load_average: list[float]
 
     def to_json(self) -> dict:
         return {"benchmark": self.kind} | asdict(self)

@@ -85,11 +85,8 @@ class CorrectionBenchmark(Report):
     tokens_per_second: float
     load_seconds: float | None
     seconds: float
-    machine: dict
-    load_average: list[float]
 
     def lines(self) -> list[str]:
-        """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         lines.append(
             f"Correction of {len(self.items)} pairs from {self.source}: model {self.model}, prompt "
@@ -115,7 +112,6 @@ class CorrectionBenchmark(Report):
         return lines
 
     def document_rows(self) -> list[dict]:
-        """One flat row per document, for a table, a chart or a CSV file."""
         rows: list[dict] = []
         for item in self.items:
             rows.append(
@@ -242,11 +238,8 @@ class PipelineBenchmark(Report):
     keys_lost: list[str]  # "document: field" found in the OCR text and gone after guarded correction
     load_seconds: float | None
     seconds: float
-    machine: dict
-    load_average: list[float]
 
     def lines(self) -> list[str]:
-        """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         good = [item for item in self.items if not item.error]
         lines.append(
@@ -272,7 +265,6 @@ class PipelineBenchmark(Report):
         return lines
 
     def document_rows(self) -> list[dict]:
-        """One flat row per document, for a table, a chart or a CSV file."""
         rows: list[dict] = []
         for item in self.items:
             rows.append(

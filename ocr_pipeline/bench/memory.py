@@ -27,11 +27,8 @@ class ReleaseBenchmark(Report):
     rss_growth: float  # RSS after the last release over RSS before the first load, minus 1
     rss_growth_after_first: float  # after the last release over after the first release, minus 1
     cuda_returned: bool | None  # CUDA allocated after every release == before the first load; None without CUDA
-    machine: dict
-    load_average: list[float]
 
     def lines(self) -> list[str]:
-        """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         lines.append(f"Load/release of {self.model}, {len(self.cycles)} cycles; before: RSS {mib(self.before)} MiB")
         lines.append(

@@ -78,8 +78,6 @@ class OcrBenchmark(Report):
     folder: str
     engines: list[OcrEngineSummary]
     documents: list[OcrScore]
-    machine: dict
-    load_average: list[float]  # 1-minute load average at start and end
     seconds: float
 
     def time_ratio(self, engine: str, figure: str = "median_seconds_per_page") -> float | None:
@@ -97,7 +95,6 @@ class OcrBenchmark(Report):
         }
 
     def lines(self) -> list[str]:
-        """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         lines.append(
             f"OCR on {self.folder}: {len(self.documents) // max(len(self.engines), 1)} documents, {self.seconds} s"
@@ -129,7 +126,6 @@ class OcrBenchmark(Report):
         return lines
 
     def document_rows(self) -> list[dict]:
-        """One flat row per document, for a table, a chart or a CSV file."""
         rows: list[dict] = []
         for score in self.documents:
             figures = score.scores or TextScores(*[None] * 4)
@@ -281,7 +277,7 @@ def benchmark_ocr(
         str(folder),
         summaries,
         results,
-        machine_info(),
-        [load_start, load_average()],
         round(time.perf_counter() - started, 1),
+        machine=machine_info(),
+        load_average=[load_start, load_average()],
     )

@@ -56,11 +56,8 @@ class ReplayBenchmark(Report):
     models: list[ModelReplay]
     guard_seconds: float  # time spent in the guard, all models
     seconds: float
-    machine: dict
-    load_average: list[float]
 
     def lines(self) -> list[str]:
-        """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         lines.append(
             f"Replay of {self.rows} rows from {self.source} through the {self.policy} guard: corpus CER "
@@ -98,7 +95,6 @@ class ReplayBenchmark(Report):
         return lines
 
     def document_rows(self) -> list[dict]:
-        """One flat row per document, for a table, a chart or a CSV file."""
         rows: list[dict] = []
         for model in self.models:
             rows.append(

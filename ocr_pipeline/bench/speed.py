@@ -34,11 +34,8 @@ class OverheadBenchmark(Report):
     pipeline_new_tokens: int  # per repeat; equal to plain_new_tokens when both decoded the same tokens
     plain_new_tokens: int
     ratio: float  # total pipeline seconds / total plain seconds
-    machine: dict
-    load_average: list[float]
 
     def lines(self) -> list[str]:
-        """The readable report, without the machine line (`render` adds it)."""
         lines: list[str] = []
         lines.append(
             f"Overhead of correct_text over plain generate: model {self.model}, {self.chunks} chunks, "

@@ -44,10 +44,7 @@ class GenerationBackend(Protocol):
         """Tokens in `text` for this model's tokenizer (used to size chunks and max_new_tokens)."""
 
     def generate(
-        self,
-        requests: list[ChatMessages],
-        max_new_tokens: list[int],
-        on_token: TokenCallback | None = None,
+        self, requests: list[ChatMessages], max_new_tokens: list[int], on_token: TokenCallback | None = None
     ) -> list[Generation]:
         """Greedy generation for each request, in order; streams pieces through `on_token`."""
 

@@ -174,10 +174,7 @@ class LlamaCppBackend:
             return len(self._model().tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def generate(
-        self,
-        requests: list[ChatMessages],
-        max_new_tokens: list[int],
-        on_token: TokenCallback | None = None,
+        self, requests: list[ChatMessages], max_new_tokens: list[int], on_token: TokenCallback | None = None
     ) -> list[Generation]:
         if not check_requests(requests, max_new_tokens):
             return []

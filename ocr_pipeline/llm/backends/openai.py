@@ -376,10 +376,7 @@ class OpenAIBackend:
     # --- generation --------------------------------------------------------------------------------
 
     def generate(
-        self,
-        requests: list[ChatMessages],
-        max_new_tokens: list[int],
-        on_token: TokenCallback | None = None,
+        self, requests: list[ChatMessages], max_new_tokens: list[int], on_token: TokenCallback | None = None
     ) -> list[Generation]:
         if self.released:
             raise ModelReleased(f"The connection to {self.name} was closed: connect again.")

@@ -362,10 +362,7 @@ class TransformersBackend:
             return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def generate(
-        self,
-        requests: list[ChatMessages],
-        max_new_tokens: list[int],
-        on_token: TokenCallback | None = None,
+        self, requests: list[ChatMessages], max_new_tokens: list[int], on_token: TokenCallback | None = None
     ) -> list[Generation]:
         if not check_requests(requests, max_new_tokens):
             return []

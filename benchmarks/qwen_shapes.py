@@ -26,8 +26,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ocr_pipeline.bench.common import MIB, Progress, Report, load_average, machine_info, machine_line  # noqa: E402
-from ocr_pipeline.bench.report import format_table  # noqa: E402
+from ocr_pipeline.bench.common import MIB, Progress, load_average, machine_info  # noqa: E402
+from ocr_pipeline.bench.report import Report  # noqa: E402
 from ocr_pipeline.errors import PipelineError  # noqa: E402
 
 # The real configurations of the Qwen2.5 instruct models (config.json on the Hub), written here
@@ -181,6 +181,46 @@ class ShapeBenchmark(Report):
     def kind(self) -> str:
         return "gpu" if self.device == "cuda" else "cpu"
 
+    def lines(self) -> list[str]:
+        return [self.skipped] if self.skipped else super().lines()
+
+    def title(self) -> str:
+        settings = self.settings
+        return (
+            f"{self.kind.upper()} benchmark ({settings['weights']}); batch {settings['batch']}, "
+            f"{settings['prompt_tokens']} prompt tokens, {settings['new_tokens']} new tokens"
+        )
+
+    def table(self) -> list[dict]:
+        gpu = self.kind == "gpu"
+        memory, memory_key = ("CUDA alloc", "cuda_allocated_bytes") if gpu else ("RSS", "rss_bytes")
+
+        def mib(snapshot: dict | None) -> float | None:
+            value = (snapshot or {}).get(memory_key)
+            return None if value is None else round(value / MIB, 1)
+
+        return [
+            {
+                "shape": r.shape,
+                "variant": r.variant,
+                "gpu_layers": str(r.gpu_layers),
+                "load s": r.load_seconds,
+                f"{memory} after load MiB": mib(r.after_load),
+            }
+            | ({"tok/s 1-by-1": r.generation["one_by_one_tokens_per_second"]} if r.generation else {})
+            | (
+                {
+                    "tok/s batched": r.generation["batched_tokens_per_second"],
+                    "speedup": r.generation["batched_speedup"],
+                    "peak CUDA MiB": r.generation["peak_cuda_mib"],
+                }
+                if r.generation and gpu
+                else {}
+            )
+            | {f"{memory} after release MiB": mib(r.after_release), "error": r.error or None}
+            for r in self.runs
+        ]
+
 
 def _gpu_plan(shape: str) -> list[tuple[str, int | str]]:
     """bf16, int8 and 4bit with every layer on the GPU, then bf16 with a share of the layers there."""
@@ -291,45 +331,6 @@ def _run_shapes(
     )
 
 
-def render(report: ShapeBenchmark) -> str:
-    """The report as a table, with the machine it ran on."""
-    if report.skipped:
-        return f"{report.skipped}\n{machine_line(report)}"
-    settings, kind = report.settings, report.kind
-    memory, memory_key = ("CUDA alloc", "cuda_allocated_bytes") if kind == "gpu" else ("RSS", "rss_bytes")
-
-    def mib(snapshot: dict | None) -> float | None:
-        value = (snapshot or {}).get(memory_key)
-        return None if value is None else round(value / MIB, 1)
-
-    rows = [
-        {
-            "shape": r.shape,
-            "variant": r.variant,
-            "gpu_layers": str(r.gpu_layers),
-            "load s": r.load_seconds,
-            f"{memory} after load MiB": mib(r.after_load),
-        }
-        | ({"tok/s 1-by-1": r.generation["one_by_one_tokens_per_second"]} if r.generation else {})
-        | (
-            {
-                "tok/s batched": r.generation["batched_tokens_per_second"],
-                "speedup": r.generation["batched_speedup"],
-                "peak CUDA MiB": r.generation["peak_cuda_mib"],
-            }
-            if r.generation and kind == "gpu"
-            else {}
-        )
-        | {f"{memory} after release MiB": mib(r.after_release), "error": r.error or None}
-        for r in report.runs
-    ]
-    title = (
-        f"{kind.upper()} benchmark ({settings['weights']}); batch {settings['batch']}, "
-        f"{settings['prompt_tokens']} prompt tokens, {settings['new_tokens']} new tokens"
-    )
-    return "\n".join([title, format_table(rows), machine_line(report)])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="device", required=True)
@@ -357,7 +358,7 @@ def main() -> int:
             report = benchmark_gpu(args.shape, args.batch, args.prompt_tokens, args.new_tokens, on_progress)
         else:
             report = benchmark_cpu(args.shape, args.prompt_tokens, args.new_tokens, on_progress)
-    print(json.dumps(report.to_json()) if args.json else render(report))
+    print(json.dumps(report.to_json()) if args.json else report.render())
     return 0
 
 

@@ -23,7 +23,7 @@ def test_gpu_benchmark_says_it_was_skipped_without_cuda():
         pytest.skip("this machine has CUDA: the real run is the gpu-marked test")
     report = shapes.benchmark_gpu(["Qwen2.5-0.5B"])
     assert report.skipped == shapes.NO_CUDA and report.runs == []
-    assert shapes.NO_CUDA in shapes.render(report)
+    assert shapes.NO_CUDA in report.render()
 
 
 def test_cpu_benchmark_measures_every_cpu_variant(monkeypatch):
@@ -46,7 +46,7 @@ def test_cpu_benchmark_measures_every_cpu_variant(monkeypatch):
     assert all(run.generation["one_by_one_tokens_per_second"] > 0 for run in report.runs)
     assert all(run.generation["batched_tokens_per_second"] is None for run in report.runs)  # one prompt at a time
     assert report.to_json()["benchmark"] == "cpu"
-    text = shapes.render(report)
+    text = report.render()
     assert "CPU benchmark" in text and "4bit, bf16 compute" in text and "tok/s 1-by-1" in text
 
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 
 from ..errors import PipelineError
 from ..textinput import read_text
-from .common import Report, load_average, machine_info
-from .report import format_table
+from .report import Report
+from .common import load_average, machine_info
 
 CATEGORIES = (
     "digit in an amount",
@@ -506,30 +506,30 @@ class AdversarialBenchmark(Report):
     plain_repairs_worse: int  # plain-repair cases the guard made worse than the OCR text (should be 0)
     seconds: float
 
-    def lines(self) -> list[str]:
-        lines: list[str] = []
-        lines.append(
+    def title(self) -> str:
+        return (
             f"Harmful changes from {self.texts} texts ({self.source}) through the {self.policy} guard: "
             "each alone, and hidden among right repairs"
         )
-        lines.append(
-            format_table(
-                [
-                    {
-                        "category": t.category,
-                        "refused": f"{t.refused}/{t.cases}",
-                        "hidden among repairs, refused": f"{t.hidden_refused}/{t.hidden_cases}",
-                    }
-                    for t in self.categories
-                ]
-            )
-        )
-        lines.append(
+
+    def table(self) -> list[dict]:
+        return [
+            {
+                "category": t.category,
+                "refused": f"{t.refused}/{t.cases}",
+                "hidden among repairs, refused": f"{t.hidden_refused}/{t.hidden_cases}",
+            }
+            for t in self.categories
+        ]
+
+    def notes(self) -> list[str]:
+        notes: list[str] = []
+        notes.append(
             f"plain repairs taken: {self.plain_repairs_taken}/{self.plain_repairs}; "
             f"made worse: {self.plain_repairs_worse}"
         )
-        lines += [f"let through ({t.category}): {candidate!r}" for t in self.categories for candidate in t.let_through]
-        return lines
+        notes += [f"let through ({t.category}): {candidate!r}" for t in self.categories for candidate in t.let_through]
+        return notes
 
 
 def transcripts(folder: str | Path) -> list[str]:

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 import psutil
 
 from ..errors import PipelineError
-from .common import MIB, Progress, Report, load_average, machine_info
+from .common import MIB, Progress, load_average, machine_info
 from .correction import resolve_prompt
-from .report import format_table, median_or_none
+from .report import Report, format_table, median_or_none
 
 CONCURRENCY_LEVELS = (1, 2, 4, 8)
 
@@ -76,38 +76,38 @@ class BackendsBenchmark(Report):
     throughput: list[ThroughputRun]
     server_vs_llamacpp: float | None  # server seconds per document at concurrency 1 / llama.cpp in process
 
-    def lines(self) -> list[str]:
-        lines: list[str] = []
-        lines.append(
+    def title(self) -> str:
+        return (
             f"Backends on {self.model}: {self.chunks} chunks ({self.text_characters} characters), prompt "
             f"{self.prompt}, {self.repeats} repeats; server: {self.server or 'not measured'}"
         )
-        lines.append(
-            format_table(
-                [
-                    {
-                        "backend": r.label,
-                        "load s": r.load_seconds,
-                        "+MiB": r.memory_added_mib,
-                        "s/document (median)": median_or_none(r.seconds),
-                        "tokens/s": r.tokens_per_second,
-                        "decode tokens/s": r.decode_tokens_per_second,
-                        "chunks/s": r.chunks_per_second,
-                        "tokens/s vs transformers": r.tokens_per_second_ratio,
-                        "speed-up vs transformers": r.speedup,
-                        "new tokens": r.new_tokens or None,
-                        "error": r.error or None,
-                    }
-                    for r in self.runs
-                ]
-            )
-        )
+
+    def table(self) -> list[dict]:
+        return [
+            {
+                "backend": r.label,
+                "load s": r.load_seconds,
+                "+MiB": r.memory_added_mib,
+                "s/document (median)": median_or_none(r.seconds),
+                "tokens/s": r.tokens_per_second,
+                "decode tokens/s": r.decode_tokens_per_second,
+                "chunks/s": r.chunks_per_second,
+                "tokens/s vs transformers": r.tokens_per_second_ratio,
+                "speed-up vs transformers": r.speedup,
+                "new tokens": r.new_tokens or None,
+                "error": r.error or None,
+            }
+            for r in self.runs
+        ]
+
+    def notes(self) -> list[str]:
+        notes: list[str] = []
         if self.server_vs_llamacpp is not None:
-            lines.append(
+            notes.append(
                 f"server at concurrency 1 / llama.cpp in process, seconds per document: {self.server_vs_llamacpp}"
             )
         if self.throughput:
-            lines.append(
+            notes.append(
                 format_table(
                     [
                         {
@@ -121,8 +121,8 @@ class BackendsBenchmark(Report):
                     ]
                 )
             )
-        lines += [f"{r.label}: {r.description}" for r in self.runs if r.description]
-        return lines
+        notes += [f"{r.label}: {r.description}" for r in self.runs if r.description]
+        return notes
 
 
 def _median(values: Sequence[float]) -> float:

@@ -18,9 +18,8 @@ import statistics
 import subprocess
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 from collections.abc import Callable, Sequence
 
 import psutil
@@ -33,43 +32,6 @@ Progress = Callable[[int, int, str], None]  # (items done, items in total, what 
 
 SAFETY_FIELDS = ("total", "date")  # the key fields correction must never lose
 MIB = 2**20
-
-
-@dataclass(kw_only=True)
-class Report:
-    """What every benchmark report (a dataclass) shares: its kind, the machine it ran on and the
-    1-minute load average at its start and end, its JSON form, and its readable form (`lines`, its
-    own, then the machine)."""
-
-    kind: ClassVar[str]
-    machine: dict
-    load_average: list[float]
-
-    def to_json(self) -> dict:
-        return {"benchmark": self.kind} | asdict(self)
-
-    def lines(self) -> list[str]:
-        """The readable report: a title line and tables."""
-        raise NotImplementedError
-
-    def document_rows(self) -> list[dict]:
-        """One flat row per document, for a table, a chart or a CSV file (none where there are no documents)."""
-        return []
-
-    def render(self) -> str:
-        return "\n".join([*self.lines(), machine_line(self)])
-
-
-def machine_line(report) -> str:
-    """The machine a report ran on, and the load average at its start and end: a timing means little without it."""
-    machine = report.machine
-    gpu = machine["gpu"]["name"] if machine.get("gpu") else "no GPU"
-    versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
-    start, end = report.load_average
-    return (
-        f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {gpu}; "
-        f"load average {start} -> {end}\nversions: {versions}"
-    )
 
 
 def load_average() -> float:

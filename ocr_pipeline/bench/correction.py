@@ -13,7 +13,6 @@ from ..errors import PipelineError
 from .common import (
     SAFETY_FIELDS,
     Progress,
-    Report,
     TextScores,
     key_found,
     load_average,
@@ -23,7 +22,7 @@ from .common import (
     score_text,
 )
 from .data import Pair, load_scan_set
-from .report import format_table, scores_row
+from .report import Report, format_table, listed, scores_row
 
 
 def resolve_prompt(prompt):
@@ -86,30 +85,24 @@ class CorrectionBenchmark(Report):
     load_seconds: float | None
     seconds: float
 
-    def lines(self) -> list[str]:
-        lines: list[str] = []
-        lines.append(
+    def title(self) -> str:
+        return (
             f"Correction of {len(self.items)} pairs from {self.source}: model {self.model}, prompt "
             f"{self.prompt}, guard {self.guard}; {self.seconds} s, load {self.load_seconds} s, "
             f"{self.tokens_per_second} tokens/s"
         )
-        lines.append(
-            format_table(
-                [scores_row("ocr", self.ocr)]
-                + [
-                    scores_row(s.output, s.scores)
-                    | {"worse": s.worse, "better": s.better, "unchanged": s.unchanged, "numbers kept": s.numbers_kept}
-                    for s in self.outputs
-                ]
-            )
-        )
-        for summary in self.outputs:
-            if summary.items_worse:
-                lines.append(
-                    f"{summary.output} worse than the OCR text on: {', '.join(summary.items_worse[:20])}"
-                    + (" ..." if len(summary.items_worse) > 20 else "")
-                )
-        return lines
+
+    def table(self) -> list[dict]:
+        return [scores_row("ocr", self.ocr)] + [
+            scores_row(s.output, s.scores)
+            | {"worse": s.worse, "better": s.better, "unchanged": s.unchanged, "numbers kept": s.numbers_kept}
+            for s in self.outputs
+        ]
+
+    def notes(self) -> list[str]:
+        return [
+            f"{s.output} worse than the OCR text on: {listed(s.items_worse)}" for s in self.outputs if s.items_worse
+        ]
 
     def document_rows(self) -> list[dict]:
         rows: list[dict] = []
@@ -239,19 +232,19 @@ class PipelineBenchmark(Report):
     load_seconds: float | None
     seconds: float
 
-    def lines(self) -> list[str]:
-        lines: list[str] = []
+    def title(self) -> str:
         good = [item for item in self.items if not item.error]
-        lines.append(
+        return (
             f"Pipeline on {self.folder}: {len(good)} of {len(self.items)} documents, engine "
             f"{self.engine}, model {self.model}, prompt {self.prompt}, guard {self.guard}; {self.seconds} s"
         )
-        lines.append(
-            format_table(
-                [scores_row("ocr", self.ocr)] + [scores_row(name, scores) for name, scores in self.outputs.items()]
-            )
-        )
-        lines.append(
+
+    def table(self) -> list[dict]:
+        return [scores_row("ocr", self.ocr)] + [scores_row(name, scores) for name, scores in self.outputs.items()]
+
+    def notes(self) -> list[str]:
+        notes: list[str] = []
+        notes.append(
             format_table(
                 [
                     {"field": name, "output": output, "kept": kept, "found in OCR": found}
@@ -260,9 +253,9 @@ class PipelineBenchmark(Report):
                 ]
             )
         )
-        lines.append("key fields lost after guarded correction: " + (", ".join(self.keys_lost) or "none"))
-        lines += [f"{item.document}: {item.error}" for item in self.items if item.error]
-        return lines
+        notes.append("key fields lost after guarded correction: " + (", ".join(self.keys_lost) or "none"))
+        notes += [f"{item.document}: {item.error}" for item in self.items if item.error]
+        return notes
 
     def document_rows(self) -> list[dict]:
         rows: list[dict] = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .common import Progress, Report, load_average, machine_info
-from .report import format_table, mib
+from .common import Progress, load_average, machine_info
+from .report import Report, mib
 
 
 @dataclass
@@ -28,30 +28,30 @@ class ReleaseBenchmark(Report):
     rss_growth_after_first: float  # after the last release over after the first release, minus 1
     cuda_returned: bool | None  # CUDA allocated after every release == before the first load; None without CUDA
 
-    def lines(self) -> list[str]:
-        lines: list[str] = []
-        lines.append(f"Load/release of {self.model}, {len(self.cycles)} cycles; before: RSS {mib(self.before)} MiB")
-        lines.append(
-            format_table(
-                [
-                    {
-                        "cycle": c.cycle,
-                        "load s": c.load_seconds,
-                        "RSS after load MiB": mib(c.after_load),
-                        "RSS after release MiB": mib(c.after_release),
-                        "CUDA alloc after load MiB": mib(c.after_load, "cuda_allocated_bytes"),
-                        "CUDA alloc after release MiB": mib(c.after_release, "cuda_allocated_bytes"),
-                    }
-                    for c in self.cycles
-                ]
-            )
-        )
-        lines.append(
+    def title(self) -> str:
+        return f"Load/release of {self.model}, {len(self.cycles)} cycles; before: RSS {mib(self.before)} MiB"
+
+    def table(self) -> list[dict]:
+        return [
+            {
+                "cycle": c.cycle,
+                "load s": c.load_seconds,
+                "RSS after load MiB": mib(c.after_load),
+                "RSS after release MiB": mib(c.after_release),
+                "CUDA alloc after load MiB": mib(c.after_load, "cuda_allocated_bytes"),
+                "CUDA alloc after release MiB": mib(c.after_release, "cuda_allocated_bytes"),
+            }
+            for c in self.cycles
+        ]
+
+    def notes(self) -> list[str]:
+        notes: list[str] = []
+        notes.append(
             f"RSS growth: {self.rss_growth:+.2%} over before the first load, "
             f"{self.rss_growth_after_first:+.2%} over after the first release; CUDA returned: "
             f"{'n/a (no CUDA)' if self.cuda_returned is None else self.cuda_returned}"
         )
-        return lines
+        return notes
 
 
 def benchmark_release(source, options=None, cycles: int = 10, on_progress: Progress | None = None) -> ReleaseBenchmark:

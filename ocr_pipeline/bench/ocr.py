@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 from ..documents import Document, load_document
 from ..errors import PipelineError
+from .report import Report
 from .common import (
     MIB,
     PeakMemory,
     Progress,
-    Report,
     TextScores,
     cer_any_order,
     cpu_seconds,
@@ -31,7 +31,6 @@ from .common import (
     score_text,
 )
 from .data import load_scan_set
-from .report import format_table
 
 PLAIN_RAPIDOCR = "rapidocr-plain"  # RapidOCR as it comes, without the project's reading order and spacing
 
@@ -94,36 +93,34 @@ class OcrBenchmark(Report):
             "cpu_ratio_vs_plain": {engine: self.time_ratio(engine, "median_cpu_seconds_per_page") for engine in others},
         }
 
-    def lines(self) -> list[str]:
-        lines: list[str] = []
-        lines.append(
-            f"OCR on {self.folder}: {len(self.documents) // max(len(self.engines), 1)} documents, {self.seconds} s"
-        )
-        lines.append(
-            format_table(
-                [
-                    {"engine": s.engine, "ran as": s.ran_as, "docs": s.documents, "failed": s.failed}
-                    | (asdict(s.scores) if s.scores else {})
-                    | {"cer any order": s.cer_any_order, "glued words": s.glued_words}
-                    | {f"{name} found": f"{found}/{total}" for name, (found, total) in s.keys_found.items()}
-                    | {
-                        "s/page (median)": s.median_seconds_per_page,
-                        "time vs plain": self.time_ratio(s.engine),
-                        "CPU s/page": s.median_cpu_seconds_per_page,
-                        "CPU vs plain": self.time_ratio(s.engine, "median_cpu_seconds_per_page"),
-                        "start s": s.start_seconds,
-                        "start +MiB": s.start_rss_added_mib,
-                        "peak RSS MiB": s.peak_rss_mib,
-                    }
-                    for s in self.engines
-                ]
-            )
-        )
+    def title(self) -> str:
+        return f"OCR on {self.folder}: {len(self.documents) // max(len(self.engines), 1)} documents, {self.seconds} s"
+
+    def table(self) -> list[dict]:
+        return [
+            {"engine": s.engine, "ran as": s.ran_as, "docs": s.documents, "failed": s.failed}
+            | (asdict(s.scores) if s.scores else {})
+            | {"cer any order": s.cer_any_order, "glued words": s.glued_words}
+            | {f"{name} found": f"{found}/{total}" for name, (found, total) in s.keys_found.items()}
+            | {
+                "s/page (median)": s.median_seconds_per_page,
+                "time vs plain": self.time_ratio(s.engine),
+                "CPU s/page": s.median_cpu_seconds_per_page,
+                "CPU vs plain": self.time_ratio(s.engine, "median_cpu_seconds_per_page"),
+                "start s": s.start_seconds,
+                "start +MiB": s.start_rss_added_mib,
+                "peak RSS MiB": s.peak_rss_mib,
+            }
+            for s in self.engines
+        ]
+
+    def notes(self) -> list[str]:
+        notes: list[str] = []
         models = "; ".join(f"{s.engine}: {s.model}" for s in self.engines if s.model)
         if models:
-            lines.append(f"models: {models}")
-        lines += [f"{score.document} ({score.engine}): {score.error}" for score in self.documents if score.error]
-        return lines
+            notes.append(f"models: {models}")
+        notes += [f"{score.document} ({score.engine}): {score.error}" for score in self.documents if score.error]
+        return notes
 
     def document_rows(self) -> list[dict]:
         rows: list[dict] = []

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
-from .common import Progress, Report, load_average, machine_info
+from .common import Progress, load_average, machine_info
 from .data import ReplayRow
-from .report import format_table, percent
+from .report import Report, listed, percent
 
 
 @dataclass
@@ -57,42 +57,39 @@ class ReplayBenchmark(Report):
     guard_seconds: float  # time spent in the guard, all models
     seconds: float
 
-    def lines(self) -> list[str]:
-        lines: list[str] = []
-        lines.append(
+    def title(self) -> str:
+        return (
             f"Replay of {self.rows} rows from {self.source} through the {self.policy} guard: corpus CER "
             f"(case and spacing counted), OCR text {self.ocr_cer:.4f}; "
             f"guard {self.guard_seconds} s in all"
         )
-        lines.append(
-            format_table(
-                [
-                    {
-                        "model": m.model,
-                        "rows": m.rows,
-                        "CER unguarded": m.unguarded.cer,
-                        "cut unguarded": percent(m.unguarded.cut),
-                        "worse unguarded": m.unguarded.worse,
-                        "CER guarded": m.guarded.cer,
-                        "cut guarded": percent(m.guarded.cut),
-                        "worse guarded": m.guarded.worse,
-                        "better": m.guarded.better,
-                        "unchanged": m.guarded.unchanged,
-                        "preference": m.guarded.preference,
-                        "changes applied": m.changes_applied,
-                        "refused": m.changes_refused,
-                    }
-                    for m in self.models
-                ]
-            )
-        )
-        for m in self.models:
-            if m.guarded.rows_worse:
-                lines.append(
-                    f"{m.model}, guarded, worse than the OCR text on: {', '.join(m.guarded.rows_worse[:20])}"
-                    + (" ..." if len(m.guarded.rows_worse) > 20 else "")
-                )
-        return lines
+
+    def table(self) -> list[dict]:
+        return [
+            {
+                "model": m.model,
+                "rows": m.rows,
+                "CER unguarded": m.unguarded.cer,
+                "cut unguarded": percent(m.unguarded.cut),
+                "worse unguarded": m.unguarded.worse,
+                "CER guarded": m.guarded.cer,
+                "cut guarded": percent(m.guarded.cut),
+                "worse guarded": m.guarded.worse,
+                "better": m.guarded.better,
+                "unchanged": m.guarded.unchanged,
+                "preference": m.guarded.preference,
+                "changes applied": m.changes_applied,
+                "refused": m.changes_refused,
+            }
+            for m in self.models
+        ]
+
+    def notes(self) -> list[str]:
+        return [
+            f"{m.model}, guarded, worse than the OCR text on: {listed(m.guarded.rows_worse)}"
+            for m in self.models
+            if m.guarded.rows_worse
+        ]
 
     def document_rows(self) -> list[dict]:
         rows: list[dict] = []

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .common import Progress, Report, load_average, machine_info
+from .report import Report
+from .common import Progress, load_average, machine_info
 from .correction import resolve_prompt
-from .report import format_table
 
 
 def default_overhead_text() -> str:
@@ -35,32 +35,32 @@ class OverheadBenchmark(Report):
     plain_new_tokens: int
     ratio: float  # total pipeline seconds / total plain seconds
 
-    def lines(self) -> list[str]:
-        lines: list[str] = []
-        lines.append(
+    def title(self) -> str:
+        return (
             f"Overhead of correct_text over plain generate: model {self.model}, {self.chunks} chunks, "
             f"prompt {self.prompt}, pipeline batching {self.batching}"
         )
-        lines.append(
-            format_table(
-                [
-                    {
-                        "run": "pipeline",
-                        "seconds per repeat": " ".join(map(str, self.pipeline_seconds)),
-                        "total s": round(sum(self.pipeline_seconds), 3),
-                        "new tokens": self.pipeline_new_tokens,
-                    },
-                    {
-                        "run": "plain generate",
-                        "seconds per repeat": " ".join(map(str, self.plain_seconds)),
-                        "total s": round(sum(self.plain_seconds), 3),
-                        "new tokens": self.plain_new_tokens,
-                    },
-                ]
-            )
-        )
-        lines.append(f"ratio (pipeline / plain): {self.ratio}")
-        return lines
+
+    def table(self) -> list[dict]:
+        return [
+            {
+                "run": "pipeline",
+                "seconds per repeat": " ".join(map(str, self.pipeline_seconds)),
+                "total s": round(sum(self.pipeline_seconds), 3),
+                "new tokens": self.pipeline_new_tokens,
+            },
+            {
+                "run": "plain generate",
+                "seconds per repeat": " ".join(map(str, self.plain_seconds)),
+                "total s": round(sum(self.plain_seconds), 3),
+                "new tokens": self.plain_new_tokens,
+            },
+        ]
+
+    def notes(self) -> list[str]:
+        notes: list[str] = []
+        notes.append(f"ratio (pipeline / plain): {self.ratio}")
+        return notes
 
 
 def benchmark_overhead(

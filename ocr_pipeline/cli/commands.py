@@ -9,27 +9,29 @@ from pathlib import Path
 from ..errors import PipelineError
 from .arguments import add_model_arguments, add_ocr_arguments
 from .correcting import correct, load_backend, read_input_text, stop_on_first_interrupt
-from .output import INTERRUPTED, fail, print_json, print_verdicts
+from .output import INTERRUPTED, fail_file, print_json, print_verdicts
 
 
-def cmd_ocr(args: argparse.Namespace) -> int:
+def read_file(file_name: str, args: argparse.Namespace):
+    """Load one document and OCR it with the engine, mode and languages the arguments name."""
     from ..documents import load_document
     from ..ocr import ocr_document
 
+    path = Path(file_name)
+    if not path.is_file():
+        raise PipelineError(f"{file_name}: no such file.")
+    document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
+    return ocr_document(document, args.engine, args.mode, args.lang)
+
+
+def cmd_ocr(args: argparse.Namespace) -> int:
     failed = False
     for file_name in args.files:
-        path = Path(file_name)
         try:
-            if not path.is_file():
-                raise PipelineError(f"{file_name}: no such file.")
-            document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
-            result = ocr_document(document, args.engine, args.mode, args.lang)
+            result = read_file(file_name, args)
         except (PipelineError, OSError) as error:
             failed = True
-            if args.json:
-                print_json({"file": file_name, "error": str(error)})
-            else:
-                fail(str(error))
+            fail_file(file_name, error, args.json)
             continue
         if args.json:
             print_json(result.to_json() | {"file": file_name})
@@ -70,8 +72,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     read are skipped."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from ..documents import load_document
-    from ..ocr import ocr_document
     from ..prompts import get_prompt
 
     prompt = get_prompt(args.prompt)
@@ -88,10 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = outcome.result()
         except (PipelineError, OSError) as error:
             failed = True
-            if args.json:
-                print_json({"file": file_name, "error": str(error)})
-            else:
-                fail(str(error))
+            fail_file(file_name, error, args.json)
             return
         if args.json:
             print_json({**ocr.to_json(), "file": file_name, "correction": result.to_json()})
@@ -110,12 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if stop.is_set():
                     queued.append((file_name, None, PipelineError(f"{file_name}: not processed: stopped with Ctrl-C.")))
                     continue
-                path = Path(file_name)
                 try:
-                    if not path.is_file():
-                        raise PipelineError(f"{file_name}: no such file.")
-                    document = load_document(path.read_bytes(), path.name, dpi=args.dpi)
-                    ocr = ocr_document(document, args.engine, args.mode, args.lang)
+                    ocr = read_file(file_name, args)
                     backend = backend or load_backend(args)
                     corrections = corrections or ThreadPoolExecutor(max_workers=backend.concurrency)
                     pages = [page.text for page in ocr.pages]

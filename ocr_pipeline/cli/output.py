@@ -16,6 +16,14 @@ def fail(message: str) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 
+def fail_file(file_name: str, error: Exception, as_json: bool) -> None:
+    """One file that could not be processed: a JSON line in its place, or an error line."""
+    if as_json:
+        print_json({"file": file_name, "error": str(error)})
+    else:
+        fail(str(error))
+
+
 def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 

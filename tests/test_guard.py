@@ -279,6 +279,16 @@ def test_a_guess_is_taken_only_where_the_chunk_s_sure_repairs_cover_it():
     assert apply_guard(raw, candidate, no_budget).text == "The doctor said that a bilae stood there."
 
 
+def test_stray_fragments_go_without_budget_only_where_the_chunk_has_a_sure_repair():
+    # 'tbe' -> 'the' (2 characters of sure repair) pays for nothing larger, yet the fragments go
+    assert apply_guard("the man en went tbe | th way", "the man went the way").text == "the man went the way"
+    decision = refused("the man en went the way", "the man went the way")  # nothing the OCR is known to have misread
+    assert "stray fragments" in decision.reasons[0] and "do not cover it" in decision.reasons[0]
+    assert apply_guard("I saw a cat tbe end", "saw cat the end").text == "I saw a cat the end"  # real words stay
+    keep_budget = dataclasses.replace(STRICT, debris_in_noisy_chunks=False)
+    assert apply_guard("the man en went tbe way", "the man went the way", keep_budget).text == "the man en went the way"
+
+
 def test_channel_costs_and_word_likelihoods_order_as_an_ocr_would():
     from ocr_pipeline.guard.channel import misreading_cost, spelling_logprob_per_letter, word_logprob
 

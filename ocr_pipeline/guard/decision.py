@@ -6,7 +6,10 @@ refused whole. Otherwise each unit of change (units.py) is checked against the n
 applied only while the chunk's sure repairs cover it — the characters guesses change may not
 exceed `guess_budget` times those the sure repairs change, so that even if every guess is wrong,
 the chunk cannot end up further from the truth than the OCR text, provided the sure repairs are
-right; everything else keeps the OCR text, with its reason.
+right; everything else keeps the OCR text, with its reason. One kind of guess needs no budget:
+stray fragments removed (`en`, `| th`) from a chunk that has a sure repair, for a chunk the OCR is
+known to have misread is where its debris lies, and nine in ten such removals are right
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -88,17 +91,19 @@ def _apply_units(raw: str, candidate: str, policy: GuardPolicy) -> GuardDecision
 
 def _take_guesses_within_budget(judged, policy: GuardPolicy):
     """The edits to apply and the reasons for the rest, in text order: every sure repair, then the
-    best guesses while the characters they change stay within the budget the sure repairs earn."""
+    best guesses while the characters they change stay within the budget the sure repairs earn
+    (debris removed from a chunk with a sure repair needs none)."""
     edits, reasons = [], []
     budget = 0.0
     for unit, old, verdict in judged:
         if verdict.level == REPAIR:
             edits.append((unit.start, unit.end, unit.new))
             budget += Levenshtein.distance(old, unit.new)
+    free_debris = policy.debris_in_noisy_chunks and budget > 0
     budget = float("inf") if policy.guess_budget is None else budget * policy.guess_budget
     guesses = sorted((item for item in judged if item[2].level == GUESS), key=lambda item: -(item[2].score or 0.0))
     for unit, old, verdict in guesses:
-        size = Levenshtein.distance(old, unit.new)
+        size = 0 if free_debris and verdict.debris else Levenshtein.distance(old, unit.new)
         if size <= budget:
             budget -= size
             edits.append((unit.start, unit.end, unit.new))

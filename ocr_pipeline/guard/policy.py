@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from collections.abc import Mapping
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class GuardPolicy:
     repair_score: float = 1.0
     guess_score: float = -4.0
     guess_budget: float | None = 1.0  # characters guesses may change per character of sure repairs; None: any
+    debris_in_noisy_chunks: bool = True  # stray fragments go without budget where the chunk has a sure repair
     guess_known_words: bool = False  # may a known word become another as a guess (not only as a sure repair)
     keep_line_breaks: bool = True
 

@@ -68,6 +68,7 @@ class Verdict:
     level: str  # REPAIR, GUESS or REFUSED
     why: str = ""  # for a guess or a refusal: one line a reviewer can check
     score: float | None = None  # log10 odds for the new text, where the verdict came from one
+    debris: bool = False  # a guess that only removes OCR debris (stray fragments): see decision.py
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ def _removal(old: str, unit, context: Context) -> Verdict:
     if all(_stray_symbols(token) for token in tokens):
         return Verdict(REPAIR)
     if all(_stray_symbols(token) or _fragment(token) for token in tokens):
-        return Verdict(GUESS, "a guess: the words removed may be stray fragments of the OCR")
+        return Verdict(GUESS, "a guess: the words removed may be stray fragments of the OCR", debris=True)
     return Verdict(REFUSED, "words removed: only stray marks and fragments may go")
 
 

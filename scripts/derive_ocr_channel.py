@@ -107,7 +107,8 @@ def derive(rows: list[dict], source: str) -> dict:
             "< and > a word's."
         ),
         "misreadings": sorted(
-            [truth, ocr, count, pieces[truth]] for (truth, ocr), count in misreadings.items()
+            [truth, ocr, count, pieces[truth]]
+            for (truth, ocr), count in misreadings.items()
             if count >= MIN_COUNT and pieces[truth]
         ),
         "letters": dict(sorted((gram, count) for gram, count in trigrams.items() if count >= MIN_TRIGRAM)),
@@ -134,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = [json.loads(line) for line in args.pairs.read_text(encoding="utf-8").splitlines() if line.strip()]
     table = derive(rows, args.pairs.name)
     write(table, args.output)
-    print(f"{args.output}: {len(table['misreadings'])} misreadings, {len(table['letters'])} trigrams "
-          f"from {len(rows)} rows", file=sys.stderr)
+    print(
+        f"{args.output}: {len(table['misreadings'])} misreadings, {len(table['letters'])} trigrams "
+        f"from {len(rows)} rows",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -27,8 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ocr_pipeline.guard import STRICT, apply_guard  # noqa: E402
 
-GRID = {"repair_score": (1.0, 1.5, 2.0), "guess_score": (-4.0, -6.0), "guess_budget": (0.5, 1.0, 2.0),
-        "guess_known_words": (False, True)}
+GRID = {
+    "repair_score": (1.0, 1.5, 2.0),
+    "guess_score": (-4.0, -6.0),
+    "guess_budget": (0.5, 1.0, 2.0),
+    "guess_known_words": (False, True),
+}
 MAX_WORSE = 0.005  # share of rows a candidate may make worse for a combination to be eligible
 GROUND_TRUTH = "ground-truth"
 
@@ -38,8 +42,9 @@ def replay(rows: list[dict], policy) -> dict[str, list[int]]:
     errors: dict[str, list[int]] = {}
     for row in rows:
         for name, candidate in ({GROUND_TRUTH: row["gt"]} | row["outputs"]).items():
-            errors.setdefault(name, []).append(Levenshtein.distance(apply_guard(row["ocr"], candidate, policy).text,
-                                                                      row["gt"]))
+            errors.setdefault(name, []).append(
+                Levenshtein.distance(apply_guard(row["ocr"], candidate, policy).text, row["gt"])
+            )
     return errors
 
 
@@ -47,8 +52,10 @@ def figures(errors: dict[str, list[int]], ocr_errors: list[int], rows: list[int]
     """Per candidate: (CER cut against the OCR text, share of rows made worse), over the given rows."""
     ocr_total = sum(ocr_errors[i] for i in rows)
     return {
-        name: ((sum(values[i] for i in rows) - ocr_total) / ocr_total,
-               sum(values[i] > ocr_errors[i] for i in rows) / len(rows))
+        name: (
+            (sum(values[i] for i in rows) - ocr_total) / ocr_total,
+            sum(values[i] > ocr_errors[i] for i in rows) / len(rows),
+        )
         for name, values in errors.items()
     }
 
@@ -76,8 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         combination = tuple(zip(GRID, values))
         results[combination] = replay(rows, dataclasses.replace(STRICT, **dict(combination)))
         shown = figures(results[combination], ocr_errors, list(range(len(rows))))
-        print(dict(combination), "  ".join(f"{name} {cut:+.1%}/{worse:.2%}" for name, (cut, worse) in shown.items()),
-              file=sys.stderr, flush=True)
+        print(
+            dict(combination),
+            "  ".join(f"{name} {cut:+.1%}/{worse:.2%}" for name, (cut, worse) in shown.items()),
+            file=sys.stderr,
+            flush=True,
+        )
     articles = sorted({row["id"] for row in rows})
     random.Random(args.seed).shuffle(articles)
     held_out: dict[str, list[int]] = {name: [0] * len(rows) for name in next(iter(results.values()))}

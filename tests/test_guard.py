@@ -119,8 +119,10 @@ def test_rewrite_is_refused_with_the_share_of_characters_changed(policy):
 def test_length_change_is_refused_with_its_size():
     raw = "The committee met on Monday."
     decision = refused(raw, raw + " It was a long and fruitful meeting.")
-    assert any(r.startswith("length changed by +") and r.endswith(f"(limit ±{STRICT.max_length_change:.0%})")
-               for r in decision.reasons)
+    assert any(
+        r.startswith("length changed by +") and r.endswith(f"(limit ±{STRICT.max_length_change:.0%})")
+        for r in decision.reasons
+    )
 
 
 def test_reason_texts_have_the_documented_shape():
@@ -193,12 +195,15 @@ def test_strict_removes_stray_marks_but_not_words():
 
 
 @pytest.mark.parametrize("policy", BOTH)
-@pytest.mark.parametrize(("raw", "candidate"), [
-    ("TAX 0. 00", "TAX 0.00"),  # SROIE 016: the receipt's transcript keeps two tokens
-    ("CASHIER #19- 18/01/2018 10:24", "CASHIER #19-18/01/2018 10:24"),  # SROIE 009
-    ("Qty 2 40.00", "Qty 240.00"),
-    ("Qty 2 40.00", "Qty 2-40.00"),
-])
+@pytest.mark.parametrize(
+    ("raw", "candidate"),
+    [
+        ("TAX 0. 00", "TAX 0.00"),  # SROIE 016: the receipt's transcript keeps two tokens
+        ("CASHIER #19- 18/01/2018 10:24", "CASHIER #19-18/01/2018 10:24"),  # SROIE 009
+        ("Qty 2 40.00", "Qty 240.00"),
+        ("Qty 2 40.00", "Qty 2-40.00"),
+    ],
+)
 def test_numbers_are_neither_joined_nor_split(raw, candidate, policy):
     refused(raw, candidate, policy)
     refused(candidate, raw, policy)
@@ -235,36 +240,45 @@ def test_policies_are_frozen_named_presets():
 # --- the noisy channel: repairs a real model writes (issue 8's examples) ------------------------------
 
 
-@pytest.mark.parametrize(("raw", "candidate", "expected"), [
-    ("tho cat sat on tho mat", "the cat sat on the mat", "the cat sat on the mat"),  # a real-word misreading
-    ("OFFICE STAtIONERY SUPPLIES", "OFFICE STATIONERY SUPPLIES", "OFFICE STATIONERY SUPPLIES"),  # a case slip
-    ("THAnK YOU", "THANK YOU", "THANK YOU"),
-    ("SaW him go", "saw him go", "saw him go"),  # W and w have one shape
-    ("he said, alluclingtoaiconflagration in the street", "he said, alluding to a conflagration in the street",
-     "he said, alluding to a conflagration in the street"),  # words run together, split again
-    ("I thihsni so", "I think so", "I think so"),  # badly garbled, still a likely reading
-    # a hyphenated word, part by part
-    ("at Buckinlgham-tofts yesterday", "at Buckingham-fields yesterday", "at Buckingham-tofts yesterday"),
-    ("the | man is tbe one", "the man is the one", "the man is the one"),
-    ("'The man.", "The man.", "The man."),  # a stray mark before a word
-    ("TOtAL 8.70", "TOTAL 8.70", "TOTAL 8.70"),
-    ("TOTAL B.70", "TOTAL 8.70", "TOTAL 8.70"),  # a look-alike letter opening an amount
-    ("CASHlER: MANIS", "CASHIER: MANIS", "CASHIER: MANIS"),
-])
+@pytest.mark.parametrize(
+    ("raw", "candidate", "expected"),
+    [
+        ("tho cat sat on tho mat", "the cat sat on the mat", "the cat sat on the mat"),  # a real-word misreading
+        ("OFFICE STAtIONERY SUPPLIES", "OFFICE STATIONERY SUPPLIES", "OFFICE STATIONERY SUPPLIES"),  # a case slip
+        ("THAnK YOU", "THANK YOU", "THANK YOU"),
+        ("SaW him go", "saw him go", "saw him go"),  # W and w have one shape
+        (
+            "he said, alluclingtoaiconflagration in the street",
+            "he said, alluding to a conflagration in the street",
+            "he said, alluding to a conflagration in the street",
+        ),  # words run together, split again
+        ("I thihsni so", "I think so", "I think so"),  # badly garbled, still a likely reading
+        # a hyphenated word, part by part
+        ("at Buckinlgham-tofts yesterday", "at Buckingham-fields yesterday", "at Buckingham-tofts yesterday"),
+        ("the | man is tbe one", "the man is the one", "the man is the one"),
+        ("'The man.", "The man.", "The man."),  # a stray mark before a word
+        ("TOtAL 8.70", "TOTAL 8.70", "TOTAL 8.70"),
+        ("TOTAL B.70", "TOTAL 8.70", "TOTAL 8.70"),  # a look-alike letter opening an amount
+        ("CASHlER: MANIS", "CASHIER: MANIS", "CASHIER: MANIS"),
+    ],
+)
 def test_likely_misreadings_are_repaired_and_unlikely_parts_kept(raw, candidate, expected):
     assert apply_guard(raw, candidate).text == expected
 
 
-@pytest.mark.parametrize(("raw", "candidate", "why"), [
-    ("he ran the bell", "he rang the bell", "already made of known words"),  # needs context the guard lacks
-    ("Mr. Blakewater spoke", "Mr. Blackwater spoke", "a name"),
-    ("Mr. Smith came", "Mr. SMITH came", "case changed from title to upper"),
-    ("-The man", "–The man", "a dash for a hyphen"),
-    ("the conflagration spread", "the blaze spread", "unlikely as an OCR misreading"),
-    ("it was not there", "it was there", "the negation 'not' must stay"),
-    ("he said \"no\" twice", "he said no twice", "quotation marks stay"),
-    ("the man said, Who came", "the man said Who came", "only stray marks may go"),
-])
+@pytest.mark.parametrize(
+    ("raw", "candidate", "why"),
+    [
+        ("he ran the bell", "he rang the bell", "already made of known words"),  # needs context the guard lacks
+        ("Mr. Blakewater spoke", "Mr. Blackwater spoke", "a name"),
+        ("Mr. Smith came", "Mr. SMITH came", "case changed from title to upper"),
+        ("-The man", "–The man", "a dash for a hyphen"),
+        ("the conflagration spread", "the blaze spread", "unlikely as an OCR misreading"),
+        ("it was not there", "it was there", "the negation 'not' must stay"),
+        ('he said "no" twice', "he said no twice", "quotation marks stay"),
+        ("the man said, Who came", "the man said Who came", "only stray marks may go"),
+    ],
+)
 def test_changes_no_ocr_would_explain_are_refused_with_their_reason(raw, candidate, why):
     decision = refused(raw, candidate)
     assert any(why in reason for reason in decision.reasons), decision.reasons

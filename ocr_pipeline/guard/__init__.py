@@ -21,6 +21,15 @@ from .numbers import LOOKALIKE_DIGITS, PROTECTED_SYMBOLS
 from .policy import LENIENT, OFF, POLICIES, STRICT, GuardPolicy, get_policy
 
 __all__ = [
-    "LENIENT", "LOOKALIKE_DIGITS", "OFF", "POLICIES", "PROTECTED_SYMBOLS", "STRICT", "GuardDecision", "GuardPolicy",
-    "apply_guard", "get_policy", "strip_chatter",
+    "LENIENT",
+    "LOOKALIKE_DIGITS",
+    "OFF",
+    "POLICIES",
+    "PROTECTED_SYMBOLS",
+    "STRICT",
+    "GuardDecision",
+    "GuardPolicy",
+    "apply_guard",
+    "get_policy",
+    "strip_chatter",
 ]

@@ -31,10 +31,37 @@ LOOKALIKE_COST = 2.5  # a generic look-alike missing from the table (`0`/`o`, `5
 # Shapes OCR confuses in print, beyond what the newspaper pairs show: capitals (lower-cased here,
 # as the table is), digits and letters, letter groups. Each pair is counted both ways.
 LOOKALIKES = (
-    ("o", "0"), ("o", "d"), ("o", "q"), ("d", "0"), ("q", "0"), ("i", "1"), ("l", "1"), ("i", "l"), ("i", "|"),
-    ("l", "|"), ("1", "|"), ("s", "5"), ("b", "8"), ("z", "2"), ("g", "9"), ("g", "6"), ("b", "6"), ("e", "f"),
-    ("c", "g"), ("u", "v"), ("m", "n"), ("h", "n"), ("p", "r"), ("b", "r"), ("m", "rn"), ("d", "cl"), ("w", "vv"),
-    ("n", "ri"), ("h", "li"), ("a", "4"), ("t", "7"),
+    ("o", "0"),
+    ("o", "d"),
+    ("o", "q"),
+    ("d", "0"),
+    ("q", "0"),
+    ("i", "1"),
+    ("l", "1"),
+    ("i", "l"),
+    ("i", "|"),
+    ("l", "|"),
+    ("1", "|"),
+    ("s", "5"),
+    ("b", "8"),
+    ("z", "2"),
+    ("g", "9"),
+    ("g", "6"),
+    ("b", "6"),
+    ("e", "f"),
+    ("c", "g"),
+    ("u", "v"),
+    ("m", "n"),
+    ("h", "n"),
+    ("p", "r"),
+    ("b", "r"),
+    ("m", "rn"),
+    ("d", "cl"),
+    ("w", "vv"),
+    ("n", "ri"),
+    ("h", "li"),
+    ("a", "4"),
+    ("t", "7"),
 )
 _MAX_TRUTH, _MAX_READ = 3, 4  # longest pieces in the table (a read piece may carry one more character)
 _KNOWN_OOV = {False: -2.0, True: -1.0}  # log10 P(a word no dictionary knows): a name is ten times likelier
@@ -83,8 +110,12 @@ def misreading_cost(ocr: str, truth: str) -> float:
     for op in Levenshtein.opcodes(true, read):
         if op.tag == "equal":
             continue
-        window = [max(op.src_start - 1, 0), min(op.src_end + 1, len(true)),
-                  max(op.dest_start - 1, 0), min(op.dest_end + 1, len(read))]
+        window = [
+            max(op.src_start - 1, 0),
+            min(op.src_end + 1, len(true)),
+            max(op.dest_start - 1, 0),
+            min(op.dest_end + 1, len(read)),
+        ]
         if windows and window[0] <= windows[-1][1] and window[2] <= windows[-1][3]:
             windows[-1][1], windows[-1][3] = max(windows[-1][1], window[1]), max(windows[-1][3], window[3])
         else:

@@ -8,7 +8,9 @@ import re
 _FENCE = re.compile(r"```[\w+-]*[^\S\n]*\n(.*?)\n?[^\S\n]*```", re.S)
 _PREAMBLE = re.compile(
     r"\A\s*(?:(?:sure|certainly|of course|okay|ok)\b[^\n]*?(?:[.!,:][^\S\n]*|\n+))?"
-    r"(?:here(?:'s| is| are| you go)\b[^\n]*?:|(?:the )?(?:corrected|fixed|cleaned)(?: ocr)?(?: text| version)?(?: is)?\s*:|output\s*:)"
+    r"(?:here(?:'s| is| are| you go)\b[^\n]*?:"
+    r"|(?:the )?(?:corrected|fixed|cleaned)(?: ocr)?(?: text| version)?(?: is)?\s*:"
+    r"|output\s*:)"
     r"[^\S\n]*\n?",
     re.I,
 )

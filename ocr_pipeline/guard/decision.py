@@ -84,8 +84,11 @@ def _apply_units(raw: str, candidate: str, policy: GuardPolicy) -> GuardDecision
     if reverted > _MAX_LISTED_REASONS:
         reasons[_MAX_LISTED_REASONS:] = [f"... and {reverted - _MAX_LISTED_REASONS} more changes not applied"]
     return GuardDecision(
-        _splice(raw, edits), accepted=bool(edits) or not reverted, reasons=tuple(reasons),
-        applied=len(edits), reverted=reverted,
+        _splice(raw, edits),
+        accepted=bool(edits) or not reverted,
+        reasons=tuple(reasons),
+        applied=len(edits),
+        reverted=reverted,
     )
 
 
@@ -110,8 +113,11 @@ def _take_guesses_within_budget(judged, policy: GuardPolicy):
         else:
             why = verdict.why + "; the chunk's sure repairs do not cover it"
             reasons.append((unit.start, not_applied(old, unit.new, why)))
-    reasons += [(unit.start, not_applied(old, unit.new, verdict.why))
-                for unit, old, verdict in judged if verdict.level == REFUSED]
+    reasons += [
+        (unit.start, not_applied(old, unit.new, verdict.why))
+        for unit, old, verdict in judged
+        if verdict.level == REFUSED
+    ]
     return edits, [reason for _, reason in sorted(reasons, key=lambda item: item[0])]
 
 

@@ -31,8 +31,16 @@ class GuardPolicy:
 
 
 STRICT = GuardPolicy("strict")
-LENIENT = GuardPolicy("lenient", max_edit_ratio=0.7, max_length_change=0.6, model_trust=3.0, guess_score=-6.0,
-                      guess_budget=None, guess_known_words=True, keep_line_breaks=False)
+LENIENT = GuardPolicy(
+    "lenient",
+    max_edit_ratio=0.7,
+    max_length_change=0.6,
+    model_trust=3.0,
+    guess_score=-6.0,
+    guess_budget=None,
+    guess_known_words=True,
+    keep_line_breaks=False,
+)
 OFF = GuardPolicy("off", enabled=False)
 POLICIES: Mapping[str, GuardPolicy] = MappingProxyType({p.name: p for p in (STRICT, LENIENT, OFF)})
 

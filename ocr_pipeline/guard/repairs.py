@@ -29,8 +29,10 @@ from .units import ADDITION, EDGE_PUNCTUATION, MARKS, REMOVAL, WORD_CORE, Word, 
 
 REPAIR, GUESS, REFUSED = "repair", "guess", "refused"
 
-NEGATIONS = frozenset("not no nor never none nothing nobody neither cannot can't don't won't isn't aren't wasn't "
-                      "weren't didn't doesn't hasn't haven't hadn't shouldn't wouldn't couldn't".split())
+NEGATIONS = frozenset(
+    "not no nor never none nothing nobody neither cannot can't don't won't isn't aren't wasn't "
+    "weren't didn't doesn't hasn't haven't hadn't shouldn't wouldn't couldn't".split()
+)
 NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
@@ -45,9 +47,9 @@ UNIT_WORDS = frozenset(
 ) | (NUMBER_NEIGHBOURS - frozenset("may march x in m s h l g w v".split()))  # those are words, too
 PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
 _DASHES = str.maketrans("–—", "--")
-_QUOTE_MARKS = frozenset("\"“”«»")
+_QUOTE_MARKS = frozenset('"“”«»')
 _BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"))
-_SENTENCE_END = tuple(".!?:;\"”)")
+_SENTENCE_END = tuple('.!?:;"”)')
 _TITLES = frozenset("mr mrs ms dr st rev revd capt col gen lieut sgt messrs mme mlle prof hon jun sen no".split())
 _SAME_SHAPE_CASE = frozenset("cosuvwxz")  # letters whose capital is their small letter, larger
 _STRAY_BEFORE_LOWER = frozenset([",", ".", "'", ":", ";", "*", "..", "(", ")", "]", "[", "!", "_", ",'", ".'", ";'"])
@@ -97,8 +99,11 @@ class Context:
         line_start = self.raw.rfind("\n", 0, self.words[first].start) + 1
         line_end = self.raw.find("\n", self.words[last].end)
         line_end = len(self.raw) if line_end < 0 else line_end
-        classes = [case_class(w.core(self.raw)) for i, w in enumerate(self.words)
-                   if line_start <= w.start < line_end and not first <= i <= last]
+        classes = [
+            case_class(w.core(self.raw))
+            for i, w in enumerate(self.words)
+            if line_start <= w.start < line_end and not first <= i <= last
+        ]
         classes = [c for c in classes if c]
         return "upper" if len(classes) >= 2 and sum(c == "upper" for c in classes) >= 0.8 * len(classes) else ""
 
@@ -142,16 +147,17 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
         return Verdict(REFUSED, case_refusal)
     first_is_name = _name_like(old, unit.first_word, context) and not _kept(old_words[0], new)
     gain = sum(word_logprob(w) for w in new_words) - sum(
-        max(word_logprob(w, name_like=True), _NAME_FLOOR) if first_is_name and case_class(w) == "title"
-        and _spells_like_a_word(w)
+        max(word_logprob(w, name_like=True), _NAME_FLOOR)
+        if first_is_name and case_class(w) == "title" and _spells_like_a_word(w)
         else word_logprob(w, name_like=first_is_name)
         for w in old_words
     )
     cost = misreading_cost(old.strip(), new.strip())
     score = policy.model_trust + gain - cost
     detail = f"log-odds {score:+.1f}: word likelihood {gain:+.1f}, misreading cost {cost:.1f}"
-    if new_words and any(w.casefold() in PROTECTED_WORDS and w.casefold() not in map(str.casefold, old_words)
-                         for w in new_words):
+    if new_words and any(
+        w.casefold() in PROTECTED_WORDS and w.casefold() not in map(str.casefold, old_words) for w in new_words
+    ):
         if score >= policy.repair_score and not any(is_known(w) for w in old_words):
             return Verdict(REPAIR, score=score)
         return Verdict(REFUSED, f"a negation, number word or unit appears only as a sure repair ({detail})", score)
@@ -164,8 +170,9 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     if first_is_name and not all(is_known(w) for w in new_words) and not _junk(old):
         return Verdict(REFUSED, f"a name is not changed into another unknown word ({detail})", score)
     if not policy.guess_known_words and old_words and all(is_known(w) for w in old_words):
-        return Verdict(REFUSED, f"the OCR text is already made of known words, and this is no sure repair ({detail})",
-                       score)
+        return Verdict(
+            REFUSED, f"the OCR text is already made of known words, and this is no sure repair ({detail})", score
+        )
     # a join or a split is likelier a wrong guess than a single word: it needs a better score
     if score >= policy.guess_score + (0 if unit.kind == WORD_CORE else 2):
         return Verdict(GUESS, f"a guess, not a sure repair ({detail})", score)
@@ -228,8 +235,9 @@ def _name_like(old: str, index: int, context: Context) -> bool:
 
 def _junk(text: str) -> bool:
     """OCR debris in a word: a digit, a mark inside it, or capitals and small letters mixed."""
-    return any(ch.isdecimal() for ch in text) or any(case_class(w) == "mixed" or not w.replace("'", "").isalpha()
-                                                     for w in _letter_words(text))
+    return any(ch.isdecimal() for ch in text) or any(
+        case_class(w) == "mixed" or not w.replace("'", "").isalpha() for w in _letter_words(text)
+    )
 
 
 def _kept(word: str, new: str) -> bool:

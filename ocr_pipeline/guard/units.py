@@ -40,7 +40,7 @@ class Word:
     core_end: int
 
     @classmethod
-    def all_in(cls, text: str) -> list["Word"]:
+    def all_in(cls, text: str) -> list[Word]:
         words = []
         for match in WORD.finditer(text):  # the words changed_word_groups counts
             token = match.group()
@@ -92,8 +92,9 @@ def _word_units(raw: str, candidate: str, old: Word, new: Word, index: int) -> l
     parted = len(old_parts) == len(new_parts) > 1 and _hyphens(old_core) == _hyphens(new_core)
     if parted and not _has_number(old_parts, old_core):
         for (start, end), (new_start, new_end) in zip(old_parts, new_parts):
-            units.append(Unit(WORD_CORE, old.core_start + start, old.core_start + end,
-                              new_core[new_start:new_end], index, index))
+            units.append(
+                Unit(WORD_CORE, old.core_start + start, old.core_start + end, new_core[new_start:new_end], index, index)
+            )
     else:
         units.append(Unit(WORD_CORE, old.core_start, old.core_end, new_core, index, index))
     return units

@@ -252,21 +252,15 @@ def quality(result: CorrectionResult, key: str) -> None:
             truth = truth_file.getvalue().decode("utf-8", errors="replace")
         if truth.strip():
             figures = result.quality(truth)
-            columns = st.columns(2)
-            columns[0].metric(
-                "CER",
-                f"{figures.cer_after:.1%}",
-                f"{(figures.cer_after - figures.cer_before) * 100:+.1f} points",
-                delta_color="inverse",
-                help=f"before correction: {figures.cer_before:.1%}",
-            )
-            columns[1].metric(
-                "WER",
-                f"{figures.wer_after:.1%}",
-                f"{(figures.wer_after - figures.wer_before) * 100:+.1f} points",
-                delta_color="inverse",
-                help=f"before correction: {figures.wer_before:.1%}",
-            )
+            pairs = {"CER": (figures.cer_before, figures.cer_after), "WER": (figures.wer_before, figures.wer_after)}
+            for column, (name, (before, after)) in zip(st.columns(2), pairs.items()):
+                column.metric(
+                    name,
+                    f"{after:.1%}",
+                    f"{(after - before) * 100:+.1f} points",
+                    delta_color="inverse",
+                    help=f"before correction: {before:.1%}",
+                )
 
 
 def downloads(result: CorrectionResult, context: dict, stem: str, key: str) -> None:

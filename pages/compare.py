@@ -89,20 +89,13 @@ for column, contender in zip(st.columns(len(runs), gap="medium"), runs.values())
 winner = st.radio("Winner", ["none yet", *runs], key=f"{SLOT}.winner", horizontal=True, persist_state="session")
 winner = None if winner == "none yet" else winner
 contenders = list(runs.values())
+exports = (
+    ("md", comparison_markdown, "text/markdown", ":material/description:"),
+    ("json", comparison_json, "application/json", ":material/data_object:"),
+)
 with st.container(horizontal=True):
-    st.download_button(
-        "Comparison (.md)",
-        comparison_markdown(user_file.name, contenders, winner, ground_truth),
-        "comparison.md",
-        "text/markdown",
-        key=f"{SLOT}:md",
-        icon=":material/description:",
-    )
-    st.download_button(
-        "Comparison (.json)",
-        comparison_json(user_file.name, contenders, winner, ground_truth),
-        "comparison.json",
-        "application/json",
-        key=f"{SLOT}:json",
-        icon=":material/data_object:",
-    )
+    for suffix, export, mime, icon in exports:
+        data = export(user_file.name, contenders, winner, ground_truth)
+        st.download_button(
+            f"Comparison (.{suffix})", data, f"comparison.{suffix}", mime, key=f"{SLOT}:{suffix}", icon=icon
+        )

@@ -122,10 +122,10 @@ def test_pairs_in_both_schemas_and_bad_lines(tmp_path):
             {"id": "doc", "ocr_hypothesis": {"transcription_unit": "x"}, "ground_truth": {"transcription_unit": "y"}}
         ),
     ]
-    pairs = bench.parse_pairs(lines)
+    pairs = bench.parse_pairs("\n".join(lines))
     assert [(pair.ocr, pair.gt) for pair in pairs] == [("a", "b"), ("x", "y")]
     with pytest.raises(PipelineError, match="line 1"):
-        bench.parse_pairs(["{broken"])
+        bench.parse_pairs("{broken")
     with pytest.raises(PipelineError):
         bench.load_pairs(tmp_path / "missing.jsonl")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 
 from ..documents import SUPPORTED_SUFFIXES
 from ..errors import PipelineError
@@ -65,17 +64,11 @@ class Pair:
     gt: str
 
 
-def parse_pairs(lines: Sequence[str], source: str = "pairs") -> list[Pair]:
+def parse_pairs(text: str, source: str = "pairs") -> list[Pair]:
     """Pairs from JSON lines: `{"ocr", "gt"}` (BLN600) or the HIPE-OCRepair schema (Overproof:
     `ocr_hypothesis.transcription_unit` and `ground_truth.transcription_unit`), told apart per line."""
     pairs = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as error:
-            raise PipelineError(f"{source}, line {number}: not JSON ({error}).") from error
+    for number, row in json_lines(text, source):
         if isinstance(row, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("gt"), str):
             pairs.append(Pair(str(row.get("id", number)) + f"#{number}", row["ocr"], row["gt"]))
         elif (
@@ -84,13 +77,8 @@ def parse_pairs(lines: Sequence[str], source: str = "pairs") -> list[Pair]:
             and isinstance(row.get("ground_truth"), dict)
         ):
             identifier = (row.get("document_metadata") or {}).get("document_id", number)
-            pairs.append(
-                Pair(
-                    str(identifier),
-                    row["ocr_hypothesis"]["transcription_unit"],
-                    row["ground_truth"]["transcription_unit"],
-                )
-            )
+            hypothesis, truth = row["ocr_hypothesis"], row["ground_truth"]
+            pairs.append(Pair(str(identifier), hypothesis["transcription_unit"], truth["transcription_unit"]))
         else:
             raise PipelineError(
                 f'{source}, line {number}: expected {{"ocr": ..., "gt": ...}} or the HIPE-OCRepair schema '
@@ -102,7 +90,7 @@ def parse_pairs(lines: Sequence[str], source: str = "pairs") -> list[Pair]:
 
 
 def load_pairs(path: str | Path, limit: int | None = None) -> list[Pair]:
-    pairs = parse_pairs(read_text(path).splitlines(), str(path))
+    pairs = parse_pairs(read_text(path), str(path))
     return pairs[:limit] if limit else pairs
 
 

@@ -98,7 +98,7 @@ if st.button("Run", type="primary", key="evaluate:run", icon=":material/play_arr
                 rows = bench.parse_replay(decode_text(upload.getvalue(), upload.name), upload.name)[: limit or None]
                 report = bench.benchmark_replay(rows, guard, upload.name, show_progress)
             elif source == PAIRS:
-                pairs = bench.parse_pairs(decode_text(upload.getvalue(), upload.name).splitlines(), upload.name)
+                pairs = bench.parse_pairs(decode_text(upload.getvalue(), upload.name), upload.name)
                 pairs = pairs[: limit or None]
                 backend = model_state.backend(model_state.current_choice())
                 with resources.turn(backend, "Evaluate"):

@@ -293,6 +293,23 @@ def test_a_guess_is_taken_only_where_the_chunk_s_sure_repairs_cover_it():
     assert apply_guard(raw, candidate, no_budget).text == "The doctor said that a bilae stood there."
 
 
+def test_a_known_word_becomes_another_where_its_neighbours_make_it_a_sure_repair():
+    assert apply_guard("he said be was ill", "he said he was ill").text == "he said he was ill"  # 'said he was'
+    assert apply_guard("the bark of England", "the bank of England").text == "the bank of England"
+    decision = refused("in the form room", "in the from room")  # 'the from' is far rarer than 'the form'
+    assert "context -2.6" in decision.reasons[0]
+    decision = refused("he ran the bell", "he rang the bell")  # a little support is no sure repair
+    assert "context +0.5" in decision.reasons[0]
+
+
+def test_context_counts_only_known_neighbours_and_whole_words():
+    from ocr_pipeline.guard.context import context_gain
+
+    assert context_gain("said", "be", "he", "was") > 2
+    assert context_gain(None, "be", "he", None) == context_gain("xqzt", "be", "he", "lkjh") == 0.0
+    refused("Mr. Smith came", "Mr. Smyth came")  # a name is judged as a name, context or not
+
+
 def test_stray_fragments_go_without_budget_only_where_the_chunk_has_a_sure_repair():
     # 'tbe' -> 'the' (2 characters of sure repair) pays for nothing larger, yet the fragments go
     assert apply_guard("the man en went tbe | th way", "the man went the way").text == "the man went the way"

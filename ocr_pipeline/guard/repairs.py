@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from .channel import is_known, misreading_cost, spelling_logprob_per_letter, word_logprob
+from .context import context_gain
 from .numbers import NUMBER_NEIGHBOURS
 from .policy import GuardPolicy
 from .units import ADDITION, EDGE_PUNCTUATION, MARKS, REMOVAL, WORD_CORE, Word, is_number
@@ -94,6 +95,12 @@ class Context:
             return False
         return token.endswith(_SENTENCE_END)
 
+    def neighbours(self, first: int, last: int) -> tuple[str | None, str | None]:
+        """The OCR words before word `first` and after word `last`, without their punctuation."""
+        before = self.words[first - 1].core(self.raw) if first > 0 else None
+        after = self.words[last + 1].core(self.raw) if last + 1 < len(self.words) else None
+        return before, after
+
     def line_case(self, first: int, last: int) -> str:
         """'upper' when the other words of the line are (nearly) all in capitals, else ''."""
         line_start = self.raw.rfind("\n", 0, self.words[first].start) + 1
@@ -153,8 +160,14 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
         for w in old_words
     )
     cost = misreading_cost(old.strip(), new.strip())
+    detail = f"word likelihood {gain:+.1f}"
+    if not first_is_name and _real_word_for_real_word(old_words, new_words, unit, context):
+        before, after = context.neighbours(unit.first_word, unit.last_word)
+        support = context_gain(before, old_words[0], new_words[0], after)
+        gain += support
+        detail += f", context {support:+.1f}"
     score = policy.model_trust + gain - cost
-    detail = f"log-odds {score:+.1f}: word likelihood {gain:+.1f}, misreading cost {cost:.1f}"
+    detail = f"log-odds {score:+.1f}: {detail}, misreading cost {cost:.1f}"
     if new_words and any(
         w.casefold() in PROTECTED_WORDS and w.casefold() not in map(str.casefold, old_words) for w in new_words
     ):
@@ -177,6 +190,18 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     if score >= policy.guess_score + (0 if unit.kind == WORD_CORE else 2):
         return Verdict(GUESS, f"a guess, not a sure repair ({detail})", score)
     return Verdict(REFUSED, f"unlikely as an OCR misreading ({detail})", score)
+
+
+def _real_word_for_real_word(old_words: list[str], new_words: list[str], unit, context: Context) -> bool:
+    """One whole known word for another (not a part of a hyphenated word): what only context can judge."""
+    word = context.words[unit.first_word]
+    return (
+        unit.kind == WORD_CORE
+        and (unit.start, unit.end) == (word.core_start, word.core_end)
+        and len(old_words) == len(new_words) == 1
+        and is_known(old_words[0])
+        and is_known(new_words[0])
+    )
 
 
 def _letter_words(text: str) -> list[str]:

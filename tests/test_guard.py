@@ -108,6 +108,14 @@ def test_digits_inside_words_may_become_letters():
     refused("the Tota1 row", "the Tota7 row")  # a digit stays a digit or becomes a letter
 
 
+def test_a_stray_digit_in_a_word_may_go_only_where_a_known_word_results():
+    assert apply_guard("Mr. W1alton came", "Mr. Walton came").text == "Mr. Walton came"
+    assert apply_guard("the p1rioner said", "the prisoner said").text == "the prisoner said"
+    refused("the Tota1 row", "the Tota row")  # no known word
+    refused("code ABCDEF1 here", "code ABCDEF here")  # an identifier keeps its digit
+    refused("Invoice INV2023A sent", "Invoice INVA sent")  # a number, not a word with a digit in it
+
+
 @pytest.mark.parametrize("policy", BOTH)
 def test_rewrite_is_refused_with_the_share_of_characters_changed(policy):
     raw = "The committee met on Monday at the town hall."

@@ -4,9 +4,10 @@ changes, character by character.
 Every character of the OCR text gets a permission: free, or the replacements it may take. Inside
 a number only the OCR's look-alike letters may become their digits (`$1O0.00` -> `$100.00`, also
 a letter opening an amount, `B.70` -> `8.70`); a digit inside a word may become a letter
-(`Tota1` -> `Total`); currency signs, and a month, unit or currency code beside a number, may not
-change at all. No digit or sign may be added, no letter or sign glued to a number, no space taken
-from or put between a number and its neighbour.
+(`Tota1` -> `Total`) or, where a known word results, go (`W1alton` -> `Walton`); currency signs,
+and a month, unit or currency code beside a number, may not change at all. No digit or sign may
+be added, no letter or sign glued to a number, no space taken from or put between a number and
+its neighbour.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from collections import Counter
 
 from rapidfuzz.distance import Levenshtein
 
-from .units import Word, is_number, not_applied
+from .channel import is_known
+from .units import EDGE_PUNCTUATION, Word, is_number, not_applied
 
 LOOKALIKE_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8", "Z": "2", "g": "9"}
 PROTECTED_SYMBOLS = frozenset("$€£¥₹¢₩₽%‰")
@@ -89,6 +91,7 @@ class NumberProtection:
     def refusal(self, start: int, end: int, new: str) -> str | None:
         """A reason if replacing raw[start:end] with `new` alters a protected character, else None."""
         old = self.raw[start:end]
+        known_word = is_known(new.strip(EDGE_PUNCTUATION))  # what a stray digit in a word may leave behind
         for tag, i, j in Levenshtein.editops(old, new):
             allowed = self.allowed[start + i] if i < len(old) else None
             if tag == "replace":
@@ -99,7 +102,11 @@ class NumberProtection:
                 else:
                     ok = new[j].isalpha() if allowed is _ANY_LETTER else new[j] in allowed
             elif tag == "delete":
-                ok = allowed is None and not (old[i].isspace() and self._separates_number(start + i))
+                ok = (
+                    (allowed is _ANY_LETTER and known_word)
+                    or allowed is None
+                    and not (old[i].isspace() and self._separates_number(start + i))
+                )
             else:  # insert before old[i]: nothing inside a number, no sign or letter glued to one
                 after_number = self.number_id[start + i - 1] if i > 0 else -1
                 before_number = self.number_id[start + i] if i < len(old) else -1

@@ -277,7 +277,7 @@ def test_likely_misreadings_are_repaired_and_unlikely_parts_kept(raw, candidate,
 @pytest.mark.parametrize(
     ("raw", "candidate", "why"),
     [
-        ("he ran the bell", "he rang the bell", "already made of known words"),  # needs context the guard lacks
+        ("he ran the bell", "he rang the bell", "do not cover it"),  # context supports it a little: a guess
         ("Mr. Blakewater spoke", "Mr. Blackwater spoke", "a name"),
         ("Mr. Smith came", "Mr. SMITH came", "case changed from title to upper"),
         ("-The man", "–The man", "a dash for a hyphen"),
@@ -306,8 +306,12 @@ def test_a_known_word_becomes_another_where_its_neighbours_make_it_a_sure_repair
     assert apply_guard("the bark of England", "the bank of England").text == "the bank of England"
     decision = refused("in the form room", "in the from room")  # 'the from' is far rarer than 'the form'
     assert "context -2.6" in decision.reasons[0]
-    decision = refused("he ran the bell", "he rang the bell")  # a little support is no sure repair
-    assert "context +0.5" in decision.reasons[0]
+    decision = refused("he ran the bell", "he rang the bell")  # a little support is no sure repair, only a guess
+    assert "a guess" in decision.reasons[0] and "context +0.5" in decision.reasons[0]
+    assert apply_guard("tbe man ran the bell", "the man rang the bell").text == "the man rang the bell"  # covered
+    no_context = dataclasses.replace(STRICT, known_word_context=float("inf"))
+    decision = refused("tbe man ran the bell", "the man rang the bell".replace("the man", "tbe man"), no_context)
+    assert "already made of known words" in decision.reasons[0]
 
 
 def test_context_counts_only_known_neighbours_and_whole_words():

@@ -27,6 +27,7 @@ class GuardPolicy:
     guess_budget: float | None = 1.0  # characters guesses may change per character of sure repairs; None: any
     debris_in_noisy_chunks: bool = True  # stray fragments go without budget where the chunk has a sure repair
     guess_known_words: bool = False  # may a known word become another as a guess (not only as a sure repair)
+    known_word_context: float = 0.5  # ... or where its neighbours prefer the new word by this much (log10 odds)
     keep_line_breaks: bool = True
 
 

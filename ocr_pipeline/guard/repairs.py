@@ -161,6 +161,7 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     )
     cost = misreading_cost(old.strip(), new.strip())
     detail = f"word likelihood {gain:+.1f}"
+    support = None  # what the neighbours add, for one known word changed into another
     if not first_is_name and _real_word_for_real_word(old_words, new_words, unit, context):
         before, after = context.neighbours(unit.first_word, unit.last_word)
         support = context_gain(before, old_words[0], new_words[0], after)
@@ -182,7 +183,8 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
         return Verdict(REFUSED, f"a name that spells like one changes only as a sure repair ({detail})", score)
     if first_is_name and not all(is_known(w) for w in new_words) and not _junk(old):
         return Verdict(REFUSED, f"a name is not changed into another unknown word ({detail})", score)
-    if not policy.guess_known_words and old_words and all(is_known(w) for w in old_words):
+    supported = support is not None and support >= policy.known_word_context
+    if not (policy.guess_known_words or supported) and old_words and all(is_known(w) for w in old_words):
         return Verdict(
             REFUSED, f"the OCR text is already made of known words, and this is no sure repair ({detail})", score
         )

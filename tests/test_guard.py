@@ -322,6 +322,21 @@ def test_context_counts_only_known_neighbours_and_whole_words():
     refused("Mr. Smith came", "Mr. Smyth came")  # a name is judged as a name, context or not
 
 
+def test_word_context_table_is_counted_from_ground_truth_rows(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "derive_word_context.py"
+    spec = importlib.util.spec_from_file_location("derive_word_context", script)
+    derive = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(derive)
+    table = derive.derive(["He said he was ill.", "He said he’d go; 3 men said he was."], "test")
+    assert table["words"]["he"] == 4 and table["words"]["he'd"] == 1 and "3" not in table["words"]
+    assert table["pairs"] == {"he said": 2, "he was": 2, "said he": 2}  # pairs seen once are left out
+    derive.write(table, tmp_path / "context.json")
+    assert json.loads((tmp_path / "context.json").read_text(encoding="utf-8")) == table
+
+
 def test_stray_fragments_go_without_budget_only_where_the_chunk_has_a_sure_repair():
     # 'tbe' -> 'the' (2 characters of sure repair) pays for nothing larger, yet the fragments go
     assert apply_guard("the man en went tbe | th way", "the man went the way").text == "the man went the way"

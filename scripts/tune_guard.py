@@ -5,8 +5,9 @@
 Every combination of the grid below is replayed once over all rows and all candidates (the four
 models' recorded corrections and the ground truth). Then, for each fold of articles, the
 combination is chosen on the other folds — the largest mean CER cut over the candidates among
-those that make at most `MAX_WORSE` of the rows worse for every candidate — and measured on the
-fold's own articles, which it never saw. The held-out figures pool the folds. Nothing here is
+those that let no harmful change of the adversarial suite through (the tests' generated cases)
+and make at most `MAX_WORSE` of the rows worse for every candidate — and measured on the fold's
+own articles, which it never saw. The held-out figures pool the folds. Nothing here is
 learned from the rows' text: the OCR channel and the word context come from the training articles
 (scripts/derive_ocr_channel.py, scripts/derive_word_context.py); this script only picks among a
 few thresholds.
@@ -26,6 +27,7 @@ from rapidfuzz.distance import Levenshtein
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ocr_pipeline.bench import benchmark_adversarial, generated_texts  # noqa: E402
 from ocr_pipeline.guard import STRICT, apply_guard  # noqa: E402
 
 GRID = {
@@ -39,6 +41,7 @@ GRID = {
 # for rows the thresholds never saw.
 MAX_WORSE = 0.0075  # share of rows a candidate may make worse for a combination to be eligible
 GROUND_TRUTH = "ground-truth"
+ADVERSARIAL_SEED = 3  # the seed tests/test_guard_adversarial.py generates its cases with
 
 
 def replay(rows: list[dict], policy) -> dict[str, list[int]]:
@@ -50,6 +53,12 @@ def replay(rows: list[dict], policy) -> dict[str, list[int]]:
                 Levenshtein.distance(apply_guard(row["ocr"], candidate, policy).text, row["gt"])
             )
     return errors
+
+
+def harm_let_through(texts, policy) -> int:
+    """Harmful changes of the adversarial suite (the tests' generated texts) the policy lets through."""
+    report = benchmark_adversarial(texts, policy, "generated", seed=ADVERSARIAL_SEED)
+    return sum(t.cases - t.refused + t.hidden_cases - t.hidden_refused for t in report.categories)
 
 
 def figures(errors: dict[str, list[int]], ocr_errors: list[int], rows: list[int]) -> dict[str, tuple[float, float]]:
@@ -64,12 +73,12 @@ def figures(errors: dict[str, list[int]], ocr_errors: list[int], rows: list[int]
     }
 
 
-def choose(results: dict, ocr_errors: list[int], rows: list[int]):
+def choose(results: dict, unsafe: set, ocr_errors: list[int], rows: list[int]):
     def key(combination):
         shown = figures(results[combination], ocr_errors, rows)
         worst = max(worse for _, worse in shown.values())
         mean_cut = sum(cut for cut, _ in shown.values()) / len(shown)
-        return (worst > MAX_WORSE, worst if worst > MAX_WORSE else 0.0, mean_cut)
+        return (combination in unsafe, worst > MAX_WORSE, worst if worst > MAX_WORSE else 0.0, mean_cut)
 
     return min(results, key=key)
 
@@ -82,14 +91,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.replay.read_text(encoding="utf-8").splitlines() if line.strip()]
     ocr_errors = [Levenshtein.distance(row["ocr"], row["gt"]) for row in rows]
-    results = {}
+    texts = generated_texts(seed=ADVERSARIAL_SEED)
+    results, unsafe = {}, set()
     for values in itertools.product(*GRID.values()):
         combination = tuple(zip(GRID, values))
-        results[combination] = replay(rows, dataclasses.replace(STRICT, **dict(combination)))
+        policy = dataclasses.replace(STRICT, **dict(combination))
+        results[combination] = replay(rows, policy)
+        harm = harm_let_through(texts, policy)
+        if harm:
+            unsafe.add(combination)
         shown = figures(results[combination], ocr_errors, list(range(len(rows))))
         print(
             dict(combination),
             "  ".join(f"{name} {cut:+.1%}/{worse:.2%}" for name, (cut, worse) in shown.items()),
+            f"  harmful changes let through: {harm}",
             file=sys.stderr,
             flush=True,
         )
@@ -100,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         test_articles = set(articles[fold :: args.folds])
         train = [i for i, row in enumerate(rows) if row["id"] not in test_articles]
         test = [i for i, row in enumerate(rows) if row["id"] in test_articles]
-        chosen = choose(results, ocr_errors, train)
+        chosen = choose(results, unsafe, ocr_errors, train)
         print(f"fold {fold + 1}: {len(test_articles)} articles, {len(test)} rows held out; chosen {dict(chosen)}")
         for name, values in results[chosen].items():
             for i in test:
@@ -109,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"held out (each fold's rows judged by thresholds chosen without them): {len(rows)} rows")
     for name, (cut, worse) in figures(held_out, ocr_errors, everything).items():
         print(f"  {name:13} CER cut {cut:+.1%}, rows worse {worse:.2%}")
-    chosen = choose(results, ocr_errors, everything)
+    chosen = choose(results, unsafe, ocr_errors, everything)
     print(f"chosen on all rows: {dict(chosen)}")
     for name, (cut, worse) in figures(results[chosen], ocr_errors, everything).items():
         print(f"  {name:13} CER cut {cut:+.1%}, rows worse {worse:.2%}")

@@ -89,7 +89,9 @@ def test_crafted_harm_is_refused(candidate, harm, noisy):
         ("GOODS SOLD ARE NOT RETURNABLE", "GOODS SOLD ARE RETURNABLE"),
         ("NO.53, JALAN SAGU 18", "NO.53, JALAN SAGA 18"),
         ("TOKO MAJU SDN BHD", "TOGO MAJU SDN BHD"),
+        ("AMOUNT(RM)\nTAX(RM)\n15.00\n0.90", "AMOUNT(RM)\nTAX(EUR)\n15.00\n0.90"),  # a code inside marks
     ],
 )
-def test_receipt_harm_is_refused(ocr, candidate):
-    assert apply_guard(ocr, candidate).text == ocr
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+def test_receipt_harm_is_refused(ocr, candidate, policy):
+    assert apply_guard(ocr, candidate, policy).text == ocr

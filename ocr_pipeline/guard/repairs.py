@@ -48,7 +48,7 @@ UNIT_WORDS = frozenset(
 ) | (NUMBER_NEIGHBOURS - frozenset("may march x in m s h l g w v".split()))  # those are words, too
 PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
 _DASHES = str.maketrans("–—", "--")
-_LETTER_RUN = re.compile(r"[^\W\d_]+")
+_MARKS_INSIDE = re.compile(r"[^\w'’-]+")
 _QUOTE_MARKS = frozenset('"“”«»')
 _BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"))
 _SENTENCE_END = tuple('.!?:;"”)')
@@ -213,9 +213,10 @@ def _letter_words(text: str) -> list[str]:
 
 def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
     """A negation, number word or unit of the OCR text that the change drops or replaces; a word is
-    read whole and by its runs of letters too, so that a code inside marks counts (`TAX(RM)`)."""
-    kept = {w.casefold() for w in new_words + _letter_runs(new_words)}
-    for word in old_words + _letter_runs(old_words):
+    read whole and split at its marks too (not at hyphens or apostrophes), so that a code inside
+    brackets counts (`TAX(RM)`)."""
+    kept = {w.casefold() for w in new_words + _pieces(new_words)}
+    for word in old_words + _pieces(old_words):
         if word.casefold() in PROTECTED_WORDS and word.casefold() not in kept:
             folded = word.casefold()
             kind = "negation" if folded in NEGATIONS else "number word" if folded in NUMBER_WORDS else "unit"
@@ -223,8 +224,8 @@ def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
     return None
 
 
-def _letter_runs(words: list[str]) -> list[str]:
-    return [run for word in words for run in _LETTER_RUN.findall(word)]
+def _pieces(words: list[str]) -> list[str]:
+    return [piece for word in words for piece in _MARKS_INSIDE.split(word) if piece]
 
 
 def _case_refusal(old: str, new: str, unit, context: Context) -> str | None:

@@ -28,7 +28,8 @@ def warm_up() -> threading.Thread:
         from ocr_pipeline.guard import apply_guard
         from ocr_pipeline.llm.backends.llamacpp import llamacpp_status
 
-        apply_guard("Tota1 12.50", "Total 12.50")  # reads the channel and context tables
+        apply_guard("Tota1 12.50", "Total 12.50")  # reads the channel table and wordfreq
+        apply_guard("he said be was", "he said he was")  # a known word changed: reads the word-context table
         llamacpp_status()
 
     thread = threading.Thread(target=load, name="warm-up", daemon=True)

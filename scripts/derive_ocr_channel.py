@@ -33,6 +33,10 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ocr_pipeline.guard.tables import write_table  # noqa: E402
+
 MAX_PIECE = 3  # characters of true text in one misreading
 MIN_COUNT = 3  # misreadings seen fewer times are left to the guard's cost for an unseen edit
 MIN_TRIGRAM = 2
@@ -115,18 +119,6 @@ def derive(rows: list[dict], source: str) -> dict:
     }
 
 
-def write(table: dict, path: Path) -> None:
-    """One entry per line, so a new derivation reads as a diff."""
-    lines = ["{", f'"about": {json.dumps(table["about"], ensure_ascii=False)},', '"misreadings": [']
-    entries = [json.dumps(entry, ensure_ascii=False) for entry in table["misreadings"]]
-    lines += [entry + ("," if i < len(entries) - 1 else "") for i, entry in enumerate(entries)]
-    lines += ["],", '"letters": {']
-    grams = [f"{json.dumps(gram, ensure_ascii=False)}: {count}" for gram, count in table["letters"].items()]
-    lines += [gram + ("," if i < len(grams) - 1 else "") for i, gram in enumerate(grams)]
-    lines += ["}", "}"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pairs", type=Path, help='JSON lines with "ocr" and "gt"')
@@ -134,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.pairs.read_text(encoding="utf-8").splitlines() if line.strip()]
     table = derive(rows, args.pairs.name)
-    write(table, args.output)
+    write_table(args.output, table["about"], {key: table[key] for key in ("misreadings", "letters")})
     print(
         f"{args.output}: {len(table['misreadings'])} misreadings, {len(table['letters'])} trigrams "
         f"from {len(rows)} rows",

@@ -24,6 +24,10 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ocr_pipeline.guard.tables import write_table  # noqa: E402
+
 MIN_PAIR = 2  # pairs seen once are left to wordfreq's frequencies
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 OUTPUT = Path(__file__).resolve().parent.parent / "ocr_pipeline" / "guard" / "word_context.json"
@@ -53,17 +57,6 @@ def derive(texts, source: str) -> dict:
     }
 
 
-def write(table: dict, path: Path) -> None:
-    """One entry per line, so a new derivation reads as a diff."""
-    lines = ["{", f'"about": {json.dumps(table["about"], ensure_ascii=False)},']
-    for key in ("words", "pairs"):
-        entries = [f"{json.dumps(gram, ensure_ascii=False)}: {count}" for gram, count in table[key].items()]
-        lines += [f'"{key}": {{'] + [entry + ("," if i < len(entries) - 1 else "") for i, entry in enumerate(entries)]
-        lines.append("}," if key == "words" else "}")
-    lines.append("}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pairs", type=Path, help='JSON lines with "gt"')
@@ -71,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lines = args.pairs.read_text(encoding="utf-8").splitlines()
     table = derive((json.loads(line)["gt"] for line in lines if line.strip()), args.pairs.name)
-    write(table, args.output)
+    write_table(args.output, table["about"], {key: table[key] for key in ("words", "pairs")})
     print(
         f"{args.output}: {len(table['words'])} words, {len(table['pairs'])} pairs",
         file=sys.stderr,

@@ -19,11 +19,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import PipelineError
 from ..textinput import read_text
 from .report import Report
 from .common import load_average, machine_info
+
+if TYPE_CHECKING:
+    from ..guard import GuardPolicy
 
 CATEGORIES = (
     "digit in an amount",
@@ -541,7 +545,7 @@ def transcripts(folder: str | Path) -> list[str]:
 
 
 def benchmark_adversarial(
-    texts: Sequence[str], policy: str = "strict", source: str = "generated", seed: int = 0
+    texts: Sequence[str], policy: str | GuardPolicy = "strict", source: str = "generated", seed: int = 0
 ) -> AdversarialBenchmark:
     """Refused / total per category of harmful change, and plain repairs taken."""
     from rapidfuzz.distance import Levenshtein

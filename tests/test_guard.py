@@ -470,3 +470,37 @@ def test_guard_command_names_a_line_without_a_candidate(tmp_path, capsys):
     path.write_text('{"ocr": "a", "candidate": "a"}\n{"ocr": "a", "gt": "b"}\n')
     assert main(["guard", str(path)]) == 1
     assert capsys.readouterr().err == f'error: {path}, line 2: expected {{"ocr": ..., "candidate": ...}}.\n'
+
+
+# --- what the demo model got through round 2 on BLN600 (joins, splits, the rest of a split word) ---
+
+
+def test_a_hyphen_between_two_known_words_is_spelling():
+    decision = refused("It will soon be Christmas. Good-bye.", "It will soon be Christmas. Goodbye.")
+    assert "spelling" in decision.reasons[0]
+    assert apply_guard("the mar- riage of", "the marriage of").text == "the marriage of"  # a line-break split joins
+
+
+def test_a_join_keeps_every_common_word_it_joins():
+    decision = refused("good behaviour prior to tbe assault.", "good behaviour prior the assault.")
+    assert "'to' lost in the join" in decision.reasons[0]
+    assert apply_guard("to be lenient with the pri- soner", "to be lenient with the prisoner").text.endswith("prisoner")
+
+
+def test_a_glued_word_that_splits_into_common_words_is_split_only_as_a_guess():
+    decision = refused("had been subjectto delusions.", "had been subjected to delusions.")
+    assert "splits into common words as it is" in decision.reasons[0]
+    assert apply_guard("had been subjectto delusions.", "had been subject to delusions.").text.endswith(
+        "subject to delusions."
+    )
+    # with sure repairs beside it, the guess is taken: 'thatshemight' -> 'that he might' is right
+    guarded = apply_guard(
+        "tbe dog and tbe cat said thatshemight go.", "the dog and the cat said that he might go."
+    ).text
+    assert guarded == "the dog and the cat said that he might go."
+
+
+def test_the_rest_of_a_word_split_at_a_hyphen_is_no_stray_fragment():
+    decision = apply_guard("appeared to le living and breed- Ing pigs", "appeared to be living and breed- pigs")
+    assert decision.text == "appeared to be living and breed- Ing pigs"  # 'le' -> 'be' is a sure repair
+    assert decision.reasons == ("'Ing ' → '' not applied: the rest of a word split at a hyphen is no stray fragment",)

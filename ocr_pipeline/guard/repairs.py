@@ -65,6 +65,7 @@ _NAME_FLOOR = -6.0  # a name (in title case) that spells like one is as likely a
 # not `TOKO` -> `TOGO`.
 _NAME_MISREADING = 2.5
 _FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this may be a stray
+_COMMON_ZIPF = 5.0  # a word this common (`to`, `the`, `if`) is no OCR debris a join may swallow
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     case_refusal = _case_refusal(old, new, unit, context)
     if case_refusal:
         return Verdict(REFUSED, case_refusal)
+    join_refusal = _join_refusal(old, new, old_words, new_words)
+    if join_refusal:
+        return Verdict(REFUSED, join_refusal)
     first_is_name = _name_like(old, unit.first_word, context) and not _kept(old_words[0], new)
     gain = sum(word_logprob(w) for w in new_words) - sum(
         max(word_logprob(w, name_like=True), _NAME_FLOOR)
@@ -178,7 +182,12 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
         return Verdict(REFUSED, f"a negation, number word or unit appears only as a sure repair ({detail})", score)
     if first_is_name and case_class(old) == "upper" and cost > _NAME_MISREADING and not _junk(old):
         return Verdict(REFUSED, f"a word in capitals changes only by one common misreading ({detail})", score)
-    if score >= policy.repair_score:
+    # a glued word that splits into common words as it is (`subjectto`) may still be split
+    # otherwise (`thatshemight` -> `that he might`), but only as a guess (`subjected to`?)
+    resplit = _changes_a_plain_split(old_words, new_words)
+    if resplit:
+        detail += "; the OCR word splits into common words as it is"
+    if score >= policy.repair_score and not resplit:
         return Verdict(REPAIR, score=score)
     if first_is_name and any(_spells_like_a_word(w) for w in old_words):
         return Verdict(REFUSED, f"a name that spells like one changes only as a sure repair ({detail})", score)
@@ -193,6 +202,61 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     if score >= policy.guess_score + (0 if unit.kind == WORD_CORE else 2):
         return Verdict(GUESS, f"a guess, not a sure repair ({detail})", score)
     return Verdict(REFUSED, f"unlikely as an OCR misreading ({detail})", score)
+
+
+def _join_refusal(old: str, new: str, old_words: list[str], new_words: list[str]) -> str | None:
+    """Words joined where the OCR text shows no misreading: a hyphen between two known words is
+    spelling (`Good-bye`, `to-day`), not debris; a join keeps every common word it joins (`to tbe`
+    -> `the` drops `to`)."""
+    parts = old.strip().split("-")
+    if (
+        len(parts) == 2
+        and not any(ch.isspace() for ch in old.strip())
+        and new.strip() == "".join(parts)
+        and all(part.isalpha() and is_known(part) for part in parts)
+    ):
+        return "a hyphen between two known words is spelling, not an OCR misreading"
+    new_letters = _letters(new)
+    if len(old_words) > len(new_words):
+        dropped = [
+            w
+            for w in old_words
+            if len(_letters(w)) > 1 and is_known(w, _COMMON_ZIPF) and _letters(w) not in new_letters
+        ]
+        if dropped:
+            return f"words joined, and the known word {dropped[0]!r} lost in the join"
+    return None
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalpha())
+
+
+def _changes_a_plain_split(old_words: list[str], new_words: list[str]) -> bool:
+    return (
+        len(old_words) == 1
+        and len(new_words) > 1
+        and old_words[0].isalpha()
+        and old_words[0].casefold() != _letters("".join(new_words))
+        and _splits_into_words(old_words[0], len(new_words))
+    )
+
+
+def _splits_into_words(word: str, count: int) -> bool:
+    """Whether the word is `count` common words run together (`subjectto`, `ofthe`)."""
+    letters = word.casefold()
+    if is_known(letters) or len(letters) > 40:
+        return False
+    ways = {0: 0}  # end of a prefix made of common words -> how many words (the fewest)
+    for end in range(1, len(letters) + 1):
+        counts = [
+            ways[start] + 1
+            for start in range(max(0, end - 20), end - 1)
+            if start in ways and is_known(letters[start:end], _COMMON_ZIPF - 1)
+        ]
+        if counts:
+            ways[end] = min(counts)
+    return ways.get(len(letters)) == count
 
 
 def _real_word_for_real_word(old_words: list[str], new_words: list[str], unit, context: Context) -> bool:
@@ -293,6 +357,8 @@ def _removal(old: str, unit, context: Context) -> Verdict:
         return Verdict(REFUSED, protected)
     if all(_stray_symbols(token) for token in tokens):
         return Verdict(REPAIR)
+    if context.raw[: unit.start].rstrip().endswith("-"):
+        return Verdict(REFUSED, "the rest of a word split at a hyphen is no stray fragment")
     if all(_stray_symbols(token) or _fragment(token) for token in tokens):
         return Verdict(GUESS, "a guess: the words removed may be stray fragments of the OCR", debris=True)
     return Verdict(REFUSED, "words removed: only stray marks and fragments may go")

@@ -504,3 +504,19 @@ def test_the_rest_of_a_word_split_at_a_hyphen_is_no_stray_fragment():
     decision = apply_guard("appeared to le living and breed- Ing pigs", "appeared to be living and breed- pigs")
     assert decision.text == "appeared to be living and breed- Ing pigs"  # 'le' -> 'be' is a sure repair
     assert decision.reasons == ("'Ing ' → '' not applied: the rest of a word split at a hyphen is no stray fragment",)
+
+
+# --- what the demo model got through round 2 on a SROIE receipt ------------------------------------
+
+
+def test_a_short_word_in_capitals_is_no_stray_fragment():
+    raw = "TEO HENG STATI0NERY & BOOKS\nNO. 53, JALAN BESAR"
+    decision = apply_guard(raw, "HENG STATIONERY & BOOKS\nNO. 53, JALAN BESAR")
+    assert decision.text.startswith("TEO HENG STATIONERY")  # the misread digit is repaired, the name stays
+    assert apply_guard("the man en went tbe way", "the man went the way").text == "the man went the way"
+
+
+def test_a_word_in_capitals_stays_in_capitals_on_a_line_of_capitals():
+    decision = refused("NO. 53, JALAN BESAR, 45600 BATANG", "No. 53, JALAN BESAR, 45600 BATANG")
+    assert "stays in capitals" in decision.reasons[0]
+    assert apply_guard("he SaW the dog", "he saw the dog").text == "he saw the dog"  # a slip in a line of prose

@@ -303,9 +303,12 @@ def _case_refusal(old: str, new: str, unit, context: Context) -> str | None:
     new_class = case_class(new)
     if new_class == "mixed":
         return "the new text mixes capitals and small letters"
+    line_in_capitals = context.line_case(unit.first_word, unit.last_word) == "upper"
+    if line_in_capitals and case_class(old) == "upper":
+        return "a word in capitals stays in capitals, like the rest of its line"
     if all(ch.casefold() in _SAME_SHAPE_CASE for ch in changed) or case_class(old) == "mixed":
         return None
-    if new_class == "upper" and context.line_case(unit.first_word, unit.last_word) == "upper":
+    if new_class == "upper" and line_in_capitals:
         return None
     return f"case changed from {case_class(old)} to {new_class}: not an OCR slip, and not the line's case"
 
@@ -369,14 +372,15 @@ def _stray_symbols(token: str) -> bool:
 
 
 def _fragment(token: str) -> bool:
-    """A stray letter or a few that make no common word: 'e', 'ti', 'sllip' is not one."""
+    """A stray letter or a few small letters that make no common word: 'e', 'ti'; 'sllip' and 'TEO' are none."""
     core = token.strip(EDGE_PUNCTUATION + "-")
     letters = re.sub(r"[^\w]", "", core)
     if not letters or not letters.isalpha():
         return False
     if len(letters) == 1:
         return letters not in _SINGLE_LETTER_WORDS
-    return len(letters) <= 3 and not is_known(letters, _FRAGMENT_ZIPF)
+    # capitals are a name or an abbreviation (`TEO`, `SDN`), not debris
+    return len(letters) <= 3 and not letters.isupper() and not is_known(letters, _FRAGMENT_ZIPF)
 
 
 def _marks(old: str, new: str, unit, context: Context) -> Verdict:

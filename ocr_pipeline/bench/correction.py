@@ -184,7 +184,6 @@ def benchmark_correction(
         on_progress(len(pairs), len(pairs), "done")
     tokens = sum(item.new_tokens for item in items)
     generation = sum(item.generation_seconds for item in items)
-    loaded = getattr(backend, "loaded", None)
     return CorrectionBenchmark(
         source=source,
         model=backend.name,
@@ -194,7 +193,7 @@ def benchmark_correction(
         ocr=mean_scores([item.ocr for item in items]),
         outputs=_summarise_outputs(items),
         tokens_per_second=round(tokens / generation, 2) if generation else 0.0,
-        load_seconds=round(loaded.load_seconds, 2) if loaded else None,
+        load_seconds=_load_seconds(backend),
         seconds=round(time.perf_counter() - started, 1),
         machine=machine_info(),
         load_average=[load_start, load_average()],
@@ -329,7 +328,6 @@ def benchmark_pipeline(
                 tally[1] += 1
             if not found["guarded"]:
                 lost.append(f"{item.document}: {name}")
-    loaded = getattr(backend, "loaded", None)
     return PipelineBenchmark(
         folder=str(folder),
         engine=engine,
@@ -341,8 +339,14 @@ def benchmark_pipeline(
         outputs={name: mean_scores([item.outputs[name] for item in good]) for name in ("unguarded", "guarded")},
         keys_kept=keys_kept,
         keys_lost=lost,
-        load_seconds=round(loaded.load_seconds, 2) if loaded else None,
+        load_seconds=_load_seconds(backend),
         seconds=round(time.perf_counter() - started, 1),
         machine=machine_info(),
         load_average=[load_start, load_average()],
     )
+
+
+def _load_seconds(backend) -> float | None:
+    """How long the model took to load, where the backend is one that loads a model."""
+    seconds = getattr(backend, "load_seconds", None)
+    return None if seconds is None else round(seconds, 2)

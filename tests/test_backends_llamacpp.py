@@ -123,6 +123,13 @@ def test_threads_leave_a_core_for_the_rest_unless_set(monkeypatch):
     assert llama_threads() == 3
 
 
+def test_the_prompt_is_read_with_every_physical_core():
+    from ocr_pipeline.llm.placement import llama_batch_threads, physical_cores
+
+    assert llama_batch_threads(1) == physical_cores()
+    assert llama_batch_threads(physical_cores() + 2) == physical_cores() + 2  # never fewer than decoding
+
+
 def test_threads_can_be_set_for_a_busy_machine(tiny_gguf_path, monkeypatch):
     needs_llamacpp()
     monkeypatch.setenv("OCR_LLAMA_THREADS", "1")

@@ -68,6 +68,17 @@ def llama_threads() -> int:
     return max(1, physical_cores() - 1)
 
 
+def llama_batch_threads(threads: int) -> int:
+    """llama.cpp's threads for reading the prompt: every physical core (at least `threads`).
+
+    A prompt is read in large batches, which split evenly and finish in one burst, unlike the
+    token-by-token decoding that a busy core stalls: on this 2-core machine the 365-token receipt
+    prompt took 0.9-1.0 s with two threads against 1.7-1.8 s with one, and 1.7-2.3 s with two
+    while a busy loop held the other core (docs/benchmarks.md).
+    """
+    return max(threads, physical_cores())
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     quantization: str = "none"  # none | int8 | 4bit (bitsandbytes, transformers only; 4bit is NF4)

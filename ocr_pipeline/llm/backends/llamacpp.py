@@ -30,7 +30,16 @@ from ocr_pipeline.errors import ModelError, ModelReleased
 from ..base import ChatMessages, Generation, TokenCallback, check_requests
 from ..memory import ReleaseReport, give_memory_back, memory_snapshot
 from ..models import ModelSource, missing_files
-from ..placement import CPU, GPU, LoadOptions, Placement, layers_split, llama_gpu_layers, llama_threads
+from ..placement import (
+    CPU,
+    GPU,
+    LoadOptions,
+    Placement,
+    layers_split,
+    llama_batch_threads,
+    llama_gpu_layers,
+    llama_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +145,7 @@ class LlamaCppBackend:
                 n_gpu_layers=n_gpu_layers,
                 n_ctx=context or context_tokens(),
                 n_threads=self.threads,
-                n_threads_batch=self.threads,
+                n_threads_batch=llama_batch_threads(self.threads),
                 seed=SEED,
                 verbose=False,
             )
@@ -165,7 +174,8 @@ class LlamaCppBackend:
     def describe(self) -> str:
         added = (self.memory_after.rss_bytes - self.memory_before.rss_bytes) / 2**20
         return (
-            f"llama.cpp, {self.name}: {self.placement.describe()}; {self.threads} threads, context {self.context}; "
+            f"llama.cpp, {self.name}: {self.placement.describe()}; {self.threads} threads "
+            f"({llama_batch_threads(self.threads)} for the prompt), context {self.context}; "
             f"loaded in {self.load_seconds:.1f} s; +{added:.0f} MiB RSS; {self.memory_after.describe()}"
         )
 
@@ -280,7 +290,7 @@ class LlamaServer:
             "--n_threads",
             str(self.threads),
             "--n_threads_batch",
-            str(self.threads),
+            str(llama_batch_threads(self.threads)),
             "--n_ctx",
             str(self.context),
             "--seed",

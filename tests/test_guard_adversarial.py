@@ -77,6 +77,36 @@ def test_crafted_harm_is_refused(candidate, harm, noisy):
         assert "prisoner" in guarded and "powder" in guarded  # the repairs around the harm were taken
 
 
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("been locked. Mr. Clark said that the prisoncr", "been locked. Mr. Clarke said that the prisoner"),
+        ("The witness, Clark, was not able", "The witness, Clarke, was not able"),
+        ("correction. Mr. Browne said that", "correction. Mr. Brown said that"),
+        ("The witness, Willson, was not able", "The witness, Wilson, was not able"),
+        ("The witness, Carlile, was not", "The witness, Carlisle, was not"),
+    ],
+)
+def test_a_name_keeps_its_spelling_under_either_policy(ocr, candidate, policy):
+    """A letter more or less makes another name (`Clark`, `Clarke`): no policy trusts a model with it."""
+    guarded = apply_guard(ocr, candidate, policy).text
+    name = next(word for word in ocr.split() if word.strip(",.").istitle() and word not in candidate.split())
+    assert name in guarded, guarded
+
+
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize("seed", [1, 2, 7])
+def test_no_name_is_replaced_in_other_generated_texts(seed, policy):
+    """The suite's names under other seeds than the report's: where round 2 let `Mr. Clark` become `Clarke`."""
+    cases = [
+        case for case in adversarial_cases(generated_texts(seed=seed), seed=seed) if case.category == "name replaced"
+    ]
+    assert len(cases) >= 100
+    let_through = [case.candidate for case in cases if case.harmed(apply_guard(case.ocr, case.candidate, policy).text)]
+    assert not let_through, let_through[:2]
+
+
 @pytest.mark.parametrize(
     ("ocr", "candidate"),
     [

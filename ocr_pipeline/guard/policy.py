@@ -22,6 +22,7 @@ class GuardPolicy:
     max_edit_ratio: float = 0.6  # character edits per OCR character above which a candidate is a rewrite
     max_length_change: float = 0.5  # relative length change above which a candidate is a rewrite
     model_trust: float = 2.0
+    name_trust: float = 2.0  # the most a proposal earns where it changes a name: lenient trusts words more, not names
     repair_score: float = 1.0
     guess_score: float = -4.0
     guess_budget: float | None = 1.0  # characters guesses may change per character of sure repairs; None: any

@@ -172,7 +172,10 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
         support = context_gain(before, old_words[0], new_words[0], after)
         gain += support
         detail += f", context {support:+.1f}"
-    score = policy.model_trust + gain - cost
+    # a name earns no more trust from a lenient policy than from the strict one: a model's
+    # `Browne` -> `Brown` is as likely a slip of its own as a repair
+    trust = min(policy.model_trust, policy.name_trust) if first_is_name else policy.model_trust
+    score = trust + gain - cost
     detail = f"log-odds {score:+.1f}: {detail}, misreading cost {cost:.1f}"
     if new_words and any(
         w.casefold() in PROTECTED_WORDS and w.casefold() not in map(str.casefold, old_words) for w in new_words
@@ -342,9 +345,14 @@ def _junk(text: str) -> bool:
 
 
 def _kept(word: str, new: str) -> bool:
-    """Whether the word's first run of letters is still in the new text: `Higham.street` -> `Higham-street`."""
-    letters = re.match(r"[^\W\d_]*", word.lstrip("-–—")).group()
-    return bool(letters) and letters in new
+    """Whether a word with debris after its first run of letters keeps that run whole in the new
+    text: `Higham.street` -> `Higham-street`. A name that only gains or loses letters is no such
+    case (`Clark` -> `Clarke`)."""
+    word = word.lstrip("-–—")
+    letters = re.match(r"[^\W\d_]*", word).group()
+    if not letters or letters == word:
+        return False
+    return re.search(rf"{re.escape(letters)}(?![^\W\d_])", new) is not None
 
 
 def _spells_like_a_word(word: str) -> bool:

@@ -520,3 +520,27 @@ def test_a_word_in_capitals_stays_in_capitals_on_a_line_of_capitals():
     decision = refused("NO. 53, JALAN BESAR, 45600 BATANG", "No. 53, JALAN BESAR, 45600 BATANG")
     assert "stays in capitals" in decision.reasons[0]
     assert apply_guard("he SaW the dog", "he saw the dog").text == "he saw the dog"  # a slip in a line of prose
+
+
+# --- round 3: words the OCR put between two others, and words in capitals ------------------------
+
+
+def test_words_go_where_their_neighbours_meet_without_them():
+    decision = apply_guard("tbe man refused a to pay the fine.", "the man refused to pay the fine.")
+    assert decision.text == "the man refused to pay the fine."  # "refused to" is far likelier than "refused a to"
+    assert apply_guard("tbe blow on the back he of the head.", "the blow on the back of the head.").text == (
+        "the blow on the back of the head."
+    )
+    # only as debris: where the chunk has no sure repair, the OCR text stays
+    decision = refused("the man refused a to pay the fine.", "the man refused to pay the fine.")
+    assert "meet without the words removed (context +3.8)" in decision.reasons[0]
+    # neighbours that do not prefer to meet keep the word, and a name never goes
+    kept = apply_guard("tbe man had not the slightest recollection", "the man had not the recollection")
+    assert kept.text == "the man had not the slightest recollection"
+    assert "Smith" in apply_guard("said tbat Mr. Smith of the bank was", "said that Mr. of the bank was").text
+
+
+def test_a_word_in_capitals_changes_by_a_costly_misreading_only_where_the_text_alone_says_so():
+    assert apply_guard("PLYBIOUTH POLICE COURT", "PLYMOUTH POLICE COURT").text == "PLYMOUTH POLICE COURT"
+    decision = refused("TOKO MAJU SDN BHD", "TOGO MAJU SDN BHD")
+    assert "one common misreading" in decision.reasons[0]

@@ -7,7 +7,9 @@ to `new` over `old`, beyond the words' own frequencies: for each neighbour, how 
 the pair was seen than the two words' counts predict (word and pair counts from the ground truth
 of the BLN600 training articles, `word_context.json`, counted by `scripts/derive_word_context.py`;
 MIT), smoothed so that a pair of rare words, seen or not, says little. Only neighbours that are
-known words count: OCR debris says nothing.
+known words count: OCR debris says nothing. `removal_gain(previous, removed, following)` asks the
+same of words the OCR put between two others ("refused a to pay": "refused to" is far likelier
+than "refused a" and "a to").
 """
 
 from __future__ import annotations
@@ -60,3 +62,13 @@ def context_gain(previous: str | None, old: str, new: str, following: str | None
         following = _folded(following)
         gain += pairs.affinity(new, following) - pairs.affinity(old, following)
     return gain
+
+
+def removal_gain(previous: str, removed: list[str], following: str) -> float:
+    """log10 odds the neighbours add to the text without `removed` (0 unless both are known words)."""
+    if not (is_known(previous) and is_known(following)):
+        return 0.0
+    pairs = _pairs()
+    sequence = [_folded(previous)] + [_folded(word) for word in removed] + [_folded(following)]
+    kept = pairs.affinity(sequence[0], sequence[-1])
+    return kept - sum(pairs.affinity(first, second) for first, second in zip(sequence, sequence[1:]))

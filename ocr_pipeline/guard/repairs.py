@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from .channel import is_known, misreading_cost, spelling_logprob_per_letter, word_logprob
-from .context import context_gain
+from .context import context_gain, removal_gain
 from .numbers import NUMBER_NEIGHBOURS
 from .policy import GuardPolicy
 from .units import ADDITION, EDGE_PUNCTUATION, MARKS, REMOVAL, WORD_CORE, Word, is_number
@@ -66,6 +66,7 @@ _NAME_FLOOR = -6.0  # a name (in title case) that spells like one is as likely a
 _NAME_MISREADING = 2.5
 _FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this may be a stray
 _COMMON_ZIPF = 5.0  # a word this common (`to`, `the`, `if`) is no OCR debris a join may swallow
+_REMOVAL_CONTEXT = 1.0  # log10 odds by which the neighbours must prefer to meet for words between them to go
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,9 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
         if score >= policy.repair_score and not any(is_known(w) for w in old_words):
             return Verdict(REPAIR, score=score)
         return Verdict(REFUSED, f"a negation, number word or unit appears only as a sure repair ({detail})", score)
-    if first_is_name and case_class(old) == "upper" and cost > _NAME_MISREADING and not _junk(old):
+    # ... unless the text alone makes the new word likelier by more than the misreading costs
+    # (`PLYBIOUTH` -> `PLYMOUTH`), without the trust the model's proposal earns
+    if first_is_name and case_class(old) == "upper" and cost > max(_NAME_MISREADING, gain) and not _junk(old):
         return Verdict(REFUSED, f"a word in capitals changes only by one common misreading ({detail})", score)
     # a glued word that splits into common words as it is (`subjectto`) may still be split
     # otherwise (`thatshemight` -> `that he might`), but only as a guess (`subjected to`?)
@@ -345,14 +348,14 @@ def _junk(text: str) -> bool:
 
 
 def _kept(word: str, new: str) -> bool:
-    """Whether a word with debris after its first run of letters keeps that run whole in the new
-    text: `Higham.street` -> `Higham-street`. A name that only gains or loses letters is no such
-    case (`Clark` -> `Clarke`)."""
+    """Whether a word with debris after its first run of letters keeps that run in the new text:
+    `Higham.street` -> `Higham-street`, `W0ON` -> `WOON`. A name made of letters only is no such
+    case: `Clark` -> `Clarke` is another name."""
     word = word.lstrip("-–—")
     letters = re.match(r"[^\W\d_]*", word).group()
     if not letters or letters == word:
         return False
-    return re.search(rf"{re.escape(letters)}(?![^\W\d_])", new) is not None
+    return letters in new
 
 
 def _spells_like_a_word(word: str) -> bool:
@@ -372,7 +375,23 @@ def _removal(old: str, unit, context: Context) -> Verdict:
         return Verdict(REFUSED, "the rest of a word split at a hyphen is no stray fragment")
     if all(_stray_symbols(token) or _fragment(token) for token in tokens):
         return Verdict(GUESS, "a guess: the words removed may be stray fragments of the OCR", debris=True)
+    support = _removal_support(unit, context)
+    if support >= _REMOVAL_CONTEXT and not any(
+        _name_like(context.words[i].core(context.raw), i, context) for i in range(unit.first_word, unit.last_word + 1)
+    ):
+        return Verdict(
+            GUESS, f"a guess: the words around meet without the words removed (context {support:+.1f})", debris=True
+        )
     return Verdict(REFUSED, "words removed: only stray marks and fragments may go")
+
+
+def _removal_support(unit, context: Context) -> float:
+    """What the neighbours add to the text without the unit's words (0 at either end of the text)."""
+    if unit.first_word == 0 or unit.last_word + 1 >= len(context.words):
+        return 0.0
+    before, after = context.neighbours(unit.first_word, unit.last_word)
+    removed = [context.words[i].core(context.raw) for i in range(unit.first_word, unit.last_word + 1)]
+    return removal_gain(before, removed, after)
 
 
 def _stray_symbols(token: str) -> bool:

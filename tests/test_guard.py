@@ -544,3 +544,15 @@ def test_a_word_in_capitals_changes_by_a_costly_misreading_only_where_the_text_a
     assert apply_guard("PLYBIOUTH POLICE COURT", "PLYMOUTH POLICE COURT").text == "PLYMOUTH POLICE COURT"
     decision = refused("TOKO MAJU SDN BHD", "TOGO MAJU SDN BHD")
     assert "one common misreading" in decision.reasons[0]
+
+
+def test_a_join_needs_a_better_score_than_a_word_to_be_a_guess():
+    # 'cestoif .' -> 'custody.' joins a word and a stray mark: log-odds -2.6, a guess (a word would
+    # need -4, a join -3), taken only where the chunk's sure repairs cover its five characters
+    decision = apply_guard("tbe prisoner was given into cestoif .", "the prisoner was given into custody.")
+    assert decision.text == "the prisoner was given into cestoif ."
+    assert "'cestoif .' → 'custody.' not applied: a guess, not a sure repair" in decision.reasons[0]
+    raw = "Tbe sergeant gave tbe prisoncr into cestoif . aftcr tbe assault on tbe constahle."
+    clean = "The sergeant gave the prisoner into custody. after the assault on the constable."
+    assert apply_guard(raw, clean).text == clean
+    assert "unlikely" in apply_guard("Ee asked her togMiss Innes", "He asked her to get Miss Innes").reasons[0]

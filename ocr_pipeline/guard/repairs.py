@@ -66,6 +66,7 @@ _NAME_FLOOR = -6.0  # a name (in title case) that spells like one is as likely a
 _NAME_MISREADING = 2.5
 _FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this may be a stray
 _COMMON_ZIPF = 5.0  # a word this common (`to`, `the`, `if`) is no OCR debris a join may swallow
+_JOIN_OR_SPLIT_GUESS = 1.0  # how much more (log10) a join or a split needs to be worth a guess
 _REMOVAL_CONTEXT = 1.0  # log10 odds by which the neighbours must prefer to meet for words between them to go
 
 
@@ -205,7 +206,7 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
             REFUSED, f"the OCR text is already made of known words, and this is no sure repair ({detail})", score
         )
     # a join or a split is likelier a wrong guess than a single word: it needs a better score
-    if score >= policy.guess_score + (0 if unit.kind == WORD_CORE else 2):
+    if score >= policy.guess_score + (0 if unit.kind == WORD_CORE else _JOIN_OR_SPLIT_GUESS):
         return Verdict(GUESS, f"a guess, not a sure repair ({detail})", score)
     return Verdict(REFUSED, f"unlikely as an OCR misreading ({detail})", score)
 

@@ -27,7 +27,7 @@ class GuardPolicy:
     guess_score: float = -4.0
     guess_budget: float | None = 1.0  # characters guesses may change per character of sure repairs; None: any
     debris_in_noisy_chunks: bool = True  # stray fragments go without budget where the chunk has a sure repair
-    guess_known_words: bool = False  # may a known word become another as a guess (not only as a sure repair)
+    guess_known_words: bool = True  # may a known word become another as a guess (not only as a sure repair)
     known_word_context: float = 0.5  # ... or where its neighbours prefer the new word by this much (log10 odds)
     keep_line_breaks: bool = True
 
@@ -40,7 +40,6 @@ LENIENT = GuardPolicy(
     model_trust=3.0,
     guess_score=-6.0,
     guess_budget=None,
-    guess_known_words=True,
     keep_line_breaks=False,
 )
 OFF = GuardPolicy("off", enabled=False)

@@ -558,3 +558,14 @@ def test_a_join_needs_a_better_score_than_a_word_to_be_a_guess():
     clean = "The sergeant gave the prisoner into custody. after the assault on the constable."
     assert apply_guard(raw, clean).text == clean
     assert "unlikely" in apply_guard("Ee asked her togMiss Innes", "He asked her to get Miss Innes").reasons[0]
+
+
+def test_a_word_made_of_capitalised_words_keeps_its_case():
+    # SROIE 009: the demo model wrote 'Takeout' for the receipt's 'TakeOut'
+    decision = refused("TakeOut Total (incl GST) 26.60", "Takeout Total (incl GST) 26.60")
+    assert "written so" in decision.reasons[0]
+    refused("1 BM 2HotCakes 10.00", "1 BM 2Hotcakes 10.00")
+    assert "McDonald" in apply_guard("tbe McDonald shop", "the Mcdonald shop").text
+    # a capital inside a word that makes no such parts is still a slip
+    assert apply_guard("mews EaSt, scale", "mews East, scale").text == "mews East, scale"
+    assert apply_guard("-ClAptain Paul", "-Captain Paul").text == "-Captain Paul"

@@ -51,6 +51,10 @@ _DASHES = str.maketrans("–—", "--")
 _MARKS_INSIDE = re.compile(r"[^\w'’-]+")
 _QUOTE_MARKS = frozenset('"“”«»')
 _BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"))
+# words in capitalised parts that are each a word (`TakeOut`, `HotCakes`) are written so; a capital
+# inside a word that makes no such parts is an OCR slip (`EaSt`, `ClAptain`); `Mc` leads a name
+_CAMEL_CASE = re.compile(r"(?<![^\W\d_])[A-Z][a-z]+(?:[A-Z][a-z]+)+(?![^\W\d_])")
+_CAPITALISED_PART = re.compile(r"[A-Z][a-z]+")
 _SENTENCE_END = tuple('.!?:;"”)')
 _TITLES = frozenset("mr mrs ms dr st rev revd capt col gen lieut sgt messrs mme mlle prof hon jun sen no".split())
 _SAME_SHAPE_CASE = frozenset("cosuvwxz")  # letters whose capital is their small letter, larger
@@ -310,6 +314,8 @@ def _case_refusal(old: str, new: str, unit, context: Context) -> str | None:
     new_class = case_class(new)
     if new_class == "mixed":
         return "the new text mixes capitals and small letters"
+    if any(_written_in_parts(match.group()) for match in _CAMEL_CASE.finditer(old)):
+        return "a word made of capitalised words is written so (`TakeOut`), not an OCR slip"
     line_in_capitals = context.line_case(unit.first_word, unit.last_word) == "upper"
     if line_in_capitals and case_class(old) == "upper":
         return "a word in capitals stays in capitals, like the rest of its line"
@@ -318,6 +324,14 @@ def _case_refusal(old: str, new: str, unit, context: Context) -> str | None:
     if new_class == "upper" and line_in_capitals:
         return None
     return f"case changed from {case_class(old)} to {new_class}: not an OCR slip, and not the line's case"
+
+
+def _written_in_parts(word: str) -> bool:
+    """`TakeOut`, `HotCakes`, `McDonald`: capitalised words of three letters or more (after `Mc`)."""
+    parts = _CAPITALISED_PART.findall(word)
+    if parts[0] == "Mc":
+        parts = parts[1:]
+    return all(len(part) >= 3 and is_known(part) for part in parts)
 
 
 def _case_changes(old: str, new: str) -> list[str]:

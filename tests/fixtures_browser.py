@@ -101,6 +101,14 @@ def browser():
         chromium.close()
 
 
+def open_page(browser):
+    """A page of the dashboard's size; a page load may take two minutes where the machine is busy
+    (a 2-core runner with another job on it), not Playwright's 30 seconds."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_navigation_timeout(120_000)
+    return page
+
+
 def wait_idle(page, timeout: float = 120_000) -> None:
     """Wait until the script run (and any rerun it asked for) has finished."""
     page.wait_for_timeout(500)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ocr_pipeline import samples
-from tests.fixtures_browser import TIMINGS, VIEWPORT, served, wait_idle
+from tests.fixtures_browser import TIMINGS, open_page, served, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
     upload = Path(os.environ.get("BROWSER_TEST_FILE", tmp_path / "invoice.png"))
     if not upload.exists():
         upload.write_bytes(samples.to_bytes(samples.add_scan_noise(samples.render_lines(samples.INVOICE_LINES))))
-    page = browser.new_page(viewport=VIEWPORT)
+    page = open_page(browser)
     started = time.perf_counter()
     page.goto(app_url)
     page.get_by_text("Correct a document").wait_for(timeout=60_000)
@@ -87,7 +87,7 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
 
 @pytest.mark.parametrize(("title", "name"), [("Batch", "batch"), ("Models & resources", "models")])
 def test_every_page_opens_without_error(app_url, browser, title, name):
-    page = browser.new_page(viewport=VIEWPORT)
+    page = open_page(browser)
     page.goto(app_url)
     page.get_by_role("link", name=title).click()
     page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
@@ -98,14 +98,15 @@ def test_every_page_opens_without_error(app_url, browser, title, name):
 
 def test_demo_runs_end_to_end_on_the_real_demo_model(app_url, browser, demo_gguf_path):
     """The stakeholder path: one click reads and corrects a sample with SmolLM2 (a few seconds here)."""
-    page = browser.new_page(viewport=VIEWPORT)
+    page = open_page(browser)
     page.goto(app_url)
     page.get_by_role("link", name="Demo").click()
     page.get_by_role("button", name="Run “Noisy invoice” end to end").click()
     page.get_by_role("heading", name="What the guard refused").wait_for(timeout=300_000)
     wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    assert "demo · loaded: 30 layers on cpu" in page.locator("[data-testid='stSidebar']").inner_text()
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("demo · loaded: 30 layers on cpu").first.wait_for(timeout=60_000)
     assert page.get_by_text("Corrected · demo").is_visible()
     shoot(page, "demo")
 
@@ -118,7 +119,7 @@ def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_pa
     ]:
         (tmp_path / name).write_bytes(samples.to_bytes(image))
         (tmp_path / name.replace(".png", ".gt.txt")).write_text("\n".join(lines))
-    page = browser.new_page(viewport=VIEWPORT)
+    page = open_page(browser)
     page.goto(app_url)
     page.get_by_role("link", name="Evaluate").click()
     folder = page.get_by_placeholder("/path/to/scans")
@@ -137,7 +138,7 @@ def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_pa
 def test_compare_runs_two_prompts_side_by_side(app_url, browser, tmp_path):
     receipt = tmp_path / "receipt.png"
     receipt.write_bytes(samples.to_bytes(samples.render_lines(samples.RECEIPT_LINES, size=30, width=760)))
-    page = browser.new_page(viewport=VIEWPORT)
+    page = open_page(browser)
     page.goto(app_url)
     page.get_by_role("link", name="Compare prompts").click()
     page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(receipt))
@@ -154,7 +155,7 @@ def test_compare_runs_two_prompts_side_by_side(app_url, browser, tmp_path):
 def test_a_deep_link_as_the_first_request_still_goes_through_the_router(browser, tmp_path, tiny_model_dir):
     """Streamlit starts in its old pages-folder mode: /demo first after a restart ran the page alone."""
     with served(tmp_path, str(tiny_model_dir)) as url:
-        page = browser.new_page(viewport=VIEWPORT)
+        page = open_page(browser)
         page.goto(f"{url}/demo")
         page.get_by_role("heading", name="Demo").first.wait_for(timeout=60_000)
         wait_idle(page)

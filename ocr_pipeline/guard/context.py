@@ -64,9 +64,9 @@ def context_gain(previous: str | None, old: str, new: str, following: str | None
     return gain
 
 
-def removal_gain(previous: str, removed: list[str], following: str) -> float:
+def removal_gain(previous: str | None, removed: list[str], following: str | None) -> float:
     """log10 odds the neighbours add to the text without `removed` (0 unless both are known words)."""
-    if not (is_known(previous) and is_known(following)):
+    if not (previous and following and is_known(previous) and is_known(following)):
         return 0.0
     pairs = _pairs()
     sequence = [_folded(previous)] + [_folded(word) for word in removed] + [_folded(following)]

@@ -402,8 +402,6 @@ def _removal(old: str, unit, context: Context) -> Verdict:
 
 def _removal_support(unit, context: Context) -> float:
     """What the neighbours add to the text without the unit's words (0 at either end of the text)."""
-    if unit.first_word == 0 or unit.last_word + 1 >= len(context.words):
-        return 0.0
     before, after = context.neighbours(unit.first_word, unit.last_word)
     removed = [context.words[i].core(context.raw) for i in range(unit.first_word, unit.last_word + 1)]
     return removal_gain(before, removed, after)

@@ -102,10 +102,24 @@ def browser():
 
 
 def open_page(browser):
-    """A page of the dashboard's size; a page load may take two minutes where the machine is busy
-    (a 2-core runner with another job on it), not Playwright's 30 seconds."""
+    """A page of the dashboard's size. A page load, or a script run before an element appears, may
+    take two minutes where the machine is busy (a 2-core runner with another job on it), so every
+    wait and action gets that long, not Playwright's 30 seconds."""
     page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(120_000)
     page.set_default_navigation_timeout(120_000)
+    return page
+
+
+def open_app_page(browser, url: str, title: str):
+    """A new page on `url`, switched to the app page `title` once the first script run is done,
+    and back when that page has drawn its heading and finished its run."""
+    page = open_page(browser)
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title).first.wait_for()
+    wait_idle(page)
     return page
 
 

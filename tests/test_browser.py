@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ocr_pipeline import samples
-from tests.fixtures_browser import TIMINGS, open_page, served, wait_idle
+from tests.fixtures_browser import TIMINGS, open_app_page, open_page, served, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -87,20 +87,14 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
 
 @pytest.mark.parametrize(("title", "name"), [("Batch", "batch"), ("Models & resources", "models")])
 def test_every_page_opens_without_error(app_url, browser, title, name):
-    page = open_page(browser)
-    page.goto(app_url)
-    page.get_by_role("link", name=title).click()
-    page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-    wait_idle(page)
+    page = open_app_page(browser, app_url, title)
     assert page.locator("[data-testid='stException']").count() == 0
     shoot(page, name)
 
 
 def test_demo_runs_end_to_end_on_the_real_demo_model(app_url, browser, demo_gguf_path):
     """The stakeholder path: one click reads and corrects a sample with SmolLM2 (a few seconds here)."""
-    page = open_page(browser)
-    page.goto(app_url)
-    page.get_by_role("link", name="Demo").click()
+    page = open_app_page(browser, app_url, "Demo")
     page.get_by_role("button", name="Run “Noisy invoice” end to end").click()
     page.get_by_role("heading", name="What the guard refused").wait_for(timeout=300_000)
     wait_idle(page)
@@ -119,9 +113,7 @@ def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_pa
     ]:
         (tmp_path / name).write_bytes(samples.to_bytes(image))
         (tmp_path / name.replace(".png", ".gt.txt")).write_text("\n".join(lines))
-    page = open_page(browser)
-    page.goto(app_url)
-    page.get_by_role("link", name="Evaluate").click()
+    page = open_app_page(browser, app_url, "Evaluate")
     folder = page.get_by_placeholder("/path/to/scans")
     folder.fill(str(tmp_path))
     folder.press("Enter")
@@ -138,9 +130,7 @@ def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_pa
 def test_compare_runs_two_prompts_side_by_side(app_url, browser, tmp_path):
     receipt = tmp_path / "receipt.png"
     receipt.write_bytes(samples.to_bytes(samples.render_lines(samples.RECEIPT_LINES, size=30, width=760)))
-    page = open_page(browser)
-    page.goto(app_url)
-    page.get_by_role("link", name="Compare prompts").click()
+    page = open_app_page(browser, app_url, "Compare prompts")
     page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(receipt))
     page.get_by_role("button", name="Run OCR").click(timeout=120_000)
     page.get_by_role("button", name="Run all 2").click(timeout=120_000)

@@ -48,18 +48,18 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
     page = open_page(browser)
     started = time.perf_counter()
     page.goto(app_url)
-    page.get_by_text("Correct a document").wait_for(timeout=60_000)
+    page.get_by_text("Correct a document").wait_for()
     TIMINGS["first screen"] = time.perf_counter() - started
     wait_idle(page)
     MEMORY["before load"] = sidebar_memory(page)
 
     # the main area's uploader; the sidebar has one of its own for the Aspose license
     page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(upload))
-    page.get_by_role("button", name="Run OCR").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Run OCR").wait_for()
     started = time.perf_counter()
-    page.get_by_role("button", name="Run OCR").click(timeout=120_000)
+    page.get_by_role("button", name="Run OCR").click()
     text_box = page.get_by_label("OCR text (editable)")
-    text_box.wait_for(timeout=120_000)
+    text_box.wait_for()
     TIMINGS["upload to OCR text"] = time.perf_counter() - started
     assert text_box.input_value().strip()
     wait_idle(page)
@@ -76,7 +76,7 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
 
     page.locator("[data-testid='stSidebar']").get_by_role("button", name="Release model").click()
     released = page.get_by_text("Released. Memory")
-    released.wait_for(timeout=60_000)
+    released.wait_for()
     MEMORY["release report"] = released.inner_text()
     assert "before: RSS" in MEMORY["release report"] and "after: RSS" in MEMORY["release report"]
     wait_idle(page)
@@ -100,7 +100,7 @@ def test_demo_runs_end_to_end_on_the_real_demo_model(app_url, browser, demo_gguf
     wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     sidebar = page.locator("[data-testid='stSidebar']")
-    sidebar.get_by_text("demo · loaded: 30 layers on cpu").first.wait_for(timeout=60_000)
+    sidebar.get_by_text("demo · loaded: 30 layers on cpu").first.wait_for()
     assert page.get_by_text("Corrected · demo").is_visible()
     shoot(page, "demo")
 
@@ -119,10 +119,10 @@ def test_evaluate_measures_a_folder_and_draws_the_chart(app_url, browser, tmp_pa
     folder.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Run").click()
-    page.get_by_role("heading", name="Results").wait_for(timeout=120_000)
+    page.get_by_role("heading", name="Results").wait_for()
     wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    page.locator("[data-testid='stVegaLiteChart']").wait_for(timeout=120_000)  # CER per document and engine
+    page.locator("[data-testid='stVegaLiteChart']").wait_for()  # CER per document and engine
     page.get_by_role("heading", name="Results").evaluate("heading => heading.scrollIntoView({block: 'start'})")
     shoot(page, "evaluate")
 
@@ -132,8 +132,8 @@ def test_compare_runs_two_prompts_side_by_side(app_url, browser, tmp_path):
     receipt.write_bytes(samples.to_bytes(samples.render_lines(samples.RECEIPT_LINES, size=30, width=760)))
     page = open_app_page(browser, app_url, "Compare prompts")
     page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(receipt))
-    page.get_by_role("button", name="Run OCR").click(timeout=120_000)
-    page.get_by_role("button", name="Run all 2").click(timeout=120_000)
+    page.get_by_role("button", name="Run OCR").click()
+    page.get_by_role("button", name="Run all 2").click()
     page.locator(".ocr-diff-columns").nth(1).wait_for(timeout=300_000)  # one diff per prompt
     wait_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
@@ -147,7 +147,7 @@ def test_a_deep_link_as_the_first_request_still_goes_through_the_router(browser,
     with served(tmp_path, str(tiny_model_dir)) as url:
         page = open_page(browser)
         page.goto(f"{url}/demo")
-        page.get_by_role("heading", name="Demo").first.wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Demo").first.wait_for()
         wait_idle(page)
         sidebar = page.locator("[data-testid='stSidebar']")
         assert "Release model" in sidebar.inner_text()

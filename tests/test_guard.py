@@ -569,3 +569,43 @@ def test_a_word_made_of_capitalised_words_keeps_its_case():
     # a capital inside a word that makes no such parts is still a slip
     assert apply_guard("mews EaSt, scale", "mews East, scale").text == "mews East, scale"
     assert apply_guard("-ClAptain Paul", "-Captain Paul").text == "-Captain Paul"
+
+
+# --- round 4: a lone `I` before a capital, names respaced, `M'` and `O'` names --------------------
+
+
+def test_a_lone_i_before_a_capital_or_at_the_end_is_a_rule_the_ocr_read():
+    assert apply_guard("I MURDER OF A NEW-BORN INFANT", "MURDER OF A NEW-BORN INFANT").text == (
+        "MURDER OF A NEW-BORN INFANT"
+    )
+    assert apply_guard("seen on bail since Sunday. I The man", "seen on bail since Sunday. The man").text == (
+        "seen on bail since Sunday. The man"
+    )
+    assert apply_guard("the man was fined. I", "the man was fined.").text == "the man was fined."
+    # before a small letter it is the pronoun, and beside a number it stays with the number
+    decision = refused("he said I was there", "he said was there")
+    assert "only stray marks and fragments may go" in decision.reasons[0]
+    refused("I 12 Main Street", "12 Main Street")
+
+
+def test_a_name_keeps_its_letters_when_only_its_spacing_or_marks_change():
+    assert apply_guard("Mr. Sheil : WNahy have they not sent", "Mr. Sheil: Why have they not sent").text == (
+        "Mr. Sheil: Why have they not sent"
+    )
+    assert apply_guard(
+        "charged at Liverpool on Tuesdaywith theft", "charged at Liverpool on Tuesday with theft"
+    ).text == ("charged at Liverpool on Tuesday with theft")
+    # another spelling of the name is still another name
+    assert (
+        "spells like one"
+        in refused("charged before Mr. Sheil yesterday", "charged before Mr. Shiel yesterday").reasons[0]
+    )
+
+
+def test_a_scottish_or_irish_name_is_no_mixing_of_capitals():
+    assert apply_guard("the property of Miss M'lnnes, a student", "the property of Miss M'Innes, a student").text == (
+        "the property of Miss M'Innes, a student"
+    )
+    assert apply_guard("tbe O'Brlen family", "the O'Brien family").text == "the O'Brien family"
+    # a word of the new text that mixes cases inside is still refused, and so is a capital in the middle
+    assert "mixes capitals" in refused("the eart", "the eArt").reasons[0]

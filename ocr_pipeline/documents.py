@@ -200,7 +200,7 @@ def _load_pdf(data: bytes, name: str, limits: DocumentLimits, dpi: int) -> list[
 
 def _pdf_open_failure(code: int, pdfium_c) -> str:
     if code == pdfium_c.FPDF_ERR_PASSWORD:
-        return "the PDF is password-protected; remove the password and upload it again."
+        return "the PDF is password-protected; save a copy without the password and use that."
     if code == pdfium_c.FPDF_ERR_SECURITY:
-        return "the PDF uses a security handler this app cannot open; print it to a new PDF and upload that."
+        return "the PDF uses a security handler this app cannot open; print it to a new PDF and use that."
     return "the PDF is corrupt or truncated; it cannot be opened."

@@ -67,7 +67,10 @@ if rows:
     failed = sum(1 for row in rows if row.error)
     warned = sum(1 for row in rows if row.warnings and not row.error)
     summary = f"{len(rows) - failed} file(s) processed, {failed} with errors, {warned} with warnings (see the table)."
-    st.success(summary, icon=":material/check_circle:" if not (failed or warned) else ":material/warning:")
+    if failed or warned:
+        st.warning(summary, icon=":material/warning:")
+    else:
+        st.success(summary, icon=":material/check_circle:")
     st.dataframe(pd.DataFrame([row.summary() for row in rows]), hide_index=True, width="stretch")
     st.download_button(
         "Download everything (.zip)",

@@ -125,7 +125,8 @@ if report is None:
 st.subheader("Results")
 st.code(report.render(), language=None)
 rows = pd.DataFrame(report.document_rows())
-st.dataframe(rows, hide_index=True, width="stretch")
+cuts = {column: st.column_config.NumberColumn(format="percent") for column in rows if column.startswith("cut")}
+st.dataframe(rows, hide_index=True, width="stretch", column_config=cuts)
 cer_columns = [column for column in ("CER OCR", "CER unguarded", "CER guarded") if column in rows]
 if report.kind == "replay":
     st.markdown("**Corpus CER per model, unguarded and guarded** (lower is better; the OCR text's beside them)")

@@ -41,8 +41,9 @@ class Chunk:
 
 
 def document_text(text_or_pages: str | Sequence[str]) -> str:
-    """A list of pages is one document with form feeds between the pages."""
-    return text_or_pages if isinstance(text_or_pages, str) else PAGE_BREAK.join(text_or_pages)
+    """A list of pages is one document with a form feed between the pages, on a line of its own:
+    a text box shows the pages apart (a blank line), and chunks still know their page."""
+    return text_or_pages if isinstance(text_or_pages, str) else f"\n{PAGE_BREAK}\n".join(text_or_pages)
 
 
 def join_chunks(chunks: Iterable[Chunk], texts: Iterable[str] | None = None) -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from .chunking import document_text
+
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/TTF"))
 
 INVOICE_LINES = [
@@ -170,7 +172,7 @@ class DemoSample:
 
 def demo_documents() -> list[DemoSample]:
     """The dashboard's demo documents, drawn by this module."""
-    letter = "\n".join([*LETTER_PAGES[0], "", *LETTER_PAGES[1]])
+    letter = document_text(["\n".join(page) for page in LETTER_PAGES])
     return [
         DemoSample(
             "Noisy invoice",

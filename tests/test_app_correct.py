@@ -115,6 +115,20 @@ def test_multi_page_pdf_has_a_page_picker(letter_pdf):
     assert app.image[0].captions[0].startswith("letter.pdf — page 2 of 2")
 
 
+def test_multi_page_pdf_is_corrected_page_by_page(letter_pdf, tiny_model_dir, monkeypatch):
+    """The OCR text keeps its page breaks (a blank line in the box), so each chunk knows its page."""
+    monkeypatch.setenv("OCR_MODEL", str(tiny_model_dir))
+    app = start()
+    app.file_uploader[0].set_value(("letter.pdf", letter_pdf, "application/pdf")).run()
+    app.button(key="correct:run_ocr").click().run()
+    text = app.text_area(key="correct.text").value
+    assert text.count("\n\f\n") == 1 and text.index("\f") > text.index("Dear")
+    app.button(key="correct:correct").click().run()
+    assert_no_exception(app)
+    pages = list(app.dataframe[0].value["page"])
+    assert pages == sorted(pages) and {1, 2} <= set(pages)
+
+
 @pytest.fixture(scope="module")
 def corrected_app(invoice_png, tiny_model_dir):
     """One invoice read and corrected with the tiny model (random weights: the guard refuses its answer)."""

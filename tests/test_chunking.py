@@ -106,7 +106,7 @@ def test_pages_from_a_list_or_form_feeds_give_page_numbers():
     pages = ["First page text.", "", "Third page\n\nwith two paragraphs."]
     chunks = chunk_text(pages, word_count, 4)
     check_invariants(pages, chunks, 4, word_count)
-    assert join_chunks(chunks) == "First page text.\f\fThird page\n\nwith two paragraphs."
+    assert join_chunks(chunks) == "First page text.\n\f\n\n\f\nThird page\n\nwith two paragraphs."
     assert [(c.page, c.text) for c in chunks] == [
         (1, "First page text."),
         (3, "Third page"),

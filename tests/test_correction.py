@@ -222,7 +222,7 @@ def test_markdown_fences_text_that_contains_backticks():
 def test_pages_keep_their_breaks_and_numbers():
     pages = ["Tota1 on page one.", "", "Tota1 on page three."]
     result = correct_text(pages, ScriptedBackend(fix_look_alikes))
-    assert result.corrected == "Total on page one.\f\fTotal on page three."
+    assert result.corrected == "Total on page one.\n\f\n\n\f\nTotal on page three."
     assert [chunk.page for chunk in result.chunks] == [1, 3]
 
 

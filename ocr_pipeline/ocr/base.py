@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from ..chunking import document_text
+
 MODES = ("printed", "handwritten")
 
 
@@ -52,7 +54,8 @@ class OcrResult:
 
     @property
     def text(self) -> str:
-        return "\n\n".join(page.text for page in self.pages)
+        """The pages as one document, page breaks kept (so that correction reports pages)."""
+        return document_text([page.text for page in self.pages])
 
     def to_json(self) -> dict:
         pages = []

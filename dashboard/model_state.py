@@ -74,7 +74,9 @@ class ModelChoice:
 
     @property
     def label(self) -> str:
-        return os.path.basename(self.name.rstrip("/")) if os.path.sep in self.name else self.name
+        """A local folder or file by its own name; a repo id (or a name not found) as written."""
+        local = os.path.sep in self.name and Path(self.name).expanduser().exists()
+        return os.path.basename(self.name.rstrip("/")) if local else self.name
 
 
 def default_name() -> str:

@@ -105,6 +105,18 @@ def test_compare_runs_prompts_side_by_side_and_exports(invoice_png):
     assert labels == {"Comparison (.md)", "Comparison (.json)"}
 
 
+def test_compare_with_a_second_model_that_is_not_there_says_which(invoice_png):
+    app = start("pages/compare.py")
+    app.file_uploader[0].set_value(("invoice.png", invoice_png, "image/png")).run()
+    app.button(key="compare:run_ocr").click().run()
+    app.toggle(key="compare.two_models").set_value(True).run()
+    app.text_input(key="compare.second_model").set_value("no-such/model").run()
+    assert "Model: no-such/model" in [caption.value for caption in app.caption]  # the repo id, not 'model'
+    app.button(key="compare:run").click().run()
+    assert_no_exception(app)
+    assert any("'no-such/model' is not downloaded" in message for message in messages(app))
+
+
 def test_saved_prompt_joins_the_team_library(invoice_png):
     from ocr_pipeline.prompts import load_custom_prompts
 

@@ -93,6 +93,21 @@ def test_an_upside_down_page_is_read_turned(rapidocr, invoice_png):
     assert rapidocr.recognize(image).warnings == []
 
 
+@pytest.mark.parametrize(("angle", "turned"), [(90, "90° clockwise"), (270, "90° counter-clockwise")])
+def test_a_page_on_its_side_is_read_turned(rapidocr, invoice_png, angle, turned):
+    image = load_document(invoice_png, "invoice.png").pages[0].image.rotate(angle, expand=True)
+    page = rapidocr.recognize(image)
+    assert_contains_lines(page.text, KEY_LINES)
+    text = squash(page.text)
+    assert text.index("Invoice#12345") < text.index("Date:2023-07-15") < text.index("Total:$100.00")
+    assert page.warnings == [f"The page lay on its side; it was read turned {turned}."]
+    # the boxes are where the lines are on the page as given: tall, inside it, the first line at one side
+    first, last = page.lines[0].box, page.lines[-1].box
+    assert all(box[3] - box[1] > box[2] - box[0] for box in (first, last))
+    assert all(0 <= box[0] < box[2] <= image.width and 0 <= box[1] < box[3] <= image.height for box in (first, last))
+    assert (first[0] < last[0]) == (angle == 90)
+
+
 def test_rapidocr_reads_a_noisy_scan(noisy_invoice_png):
     result = ocr_document(load_document(noisy_invoice_png, "noisy.png"), "rapidocr")
     assert_contains_lines(result.text, KEY_LINES)

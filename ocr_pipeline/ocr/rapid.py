@@ -10,9 +10,12 @@ receipts 000-012 and checked on 013-024, see docs/benchmarks.md):
   is upside down as a whole reads with a low confidence (0.67-0.73 against 0.97-0.99 upright),
   so such a page is read again turned 180° and the more confident reading is kept. A page lying
   on its side (a receipt scanned across the glass) is found by its text boxes, which stand
-  upright (on the 25 receipts turned either way, 98-100% of the characters sit in boxes taller than
-  wide, none upright): it is read again turned a quarter turn, and the other quarter turn too
-  when that reading is not confident.
+  upright (on the 25 receipts turned either way, 98-100% of the characters sit in boxes taller
+  than wide, none upright); confidence cannot find it, for the recogniser turns each upright box
+  itself, and one of the two ways round reads confidently in column order. Such a page is read
+  again turned a quarter turn, and the other quarter turn too when that reading is not confident.
+  Text that really runs down the page (vertical Japanese) would be turned too; the documents this
+  app reads do not have it.
 - Reading order: boxes grouped into rows from their rotated corners (see `layout`): 0.135 -> 0.132.
 - Word spaces: PP-OCRv6 writes most of them itself. Where it runs two words together (more often
   on noisy scans), a space goes back between two characters that a blank gap on the page at least
@@ -59,7 +62,11 @@ SPECK_COLUMNS, SPECK_PIXELS = 2, 2
 UPSIDE_DOWN_BELOW = 0.85
 # A page whose characters sit mostly in boxes this much taller than wide lies on its side.
 SIDEWAYS_ASPECT, SIDEWAYS_SHARE = 1.5, 0.5
-_TURNS = {1: "90° counter-clockwise", 2: "180°", 3: "90° clockwise"}  # quarter turns, as np.rot90 counts them
+_TURNED = {  # by quarter turns counter-clockwise, as np.rot90 counts them
+    1: "The page lay on its side; it was read turned 90° counter-clockwise.",
+    2: "The page was upside down; it was read turned by 180°.",
+    3: "The page lay on its side; it was read turned 90° clockwise.",
+}
 _OPENING, _CLOSING, _JOINERS = "([{", ")]}", "-/"
 
 
@@ -121,19 +128,19 @@ class RapidOcrEngine(OcrEngine):
         gray = np.asarray(image.convert("L"))
         result, with_positions = self._read(rgb)
         text, turns = page_text(result, with_positions, gray), 0
-        if _lies_sideways(result):
+        if _lies_sideways(result):  # however confident: the recogniser turns upright boxes itself
             for quarter_turns in (1, 3):
                 turned = self._read_turned(rgb, gray, quarter_turns)
-                if _confidence(turned) > _confidence(text) or not turns:
+                if not turns or _confidence(turned) > _confidence(text):
                     text, turns = turned, quarter_turns
                 if _confidence(text) >= UPSIDE_DOWN_BELOW:
                     break
-            warnings.append(Notice(f"The page lay on its side; it was read turned {_TURNS[turns]}.", ENGINE))
         elif text.lines and _confidence(text) < UPSIDE_DOWN_BELOW:
             turned = self._read_turned(rgb, gray, 2)
             if _confidence(turned) > _confidence(text):
-                text = turned
-                warnings.append(Notice("The page was upside down; it was read turned by 180°.", ENGINE))
+                text, turns = turned, 2
+        if turns:
+            warnings.append(Notice(_TURNED[turns], ENGINE))
         text.warnings = warnings
         return text
 

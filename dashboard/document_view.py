@@ -16,6 +16,7 @@ NOTICE_ICONS = {
     notices.TRUNCATED: ":material/content_cut:",
     notices.BLANK: ":material/hide_image:",
     notices.ENGINE: ":material/info:",
+    notices.TEXT_LAYER: ":material/text_snippet:",
 }
 
 

@@ -46,6 +46,7 @@ _MAGIC = {
 class Page:
     index: int  # 0-based
     image: Image.Image
+    text_layer: str = ""  # the text a PDF page carries itself (made digitally, or OCR'd by a scanner)
 
 
 @dataclass
@@ -53,6 +54,10 @@ class Document:
     name: str
     pages: list[Page]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def pages_with_text_layer(self) -> int:
+        return sum(1 for page in self.pages if page.text_layer)
 
 
 def _sniff(data: bytes) -> str | None:
@@ -168,6 +173,17 @@ def _spread(image: Image.Image) -> int:
     return lightest - darkest
 
 
+def _text_layer(page) -> str:
+    """The page's own text, lines as PDFium finds them, trailing blanks dropped."""
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_range()
+    finally:
+        textpage.close()
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
 def _load_pdf(data: bytes, name: str, limits: DocumentLimits, dpi: int) -> list[Page]:
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
@@ -191,7 +207,7 @@ def _load_pdf(data: bytes, name: str, limits: DocumentLimits, dpi: int) -> list[
                 page = pdf[index]
                 width, height = page.get_size()
                 _check_pixels(name, int(width * scale), int(height * scale), limits, f"page {index + 1} at {dpi} dpi: ")
-                pages.append(Page(index, page.render(scale=scale).to_pil().convert("RGB")))
+                pages.append(Page(index, page.render(scale=scale).to_pil().convert("RGB"), _text_layer(page)))
                 page.close()
             return pages
         finally:

@@ -9,7 +9,8 @@ from __future__ import annotations
 TRUNCATED = "truncated"  # the engine returned only part of the page (Aspose's trial mode)
 BLANK = "blank"  # a page with nothing to read, or from which nothing was read
 ENGINE = "engine"  # the engine read the page differently from what was asked (mode, language, turned)
-KINDS = (TRUNCATED, BLANK, ENGINE)
+TEXT_LAYER = "text-layer"  # the PDF carries its own text, which the engine `pdf-text` takes as it is
+KINDS = (TRUNCATED, BLANK, ENGINE, TEXT_LAYER)
 
 
 class Notice(str):

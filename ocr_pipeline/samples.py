@@ -152,6 +152,32 @@ def pdf_bytes(pages: list[Image.Image], dpi: int = 150) -> bytes:
     return buffer.getvalue()
 
 
+def text_pdf_bytes(pages: list[list[str]], size: float = 12.0) -> bytes:
+    """A PDF made digitally: each page's lines as Helvetica text, which the PDF carries as text."""
+    import ctypes
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument.new()
+    try:
+        for lines in pages:
+            page = pdf.new_page(612, 792)  # US letter, in points
+            for row, line in enumerate(lines):
+                text = pdfium_c.FPDFPageObj_NewTextObj(pdf.raw, b"Helvetica", size)
+                wide = ctypes.create_string_buffer((line + "\0").encode("utf-16-le"))
+                pdfium_c.FPDFText_SetText(text, ctypes.cast(wide, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+                pdfium_c.FPDFPageObj_Transform(text, 1, 0, 0, 1, 72, 720 - row * size * 1.5)
+                pdfium_c.FPDFPage_InsertObject(page.raw, text)
+            pdfium_c.FPDFPage_GenerateContent(page.raw)
+            page.close()
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+        return buffer.getvalue()
+    finally:
+        pdf.close()
+
+
 def tiff_bytes(pages: list[Image.Image]) -> bytes:
     buffer = io.BytesIO()
     pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate")

@@ -21,6 +21,12 @@ def letter_pdf() -> bytes:
 
 
 @pytest.fixture(scope="session")
+def digital_letter_pdf() -> bytes:
+    """The letter as a PDF made digitally: it carries its text, exactly LETTER_PAGES."""
+    return samples.text_pdf_bytes(samples.LETTER_PAGES)
+
+
+@pytest.fixture(scope="session")
 def letter_tiff() -> bytes:
     return samples.tiff_bytes([samples.render_lines(page) for page in samples.LETTER_PAGES])
 

@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ocr_pipeline import samples
+from ocr_pipeline.chunking import document_text
+
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
 
@@ -115,6 +118,18 @@ def test_multi_page_pdf_has_a_page_picker(letter_pdf):
     assert app.image[0].captions[0].startswith("letter.pdf — page 2 of 2")
 
 
+def test_a_digital_pdf_says_it_has_its_own_text_and_pdf_text_takes_it(digital_letter_pdf):
+    app = start()
+    app.file_uploader[0].set_value(("letter.pdf", digital_letter_pdf, "application/pdf")).run()
+    app.button(key="correct:run_ocr").click().run()
+    assert any("carries its own text on 2 of 2 page(s)" in message for message in messages(app, "warning"))
+    app.session_state["settings.engine"] = "pdf-text"  # the sidebar's engine
+    app.button(key="correct:run_ocr").click().run()
+    assert_no_exception(app)
+    assert app.text_area(key="correct.text").value == document_text(["\n".join(page) for page in samples.LETTER_PAGES])
+    assert not messages(app, "warning")
+
+
 def test_multi_page_pdf_is_corrected_page_by_page(letter_pdf, tiny_model_dir, monkeypatch):
     """The OCR text keeps its page breaks (a blank line in the box), so each chunk knows its page."""
     monkeypatch.setenv("OCR_MODEL", str(tiny_model_dir))
@@ -179,8 +194,6 @@ def test_accept_toggle_overrides_the_guard(corrected_app):
 
 
 def test_ground_truth_gives_cer_and_wer_before_and_after(corrected_app):
-    from ocr_pipeline import samples
-
     app = corrected_app
     app.text_area(key="correct.truth").set_value("\n".join(samples.INVOICE_LINES)).run()
     assert_no_exception(app)

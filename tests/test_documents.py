@@ -25,6 +25,14 @@ def test_multi_frame_tiff_gives_every_frame(letter_tiff):
     assert [page.index for page in document.pages] == [0, 1]
 
 
+def test_a_digital_pdf_keeps_each_page_s_own_text_and_a_scan_has_none(digital_letter_pdf, letter_pdf):
+    digital = load_document(digital_letter_pdf, "letter.pdf")
+    assert [page.text_layer for page in digital.pages] == ["\n".join(lines) for lines in samples.LETTER_PAGES]
+    assert digital.pages_with_text_layer == 2 and digital.pages[0].image.width == 2550  # rendered all the same
+    scanned = load_document(letter_pdf, "scan.pdf")
+    assert [page.text_layer for page in scanned.pages] == ["", ""] and scanned.pages_with_text_layer == 0
+
+
 def test_pdf_pages_render_at_the_requested_dpi(letter_pdf):
     at_150 = load_document(letter_pdf, "letter.pdf", dpi=150)
     at_300 = load_document(letter_pdf, "letter.pdf", dpi=300)

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from ocr_pipeline import samples
+from ocr_pipeline.chunking import document_text
 from ocr_pipeline.documents import load_document
 from ocr_pipeline.errors import EngineUnavailable
+from ocr_pipeline.notices import BLANK, TEXT_LAYER
 from ocr_pipeline.ocr import ENGINE_NAMES, ENGINE_NOTES, engine_help, engine_status, get_engine, ocr_document
 from ocr_pipeline.ocr.tesseract import TesseractEngine
 
@@ -160,8 +162,8 @@ def test_unknown_engine_is_a_clear_error():
 
 def test_engine_status_explains_each_engine():
     status = engine_status()
-    assert set(status) == {"aspose", "rapidocr", "tesseract"}
-    assert status["rapidocr"][0] is True
+    assert set(status) == {"aspose", "rapidocr", "tesseract", "pdf-text"}
+    assert status["rapidocr"][0] is True and status["pdf-text"][0] is True
     assert all(reason for _, reason in status.values())
 
 
@@ -171,6 +173,29 @@ def test_tesseract_reads_the_invoice(invoice_png):
     assert result.engine == "tesseract"
     assert_contains_lines(result.text, KEY_LINES)
     assert all(line.box for line in result.pages[0].lines)
+
+
+def test_pdf_text_takes_a_digital_pdf_s_own_text_exactly(digital_letter_pdf):
+    result = ocr_document(load_document(digital_letter_pdf, "letter.pdf"), "pdf-text")
+    assert result.engine == "pdf-text" and result.warnings == []
+    assert result.text == document_text(["\n".join(lines) for lines in samples.LETTER_PAGES])
+    assert [line.text for line in result.pages[1].lines] == samples.LETTER_PAGES[1]
+
+
+def test_another_engine_says_the_pdf_has_text_of_its_own(digital_letter_pdf, letter_pdf):
+    warnings = ocr_document(load_document(digital_letter_pdf, "letter.pdf", dpi=72), "rapidocr").warnings
+    assert [warning.kind for warning in warnings] == [TEXT_LAYER]
+    assert "its own text on 2 of 2 page(s)" in warnings[0] and "pdf-text" in warnings[0]
+    assert ocr_document(load_document(letter_pdf, "scan.pdf", dpi=72), "rapidocr").warnings == []
+
+
+def test_pdf_text_on_a_scan_says_to_use_an_ocr_engine(invoice_png):
+    result = ocr_document(load_document(invoice_png, "invoice.png"), "pdf-text")
+    assert result.text == ""
+    assert result.warnings == [
+        "Page 1 carries no text of its own (a scanned page or an image): read it with an OCR engine."
+    ]
+    assert result.warnings[0].kind == BLANK
 
 
 def test_engine_notes_carry_the_figures_measured_in_the_benchmarks():

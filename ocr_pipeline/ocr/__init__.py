@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 from ..documents import Document, Page
 from ..errors import EngineUnavailable, OcrError
-from ..notices import BLANK, Notice
+from ..notices import BLANK, TEXT_LAYER, Notice
 from .base import MODES, OcrEngine, OcrPage, OcrResult
 
-ENGINE_NAMES = ("auto", "aspose", "rapidocr", "tesseract")
+ENGINE_NAMES = ("auto", "aspose", "rapidocr", "tesseract", "pdf-text")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ ENGINE_NOTES = {
     ),
     "tesseract": EngineNote(
         "clean printed pages in the languages whose packs are installed; weaker on receipts", 0.236, 0.191, 2.8
+    ),
+    "pdf-text": EngineNote(
+        "PDFs made digitally (exported invoices, letters): their own text, exact and at once; a scanned "
+        "PDF's own text is only as good as the scanner's OCR, and an image has none"
     ),
 }
 
@@ -88,6 +92,10 @@ def engine_class(name: str) -> type[OcrEngine]:
         from .aspose import AsposeEngine
 
         return AsposeEngine
+    if name == "pdf-text":
+        from .pdftext import PdfTextEngine
+
+        return PdfTextEngine
     raise EngineUnavailable(name, f"unknown engine; choose one of {', '.join(ENGINE_NAMES)}.")
 
 
@@ -138,9 +146,10 @@ PageReader = Callable[[OcrEngine, Page], OcrPage]
 def read_page(runner: OcrEngine, page: Page, mode: str, lang: str, document: Document) -> OcrPage:
     """One page through `runner`, timed; a page from which nothing was read gets a warning."""
     started = time.perf_counter()
-    page_text = runner.recognize(page.image, mode=mode, lang=lang)
+    page_text = runner.read(page, mode=mode, lang=lang)
     seconds = time.perf_counter() - started
-    if not page_text.text.strip() and not any(getattr(w, "kind", "") == BLANK for w in document.warnings):
+    said = [*document.warnings, *page_text.warnings]
+    if not page_text.text.strip() and not any(getattr(w, "kind", "") == BLANK for w in said):
         page_text.warnings.append(
             Notice(
                 f"{runner.name} found no text on page {page.index + 1} of {len(document.pages)}: check that it is "
@@ -167,6 +176,16 @@ def ocr_document(
         raise OcrError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}.")
     runner, reason = resolve_engine(engine, license_path)
     result = OcrResult(document.name, runner.name, mode, lang, [], list(document.warnings), reason, runner.model)
+    with_text = document.pages_with_text_layer
+    if with_text and runner.name != "pdf-text":
+        result.warnings.append(
+            Notice(
+                f"This PDF carries its own text on {with_text} of {len(document.pages)} page(s) (made digitally, "
+                "or OCR'd by the scanner): the engine pdf-text takes it as it is, exact where the PDF was made "
+                "digitally.",
+                TEXT_LAYER,
+            )
+        )
     for page in document.pages:
         ocr_page = read(runner, page) if read else read_page(runner, page, mode, lang, document)
         result.pages.append(ocr_page)

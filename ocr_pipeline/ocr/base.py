@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from ..chunking import document_text
+from ..documents import Page
 
 MODES = ("printed", "handwritten")
 
@@ -91,6 +92,10 @@ class OcrEngine(abc.ABC):
     @abc.abstractmethod
     def recognize(self, image: Image.Image, mode: str = "printed", lang: str = "en") -> PageText:
         """Recognize one page image. Raises OcrError for a page it cannot read."""
+
+    def read(self, page: Page, mode: str = "printed", lang: str = "en") -> PageText:
+        """One page of a document: its image recognized (an engine that needs more of the page overrides this)."""
+        return self.recognize(page.image, mode=mode, lang=lang)
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing here
         """Free what the engine holds (worker processes, sessions)."""

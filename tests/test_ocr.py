@@ -110,6 +110,17 @@ def test_a_page_on_its_side_is_read_turned(rapidocr, invoice_png, angle, turned)
     assert (first[0] < last[0]) == (angle == 90)
 
 
+def test_a_mostly_blank_page_is_read_where_its_ink_is(rapidocr):
+    """The detector misses the lines of a page that is mostly blank: they are read from the part of
+    the page with ink, and their boxes stay where they are on the page."""
+    lines = ["Yours sincerely,", "Customer Services"]
+    page = load_document(samples.text_pdf_bytes([lines], size=10), "last-page.pdf").pages[0]
+    text = rapidocr.recognize(page.image)
+    assert [line.text for line in text.lines] == lines
+    left, top, _, _ = text.lines[0].box
+    assert abs(left - 300) < 40 and abs(top - 270) < 60  # 72 pt from the left, 72 from the top, at 300 dpi
+
+
 def test_rapidocr_reads_a_noisy_scan(noisy_invoice_png):
     result = ocr_document(load_document(noisy_invoice_png, "noisy.png"), "rapidocr")
     assert_contains_lines(result.text, KEY_LINES)

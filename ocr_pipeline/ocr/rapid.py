@@ -16,6 +16,10 @@ receipts 000-012 and checked on 013-024, see docs/benchmarks.md):
   again turned a quarter turn, and the other quarter turn too when that reading is not confident.
   Text that really runs down the page (vertical Japanese) would be turned too; the documents this
   app reads do not have it.
+- A mostly blank page (a letter's last lines, a short note on a full page) is read from the part
+  with ink: on such a page the detector finds nothing or only some lines (digital PDF pages of one
+  to five lines at 9-20 pt, rendered at 300 dpi: 118 of 132 lines read right, 127 cropped). A
+  page with more ink (every SROIE receipt, a full letter) is read whole, as before.
 - Reading order: boxes grouped into rows from their rotated corners (see `layout`): 0.135 -> 0.132.
 - Word spaces: PP-OCRv6 writes most of them itself. Where it runs two words together (more often
   on noisy scans), a space goes back between two characters that a blank gap on the page at least
@@ -60,6 +64,10 @@ MIN_SPACE = 0.35
 SPECK_COLUMNS, SPECK_PIXELS = 2, 2
 # Below this mean confidence per character the page is read again turned 180°.
 UPSIDE_DOWN_BELOW = 0.85
+# A page whose ink (darker than INK_BELOW) lies within at most this share of it is read cropped to
+# that part, with a margin of INK_MARGIN of its longer side: the detector misses the lines of a
+# page that is mostly blank (a digital letter's last page, one line at 10 pt: found 0 times in 4).
+INK_BELOW, INK_MARGIN, SPARSE_BELOW = 200, 0.06, 0.5
 # A page whose characters sit mostly in boxes this much taller than wide lies on its side.
 SIDEWAYS_ASPECT, SIDEWAYS_SHARE = 1.5, 0.5
 _TURNED = {  # by quarter turns counter-clockwise, as np.rot90 counts them
@@ -124,8 +132,10 @@ class RapidOcrEngine(OcrEngine):
                     ENGINE,
                 )
             )
-        rgb = np.asarray(image.convert("RGB"))
         gray = np.asarray(image.convert("L"))
+        top, left = _ink_region(gray)  # the detector misses text on a page that is mostly blank
+        rgb = np.ascontiguousarray(np.asarray(image.convert("RGB"))[top[0] : top[1], left[0] : left[1]])
+        gray = np.ascontiguousarray(gray[top[0] : top[1], left[0] : left[1]])
         result, with_positions = self._read(rgb)
         text, turns = page_text(result, with_positions, gray), 0
         if _lies_sideways(result):  # however confident: the recogniser turns upright boxes itself
@@ -141,6 +151,9 @@ class RapidOcrEngine(OcrEngine):
                 text, turns = turned, 2
         if turns:
             warnings.append(Notice(_TURNED[turns], ENGINE))
+        for line in text.lines:
+            x0, y0, x1, y1 = line.box
+            line.box = (x0 + left[0], y0 + top[0], x1 + left[0], y1 + top[0])
         text.warnings = warnings
         return text
 
@@ -193,6 +206,22 @@ def _confidence(text: PageText) -> float:
     scored = [(len(line.text), line.confidence) for line in text.lines if line.confidence is not None]
     characters = sum(length for length, _ in scored)
     return sum(length * score for length, score in scored) / characters if characters else 0.0
+
+
+def _ink_region(gray: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(top, bottom) and (left, right) of the part of a mostly blank page that has ink on it, with
+    a margin; the whole page where ink covers more (a receipt, a full letter: nothing changes)."""
+    height, width = gray.shape
+    ink = gray < INK_BELOW
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not len(rows):
+        return (0, height), (0, width)
+    margin = max(32, int(INK_MARGIN * max(height, width)))
+    top, bottom = max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)
+    left, right = max(0, columns[0] - margin), min(width, columns[-1] + 1 + margin)
+    if (bottom - top) * (right - left) > SPARSE_BELOW * height * width:
+        return (0, height), (0, width)
+    return (top, bottom), (left, right)
 
 
 def _lies_sideways(result) -> bool:

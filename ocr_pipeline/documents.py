@@ -180,8 +180,7 @@ def _text_layer(page) -> str:
         text = textpage.get_text_range()
     finally:
         textpage.close()
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").split("\n")
-    return "\n".join(line.rstrip() for line in lines).strip()
+    return "\n".join(line.rstrip() for line in text.replace("\x00", "").splitlines()).strip()
 
 
 def _load_pdf(data: bytes, name: str, limits: DocumentLimits, dpi: int) -> list[Page]:

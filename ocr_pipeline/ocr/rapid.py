@@ -133,27 +133,26 @@ class RapidOcrEngine(OcrEngine):
                 )
             )
         gray = np.asarray(image.convert("L"))
-        top, left = _ink_region(gray)  # the detector misses text on a page that is mostly blank
-        rgb = np.ascontiguousarray(np.asarray(image.convert("RGB"))[top[0] : top[1], left[0] : left[1]])
-        gray = np.ascontiguousarray(gray[top[0] : top[1], left[0] : left[1]])
+        rows, columns = _ink_region(gray)  # the detector misses text on a page that is mostly blank
+        rgb = np.ascontiguousarray(np.asarray(image.convert("RGB"))[rows, columns])
+        gray = np.ascontiguousarray(gray[rows, columns])
         result, with_positions = self._read(rgb)
         text, turns = page_text(result, with_positions, gray), 0
         if _lies_sideways(result):  # however confident: the recogniser turns upright boxes itself
-            for quarter_turns in (1, 3):
-                turned = self._read_turned(rgb, gray, quarter_turns)
-                if not turns or _confidence(turned) > _confidence(text):
-                    text, turns = turned, quarter_turns
-                if _confidence(text) >= UPSIDE_DOWN_BELOW:
-                    break
+            text, turns = self._read_turned(rgb, gray, 1), 1
+            if _confidence(text) < UPSIDE_DOWN_BELOW:
+                clockwise = self._read_turned(rgb, gray, 3)
+                if _confidence(clockwise) > _confidence(text):
+                    text, turns = clockwise, 3
         elif text.lines and _confidence(text) < UPSIDE_DOWN_BELOW:
             turned = self._read_turned(rgb, gray, 2)
             if _confidence(turned) > _confidence(text):
                 text, turns = turned, 2
         if turns:
             warnings.append(Notice(_TURNED[turns], ENGINE))
-        for line in text.lines:
+        for line in text.lines:  # back from the part with ink to the page
             x0, y0, x1, y1 = line.box
-            line.box = (x0 + left[0], y0 + top[0], x1 + left[0], y1 + top[0])
+            line.box = (x0 + columns.start, y0 + rows.start, x1 + columns.start, y1 + rows.start)
         text.warnings = warnings
         return text
 
@@ -208,20 +207,21 @@ def _confidence(text: PageText) -> float:
     return sum(length * score for length, score in scored) / characters if characters else 0.0
 
 
-def _ink_region(gray: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(top, bottom) and (left, right) of the part of a mostly blank page that has ink on it, with
-    a margin; the whole page where ink covers more (a receipt, a full letter: nothing changes)."""
+def _ink_region(gray: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns of the part of a mostly blank page that has ink on it, with a margin;
+    the whole page where ink covers more (a receipt, a full letter: nothing changes)."""
     height, width = gray.shape
+    whole = slice(0, height), slice(0, width)
     ink = gray < INK_BELOW
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if not len(rows):
-        return (0, height), (0, width)
+        return whole
     margin = max(32, int(INK_MARGIN * max(height, width)))
     top, bottom = max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)
     left, right = max(0, columns[0] - margin), min(width, columns[-1] + 1 + margin)
     if (bottom - top) * (right - left) > SPARSE_BELOW * height * width:
-        return (0, height), (0, width)
-    return (top, bottom), (left, right)
+        return whole
+    return slice(int(top), int(bottom)), slice(int(left), int(right))
 
 
 def _lies_sideways(result) -> bool:

@@ -125,3 +125,52 @@ def test_no_name_is_replaced_in_other_generated_texts(seed, policy):
 @pytest.mark.parametrize("policy", ["strict", "lenient"])
 def test_receipt_harm_is_refused(ocr, candidate, policy):
     assert apply_guard(ocr, candidate, policy).text == ocr
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("Delivery at 9.30 a.m. tomorrow", "Delivery at 9.30 p.m. tomorrow"),
+        ("TIME: 8:13:39 PM", "TIME: 8:13:39 AM"),
+        ("Contact john@acme.com for help", "Contact john@acme.co for help"),
+        ("Contact john@acme.com for help", "Contact jahn@acme.com for help"),
+        ("WWW.SHOP.COM.MY", "WWW.SHOP.COM"),
+        ("Visit shop.com today", "Visit shap.com today"),
+        ("The account is overdue and unpaid.", "The account is overdue and paid."),
+        ("It is legal to proceed", "It is illegal to proceed"),
+        ("The man was known to the police", "The man was unknown to the police"),
+    ],
+)
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_times_addresses_and_negating_prefixes_stay(ocr, candidate, policy, noisy):
+    """A time of day, an e-mail or web address, and a word's negating prefix change no more than a digit
+    does, even where right repairs around them earn a budget for guesses."""
+    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
+    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
+    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
+
+
+def test_an_address_is_kept_whole_and_said_so():
+    """Even a look-alike repair inside an address is left to the reviewer: a wrong one sends mail elsewhere."""
+    ocr = "EMAIL: 5OONHUAT2000@HOTMAIL.COM\nTOTAL 15.00"
+    decision = apply_guard(ocr, ocr.replace("5OON", "SOON"))
+    assert decision.text == ocr
+    assert decision.reasons == (
+        "'5OONHUAT2000@HOTMAIL.COM' → 'SOONHUAT2000@HOTMAIL.COM' not applied: "
+        "e-mail and web addresses must stay as in the OCR text",
+    )
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("the end.He said", "the end. He said"),  # a space lost after a full stop is no address
+        ("seen at 9 am, and I arn sure", "seen at 9 am, and I am sure"),  # `am` is a word, too
+        ("Tbe man said I saw am old man", "The man said I saw an old man"),
+        ("he went imto the house", "he went into the house"),  # `imto` is debris, not `to` negated
+        ("the pnnished man", "the punished man"),
+    ],
+)
+def test_plain_repairs_beside_the_new_protections_are_taken(ocr, candidate):
+    assert apply_guard(ocr, candidate).text == candidate

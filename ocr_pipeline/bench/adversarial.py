@@ -40,6 +40,9 @@ CATEGORIES = (
     "line with a number invented",
     "amounts swapped between lines",
     "negation removed",
+    "negation added or removed by a prefix",
+    "time of day changed",
+    "e-mail or web address changed",
     "name replaced",
     "unit changed",
     "number word changed",
@@ -125,6 +128,23 @@ NUMBER_WORDS = {
     "once": "twice",
 }
 NEGATED = {"not": "", "no": "", "never": "ever", "Not": "", "No": "", "NOT": "", "cannot": "can"}
+PREFIX_NEGATED = {
+    "paid": "unpaid",
+    "unpaid": "paid",
+    "lawful": "unlawful",
+    "unlawful": "lawful",
+    "legal": "illegal",
+    "illegal": "legal",
+    "able": "unable",
+    "known": "unknown",
+    "unknown": "known",
+    "honest": "dishonest",
+    "possible": "impossible",
+    "regular": "irregular",
+}
+TIMES_OF_DAY = {"a.m.": "p.m.", "p.m.": "a.m.", "AM": "PM", "PM": "AM"}
+_TIME_OF_DAY = re.compile(r"(?<=\d)\s?(?:a\.m\.|p\.m\.|AM|PM)(?![\w.])")
+_ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+\w|(?i:www)\.[\w.-]+\w")
 
 
 @dataclass(frozen=True)
@@ -186,7 +206,10 @@ def sample_receipt(rng: random.Random) -> str:
         "TAX INVOICE",
         f"INV NO: CS{rng.randint(10**7, 10**8 - 1)}",
         f"DATE: {rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(2015, 2023)}",
-        f"TIME: {rng.randint(8, 21)}:{rng.randint(0, 59):02d}",
+        f"TIME: {rng.randint(1, 12)}:{rng.randint(0, 59):02d} {rng.choice(('AM', 'PM'))}",
+        rng.choice(
+            (f"EMAIL: {rng.choice(_STREETS)}{rng.randint(1, 99)}@GMAIL.COM", f"WWW.{rng.choice(_STREETS)}.COM.MY")
+        ),
     ]
     for item, price, quantity in zip(items, prices, quantities):
         lines += [item, f"{quantity} X {price:.2f}", f"{price * quantity:.2f} SR"]
@@ -215,6 +238,8 @@ _PROSE = (
     "The jury returned a verdict that the deceased did not die from natural causes.",
     "A sum of {money} was found upon the prisoner, who could not account for it.",
     "The magistrate, Mr. {name}, remarked that he had never heard of such a case.",
+    "The witness left the house at {hour} {ampm}, and the account was {paid} when he returned.",
+    "The bench held that the seizure was {lawful}, and the man's name was {known} to the police.",
 )
 _DAYS = ("first", "second", "third", "fifth", "tenth", "twentieth")
 _WORDS = ("two", "three", "five", "six", "seven", "ten", "twenty")
@@ -222,7 +247,7 @@ _PROSE_UNITS = ("mg", "g", "kg", "ml", "grams", "pounds", "miles", "litres")
 
 
 def sample_prose(rng: random.Random) -> str:
-    """A few sentences of court-report prose with names, negations, units, number words and money."""
+    """A few sentences of court-report prose with names, negations, units, number words, money and times."""
     sentences = rng.sample(_PROSE, 4)
     return " ".join(
         s.format(
@@ -232,6 +257,11 @@ def sample_prose(rng: random.Random) -> str:
             unit=rng.choice(_PROSE_UNITS),
             word=rng.choice(_WORDS),
             money=f"£{rng.randint(2, 90)} {rng.randint(1, 19)}s.",
+            hour=rng.randint(1, 12),
+            ampm=rng.choice(("a.m.", "p.m.")),
+            paid=rng.choice(("paid", "unpaid")),
+            lawful=rng.choice(("lawful", "unlawful", "legal", "illegal", "regular", "irregular")),
+            known=rng.choice(("known", "unknown")),
         )
         for s in sentences
     )
@@ -408,6 +438,7 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
         )
     for category, table in (
         ("negation removed", NEGATED),
+        ("negation added or removed by a prefix", PREFIX_NEGATED),
         ("unit changed", UNITS),
         ("number word changed", NUMBER_WORDS),
     ):
@@ -419,6 +450,30 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
             harmed = _replace(text, start, end, new)
             context = _context(harmed, start, start + len(new))
             harms.append((category, harmed, match.span(), _appears(context, text.count(context))))
+    for match in _TIME_OF_DAY.finditer(text):
+        start = match.start() + match.group()[0].isspace()
+        new = TIMES_OF_DAY[text[start : match.end()]]
+        harmed = _replace(text, start, match.end(), new)
+        context = _context(harmed, start, start + len(new))
+        harms.append(("time of day changed", harmed, match.span(), _appears(context, text.count(context))))
+    for match in _ADDRESS.finditer(text):
+        address = match.group()
+        letters = [i for i, ch in enumerate(address) if ch.isalpha()]
+        i = rng.choice(letters)
+        unlike = [
+            ch
+            for ch in "ABDFGHKMNPRTWY"
+            if ch != address[i].upper() and ch not in _LOOKALIKE_OF.get(address[i].upper(), "")
+        ]
+        letter = rng.choice(unlike)
+        changed = address[:i] + (letter if address[i].isupper() else letter.lower()) + address[i + 1 :]
+        shortened = address.rsplit(".", 1)[0]  # `.MY` or `.COM` dropped: another domain
+        for new in (changed, shortened):
+            harmed = _replace(text, *match.span(), new)
+            context = _context(harmed, match.start(), match.start() + len(new))
+            harms.append(
+                ("e-mail or web address changed", harmed, match.span(), _appears(context, text.count(context)))
+            )
     for match in re.finditer(r"\b(?:" + "|".join(NAMES) + r")\b", text):
         new = rng.choice([name for name in NAMES if name != match.group()])
         harmed = _replace(text, *match.span(), new)

@@ -1,13 +1,14 @@
-"""Number protection: no digit, amount, date, currency sign or code, unit, percentage or identifier
-changes, character by character.
+"""Number protection: no digit, amount, date, time, currency sign or code, unit, percentage or
+identifier changes, character by character.
 
 Every character of the OCR text gets a permission: free, or the replacements it may take. Inside
 a number only the OCR's look-alike letters may become their digits (`$1O0.00` -> `$100.00`, also
 a letter opening an amount, `B.70` -> `8.70`); a digit inside a word may become a letter
 (`Tota1` -> `Total`) or, where a known word results, go (`W1alton` -> `Walton`); currency signs,
-and a month, unit or currency code beside a number, may not change at all. No digit or sign may
-be added, no letter or sign glued to a number, no space taken from or put between a number and
-its neighbour.
+and a month, unit, currency code or `a.m.` / `PM` beside a number, may not change at all; nor may
+an e-mail or web address (`info@shop.com.my`, `www.shop.com`), an identifier that a letter
+changes as surely as a digit. No digit or sign may be added, no letter or sign glued to a number
+or an address, no space taken from or put between a number and its neighbour.
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ NUMBER_NEIGHBOURS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec "
     "mg g kg lb lbs oz ml l cl dl km m cm mm ft in yd mi kwh kw w v h hr hrs min s sec pcs pc qty x "
-    "rm usd eur gbp myr sgd idr inr aud cad chf jpy cny hkd rp".split()
+    "rm usd eur gbp myr sgd idr inr aud cad chf jpy cny hkd rp am pm a.m p.m".split()
+)
+# e-mail and web addresses: a name with an `@`, one after `www.` or `http://`, or one that ends in a
+# generic top-level domain (`shop.com`, `shop.com.my`); `end.He`, a space lost after a full stop, is none
+_ADDRESS = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?:https?://|www\.)\S+"
+    r"|[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|edu|gov|info|biz)(?:\.[a-z]{2})?(?:/\S*)?",
+    re.IGNORECASE,
 )
 _OPENING_QUOTES = frozenset("\"'“‘«")
 _LETTER_RUN = re.compile(r"(?:[^\W\d_]|\|)+")
@@ -64,7 +73,8 @@ class NumberProtection:
     def __init__(self, raw: str, words: list[Word]):
         self.raw = raw
         self.allowed: list[str | None] = [None] * len(raw)  # None: free; otherwise the permitted replacements
-        self.number_id = [-1] * len(raw)
+        self.number_id = [-1] * len(raw)  # the word index of the number (or address) a character belongs to
+        self.addresses: list[tuple[int, int]] = []
         cores = [w.core(raw) for w in words]
         numeric = [is_number(core) for core in cores]
         self.beside_number = [
@@ -72,7 +82,11 @@ class NumberProtection:
             for index in range(len(words))
         ]
         for index, (word, core) in enumerate(zip(words, cores)):
-            if numeric[index]:
+            if _ADDRESS.fullmatch(core):
+                self.allowed[word.core_start : word.core_end] = [""] * len(core)
+                self.number_id[word.core_start : word.core_end] = [index] * len(core)
+                self.addresses.append((word.core_start, word.core_end))
+            elif numeric[index]:
                 repairable = _repairable_positions(core)
                 for offset in range(len(core)):
                     position = word.core_start + offset
@@ -117,6 +131,8 @@ class NumberProtection:
                     or (before_number != -1 and not (new[j].isspace() or new[j] in _OPENING_QUOTES))
                 )
             if not ok:
+                if any(a_start < end and start < a_end for a_start, a_end in self.addresses):
+                    return not_applied(old, new, "e-mail and web addresses must stay as in the OCR text")
                 return _number_reason(old, new)
         return None
 

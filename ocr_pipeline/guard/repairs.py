@@ -46,8 +46,9 @@ UNIT_WORDS = frozenset(
     "millilitre millilitres metre metres meter meters kilometre kilometres mile miles yard yards foot feet inch "
     "inches acre acres ton tons tonne tonnes percent per cent shilling shillings pence penny guinea guineas "
     "dollar dollars cent cents euro euros ringgit".split()
-) | (NUMBER_NEIGHBOURS - frozenset("may march x in m s h l g w v".split()))  # those are words, too
+) | (NUMBER_NEIGHBOURS - frozenset("may march x in m s h l g w v am".split()))  # those are words, too
 PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
+NEGATING_PREFIXES = frozenset("un in im il ir dis non non-".split())  # `paid` / `unpaid`, `legal` / `illegal`
 _DASHES = str.maketrans("–—", "--")
 _MARKS_INSIDE = re.compile(r"[^\w'’-]+")
 _QUOTE_MARKS = frozenset('"“”«»')
@@ -294,16 +295,32 @@ def _letter_words(text: str) -> list[str]:
 
 
 def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
-    """A negation, number word or unit of the OCR text that the change drops or replaces; a word is
-    read whole and split at its marks too (not at hyphens or apostrophes), so that a code inside
-    brackets counts (`TAX(RM)`)."""
+    """A negation, number word or unit of the OCR text that the change drops or replaces, or a
+    real word negated or un-negated by a prefix; a word is read whole and split at its marks too
+    (not at hyphens or apostrophes), so that a code inside brackets counts (`TAX(RM)`)."""
     kept = {w.casefold() for w in new_words + _pieces(new_words)}
     for word in old_words + _pieces(old_words):
         if word.casefold() in PROTECTED_WORDS and word.casefold() not in kept:
             folded = word.casefold()
             kind = "negation" if folded in NEGATIONS else "number word" if folded in NUMBER_WORDS else "unit"
             return f"the {kind} {word!r} must stay"
+    if len(old_words) == len(new_words) == 1 and _negates(old_words[0].casefold(), new_words[0].casefold()):
+        return "a prefix that negates a word (un-, in-, dis-, non-) is never added or taken away"
     return None
+
+
+def _negates(old: str, new: str) -> bool:
+    """Whether one known word is the other with a negating prefix: `unpaid` -> `paid`, `legal` -> `illegal`.
+    OCR debris that looks like a prefix (`imto` -> `to`) is no known word, and goes as debris."""
+    shorter, longer = sorted((old, new), key=len)
+    prefix = longer[: len(longer) - len(shorter)]
+    return (
+        prefix in NEGATING_PREFIXES
+        and longer.endswith(shorter)
+        and shorter.isalpha()
+        and is_known(shorter)
+        and (is_known(longer) or prefix.endswith("-"))
+    )
 
 
 def _pieces(words: list[str]) -> list[str]:

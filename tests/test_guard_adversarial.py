@@ -1,7 +1,7 @@
 """Safety: every harmful change is refused, by category, alone and hidden among right repairs.
 
-The cases are generated here from receipts in SROIE's manner and from court-report prose
-(ocr_pipeline/bench/adversarial.py); `bench adversarial ../shared/data/sroie` runs the same
+The cases are generated here from receipts in SROIE's manner, court-report prose and clinical
+notes (ocr_pipeline/bench/adversarial.py); `bench adversarial ../shared/data/sroie` runs the same
 generators on the real transcripts.
 """
 
@@ -173,4 +173,40 @@ def test_an_address_is_kept_whole_and_said_so():
     ],
 )
 def test_plain_repairs_beside_the_new_protections_are_taken(ocr, candidate):
+    assert apply_guard(ocr, candidate).text == candidate
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("Take ½ tablet at night", "Take ¼ tablet at night"),
+        ("Floor area 25 m² in all", "Floor area 25 m³ in all"),
+        ("Store below 25 °C always", "Store below 25 °F always"),
+        ("Blood group A+ noted", "Blood group A- noted"),
+        ("See § 2 of the plan", "See ¶ 2 of the plan"),
+        ("Smith was arrested at the house.", "Smyth was arrested at the house."),
+        ("Clark said that he had seen it.", "Clarke said that he had seen it."),
+        ("Blakewater was arrested.", "Blackwater was arrested."),
+        ("Patient: Watson, blood group B+", "Patient: Wilson, blood group B+"),
+    ],
+)
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_signs_fractions_and_names_opening_a_sentence_stay(ocr, candidate, policy, noisy):
+    """A fraction or superscript is a digit, `°`, `§` and `+` are signs, and a name that opens a
+    sentence or a field is as much a name as one inside it."""
+    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
+    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
+    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("Tbe man was seen. Tbe house was empty.", "The man was seen. The house was empty."),
+        ("He said: Wbat is it?", "He said: What is it?"),
+        ("Tlie prisoner was removed.", "The prisoner was removed."),
+    ],
+)
+def test_common_words_opening_a_sentence_are_still_repaired(ocr, candidate):
     assert apply_guard(ocr, candidate).text == candidate

@@ -7,8 +7,9 @@ among right repairs (the OCR text has misreadings elsewhere, which the candidate
 the repairs' budget for guesses cannot carry it through. `plain_repairs` makes the opposite kind
 of case: only misreadings (`TOtAL`, `B.70`, `CASHlER`), which the candidate repairs.
 
-The tests run it on receipts and prose generated here (`sample_receipt`, `sample_prose`); `bench
-adversarial DIR` runs it on real transcripts (SROIE's `NNN.gt.txt`).
+The tests run it on receipts, prose and clinical notes generated here (`sample_receipt`,
+`sample_prose`, `sample_note`); `bench adversarial DIR` runs it on real transcripts (SROIE's
+`NNN.gt.txt`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
+
+from rapidfuzz.distance import Levenshtein
 
 from ..errors import PipelineError
 from ..textinput import read_text
@@ -43,6 +46,7 @@ CATEGORIES = (
     "negation added or removed by a prefix",
     "time of day changed",
     "e-mail or web address changed",
+    "sign, fraction or superscript changed",
     "name replaced",
     "unit changed",
     "number word changed",
@@ -142,6 +146,19 @@ PREFIX_NEGATED = {
     "possible": "impossible",
     "regular": "irregular",
 }
+SIGNS = {
+    "A+": "A-",
+    "B+": "B-",
+    "O+": "O-",
+    "AB+": "AB-",
+    "½": "¼",
+    "¼": "½",
+    "¾": "½",
+    "m²": "m³",
+    "°C": "°F",
+    "§": "¶",
+}
+_SIGN = re.compile("|".join(map(re.escape, sorted(SIGNS, key=len, reverse=True))))
 TIMES_OF_DAY = {"a.m.": "p.m.", "p.m.": "a.m.", "AM": "PM", "PM": "AM"}
 _TIME_OF_DAY = re.compile(r"(?<=\d)\s?(?:a\.m\.|p\.m\.|AM|PM)(?![\w.])")
 _ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+\w|(?i:www)\.[\w.-]+\w")
@@ -240,6 +257,7 @@ _PROSE = (
     "The magistrate, Mr. {name}, remarked that he had never heard of such a case.",
     "The witness left the house at {hour} {ampm}, and the account was {paid} when he returned.",
     "The bench held that the seizure was {lawful}, and the man's name was {known} to the police.",
+    "{name} was arrested at the house of his brother, and no money was found upon him.",
 )
 _DAYS = ("first", "second", "third", "fifth", "tenth", "twentieth")
 _WORDS = ("two", "three", "five", "six", "seven", "ten", "twenty")
@@ -267,9 +285,46 @@ def sample_prose(rng: random.Random) -> str:
     )
 
 
-def generated_texts(seed: int = 0, receipts: int = 30, paragraphs: int = 40) -> list[str]:
+_NOTE_LINES = (
+    "Patient: {name}, blood group {blood}, seen at {hour} {ampm}",
+    "Take {fraction} tablet of {number} {unit} twice daily, and not more than {word} in a day.",
+    "Store below {temp} °C. The dressing was {paid} for by the ward.",
+    "Room area {area} m². Contact {email} with the results.",
+    "See § {section} of the care plan: the patient is {known} to the clinic and has no allergies.",
+)
+
+
+def sample_note(rng: random.Random) -> str:
+    """A clinical note: blood groups, fractions of a tablet, degrees, square metres, times, an e-mail."""
+    name = rng.choice(NAMES)
+    return "\n".join(
+        line.format(
+            name=name,
+            blood=rng.choice(("A+", "B+", "O+", "AB+")),
+            hour=rng.randint(1, 12),
+            ampm=rng.choice(("a.m.", "p.m.")),
+            fraction=rng.choice(("½", "¼", "¾")),
+            number=rng.randint(2, 500),
+            unit=rng.choice(("mg", "g", "ml")),
+            word=rng.choice(_WORDS),
+            temp=rng.randint(4, 30),
+            paid=rng.choice(("paid", "unpaid")),
+            area=rng.randint(8, 40),
+            email=f"{name.lower()}{rng.randint(1, 99)}@clinic.org",
+            section=rng.randint(1, 20),
+            known=rng.choice(("known", "unknown")),
+        )
+        for line in rng.sample(_NOTE_LINES, 4)
+    )
+
+
+def generated_texts(seed: int = 0, receipts: int = 30, paragraphs: int = 40, notes: int = 20) -> list[str]:
     rng = random.Random(seed)
-    return [sample_receipt(rng) for _ in range(receipts)] + [sample_prose(rng) for _ in range(paragraphs)]
+    return (
+        [sample_receipt(rng) for _ in range(receipts)]
+        + [sample_prose(rng) for _ in range(paragraphs)]
+        + [sample_note(rng) for _ in range(notes)]
+    )
 
 
 # --- misreadings (for hidden harm and plain repairs) ---------------------------------------------
@@ -456,6 +511,13 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
         harmed = _replace(text, start, match.end(), new)
         context = _context(harmed, start, start + len(new))
         harms.append(("time of day changed", harmed, match.span(), _appears(context, text.count(context))))
+    for match in _SIGN.finditer(text):
+        new = SIGNS[match.group()]
+        harmed = _replace(text, *match.span(), new)
+        context = _context(harmed, match.start(), match.start() + len(new))
+        harms.append(
+            ("sign, fraction or superscript changed", harmed, match.span(), _appears(context, text.count(context)))
+        )
     for match in _ADDRESS.finditer(text):
         address = match.group()
         letters = [i for i, ch in enumerate(address) if ch.isalpha()]
@@ -475,10 +537,12 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
                 ("e-mail or web address changed", harmed, match.span(), _appears(context, text.count(context)))
             )
     for match in re.finditer(r"\b(?:" + "|".join(NAMES) + r")\b", text):
-        new = rng.choice([name for name in NAMES if name != match.group()])
-        harmed = _replace(text, *match.span(), new)
-        context = _context(harmed, match.start(), match.start() + len(new))
-        harms.append(("name replaced", harmed, match.span(), _appears(context, text.count(context))))
+        others = [name for name in NAMES if name != match.group()]
+        closest = min(others, key=lambda name: Levenshtein.distance(name, match.group()))  # `Clark`: `Clarke`
+        for new in dict.fromkeys([rng.choice(others), closest]):
+            harmed = _replace(text, *match.span(), new)
+            context = _context(harmed, match.start(), match.start() + len(new))
+            harms.append(("name replaced", harmed, match.span(), _appears(context, text.count(context))))
     for match in re.finditer(r"(?<=JALAN )[A-Z]{4,}|(?<=^)[A-Z]{4,}(?= )", text, re.M):  # street and shop names
         word = match.group()
         i = rng.randrange(1, len(word))
@@ -603,8 +667,6 @@ def benchmark_adversarial(
     texts: Sequence[str], policy: str | GuardPolicy = "strict", source: str = "generated", seed: int = 0
 ) -> AdversarialBenchmark:
     """Refused / total per category of harmful change, and plain repairs taken."""
-    from rapidfuzz.distance import Levenshtein
-
     from ..guard import apply_guard, get_policy
 
     started, load_start = time.perf_counter(), load_average()

@@ -4,11 +4,14 @@ identifier changes, character by character.
 Every character of the OCR text gets a permission: free, or the replacements it may take. Inside
 a number only the OCR's look-alike letters may become their digits (`$1O0.00` -> `$100.00`, also
 a letter opening an amount, `B.70` -> `8.70`); a digit inside a word may become a letter
-(`Tota1` -> `Total`) or, where a known word results, go (`W1alton` -> `Walton`); currency signs,
-and a month, unit, currency code or `a.m.` / `PM` beside a number, may not change at all; nor may
-an e-mail or web address (`info@shop.com.my`, `www.shop.com`), an identifier that a letter
-changes as surely as a digit. No digit or sign may be added, no letter or sign glued to a number
-or an address, no space taken from or put between a number and its neighbour.
+(`Tota1` -> `Total`) or, where a known word results, go (`W1alton` -> `Walton`). A fraction or a
+superscript is a digit (`½`, `m²`), but no OCR slip. Signs that carry a meaning (currency, `%`,
+`°`, `§`, `+` as in `A+` or `+60`), and a month, unit, currency code or `a.m.` / `PM` beside a
+number, may not change at all; nor may an e-mail or web address (`info@shop.com.my`,
+`www.shop.com`), an identifier that a letter changes as surely as a digit, but for the case of its
+letters, which an address ignores (`GmAIL` -> `GMAIL`). No digit or sign may
+be added, no letter or sign glued to a number or an address, no space taken from or put between
+a number and its neighbour.
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from .channel import is_known
 from .units import EDGE_PUNCTUATION, Word, is_number, not_applied
 
 LOOKALIKE_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8", "Z": "2", "g": "9"}
-PROTECTED_SYMBOLS = frozenset("$€£¥₹¢₩₽%‰")
+PROTECTED_SYMBOLS = frozenset("$€£¥₹¢₩₽%‰°§¶№+")  # `+` marks `A+` blood, a `B+` grade, a `+60` phone
 # Words that say what a number means: beside one, they are as protected as its digits.
 NUMBER_NEIGHBOURS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec "
     "mg g kg lb lbs oz ml l cl dl km m cm mm ft in yd mi kwh kw w v h hr hrs min s sec pcs pc qty x "
-    "rm usd eur gbp myr sgd idr inr aud cad chf jpy cny hkd rp am pm a.m p.m".split()
+    "°c °f c f k rm usd eur gbp myr sgd idr inr aud cad chf jpy cny hkd rp am pm a.m p.m".split()
 )
 # e-mail and web addresses: a name with an `@`, one after `www.` or `http://`, or one that ends in a
 # generic top-level domain (`shop.com`, `shop.com.my`); `end.He`, a space lost after a full stop, is none
@@ -82,8 +85,8 @@ class NumberProtection:
             for index in range(len(words))
         ]
         for index, (word, core) in enumerate(zip(words, cores)):
-            if _ADDRESS.fullmatch(core):
-                self.allowed[word.core_start : word.core_end] = [""] * len(core)
+            if _ADDRESS.fullmatch(core):  # its letters may change case only: addresses ignore case
+                self.allowed[word.core_start : word.core_end] = [ch.swapcase() if ch.isalpha() else "" for ch in core]
                 self.number_id[word.core_start : word.core_end] = [index] * len(core)
                 self.addresses.append((word.core_start, word.core_end))
             elif numeric[index]:
@@ -92,10 +95,10 @@ class NumberProtection:
                     position = word.core_start + offset
                     self.allowed[position] = LOOKALIKE_DIGITS[core[offset]] if offset in repairable else ""
                     self.number_id[position] = index
-            elif any(ch.isdecimal() for ch in core):  # a word with an OCR digit in it: 'Tota1', 'f6llowed'
+            elif any(ch.isnumeric() for ch in core):  # a word with an OCR digit in it: 'Tota1', 'f6llowed'
                 for offset, ch in enumerate(core):
-                    if ch.isdecimal():
-                        self.allowed[word.core_start + offset] = _ANY_LETTER
+                    if ch.isnumeric():  # a fraction or superscript is no OCR slip: `metres²` keeps it
+                        self.allowed[word.core_start + offset] = _ANY_LETTER if ch.isdecimal() else ""
             elif core.casefold() in NUMBER_NEIGHBOURS and self.beside_number[index]:
                 self.allowed[word.core_start : word.core_end] = [""] * len(core)
         for position, ch in enumerate(raw):
@@ -146,7 +149,7 @@ class NumberProtection:
 
 
 def _protected_char(ch: str) -> bool:
-    return ch.isdecimal() or ch in PROTECTED_SYMBOLS
+    return ch.isnumeric() or ch in PROTECTED_SYMBOLS
 
 
 def _number_reason(old: str, new: str) -> str:
@@ -157,7 +160,7 @@ def _number_reason(old: str, new: str) -> str:
     parts = [f"number {a} changed to {b}" for a, b in zip(removed, added)]
     parts += [f"number {a} removed" for a in removed[len(added) :]]
     parts += [f"new number {b} not in OCR text" for b in added[len(removed) :]]
-    why = "numbers, dates, units and currency signs must stay as in the OCR text"
+    why = "numbers, dates, units and signs (currency, %, °, §, +) must stay as in the OCR text"
     return "; ".join(parts) or not_applied(old, new, why)
 
 

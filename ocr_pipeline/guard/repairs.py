@@ -46,7 +46,7 @@ UNIT_WORDS = frozenset(
     "millilitre millilitres metre metres meter meters kilometre kilometres mile miles yard yards foot feet inch "
     "inches acre acres ton tons tonne tonnes percent per cent shilling shillings pence penny guinea guineas "
     "dollar dollars cent cents euro euros ringgit".split()
-) | (NUMBER_NEIGHBOURS - frozenset("may march x in m s h l g w v am".split()))  # those are words, too
+) | (NUMBER_NEIGHBOURS - frozenset("may march x in m s h l g w v c f k am".split()))  # those are words, too
 PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
 NEGATING_PREFIXES = frozenset("un in im il ir dis non non-".split())  # `paid` / `unpaid`, `legal` / `illegal`
 _DASHES = str.maketrans("–—", "--")
@@ -73,6 +73,7 @@ _NAME_FLOOR = -6.0  # a name (in title case) that spells like one is as likely a
 _NAME_MISREADING = 2.5
 _FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this may be a stray
 _COMMON_ZIPF = 5.0  # a word this common (`to`, `the`, `if`) is no OCR debris a join may swallow
+_SENTENCE_WORD_ZIPF = 5.5  # a capital opening a sentence is a name's, unless the word is this common
 _JOIN_OR_SPLIT_GUESS = 1.0  # how much more (log10) a join or a split needs to be worth a guess
 _REMOVAL_CONTEXT = 1.0  # log10 odds by which the neighbours must prefer to meet for words between them to go
 
@@ -371,12 +372,16 @@ def _case_changes(old: str, new: str) -> list[str]:
 
 
 def _name_like(old: str, index: int, context: Context) -> bool:
-    """Capitals where a sentence does not start (`Blakewater`), or a word in capitals (`JALAN`)."""
+    """A capital where a sentence does not start (`Blakewater`), a word in capitals (`JALAN`), or a
+    capital opening a sentence or a field (`Smith said`, `Patient: Watson`) unless the word is one
+    of the commonest (`The`, `He`, `Mr`), for a name opens many a sentence."""
     word = _letter_words(old)[:1]
     if not word:
         return False
     kind = case_class(word[0])
-    return kind == "upper" or (kind == "title" and not context.sentence_start(index))
+    return kind == "upper" or (
+        kind == "title" and (not context.sentence_start(index) or not is_known(word[0], _SENTENCE_WORD_ZIPF))
+    )
 
 
 def _junk(text: str) -> bool:

@@ -26,8 +26,9 @@ ADDITION = "addition"  # words the candidate adds
 
 
 def is_number(core: str) -> bool:
-    """Digits not drowned in letters: amounts, dates, identifiers ('INV-2023A'), not 'Tota1'."""
-    digits = sum(ch.isdecimal() for ch in core)
+    """Digits not drowned in letters: amounts, dates, identifiers ('INV-2023A'), not 'Tota1'. A
+    fraction or a superscript is a digit too (`½`, `m²`)."""
+    digits = sum(ch.isnumeric() for ch in core)
     letters = sum(ch.isalpha() for ch in core)
     return digits > 0 and not (letters >= 3 and letters > 2 * digits)
 

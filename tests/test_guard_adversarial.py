@@ -127,25 +127,37 @@ def test_receipt_harm_is_refused(ocr, candidate, policy):
     assert apply_guard(ocr, candidate, policy).text == ocr
 
 
-@pytest.mark.parametrize(
-    ("ocr", "candidate"),
-    [
-        ("Delivery at 9.30 a.m. tomorrow", "Delivery at 9.30 p.m. tomorrow"),
-        ("TIME: 8:13:39 PM", "TIME: 8:13:39 AM"),
-        ("Contact john@acme.com for help", "Contact john@acme.co for help"),
-        ("Contact john@acme.com for help", "Contact jahn@acme.com for help"),
-        ("WWW.SHOP.COM.MY", "WWW.SHOP.COM"),
-        ("Visit shop.com today", "Visit shap.com today"),
-        ("The account is overdue and unpaid.", "The account is overdue and paid."),
-        ("It is legal to proceed", "It is illegal to proceed"),
-        ("The man was known to the police", "The man was unknown to the police"),
-    ],
-)
+ROUND_8_HARMS = [  # harms outside the generated categories' first draw, found by probing the guard
+    ("Delivery at 9.30 a.m. tomorrow", "Delivery at 9.30 p.m. tomorrow"),
+    ("TIME: 8:13:39 PM", "TIME: 8:13:39 AM"),
+    ("Contact john@acme.com for help", "Contact john@acme.co for help"),
+    ("Contact john@acme.com for help", "Contact jahn@acme.com for help"),
+    ("WWW.SHOP.COM.MY", "WWW.SHOP.COM"),
+    ("Visit shop.com today", "Visit shap.com today"),
+    ("The account is overdue and unpaid.", "The account is overdue and paid."),
+    ("It is legal to proceed", "It is illegal to proceed"),
+    ("The man was known to the police", "The man was unknown to the police"),
+    ("Take the tablets without food", "Take the tablets with food"),
+    ("He hardly knew her", "He knew her"),
+    ("Take ½ tablet at night", "Take ¼ tablet at night"),
+    ("Floor area 25 m² in all", "Floor area 25 m³ in all"),
+    ("Store below 25 °C always", "Store below 25 °F always"),
+    ("Blood group A+ noted", "Blood group A- noted"),
+    ("See § 2 of the plan", "See ¶ 2 of the plan"),
+    ("Smith was arrested at the house.", "Smyth was arrested at the house."),
+    ("Clark said that he had seen it.", "Clarke said that he had seen it."),
+    ("Blakewater was arrested.", "Blackwater was arrested."),
+    ("Patient: Watson, blood group B+", "Patient: Wilson, blood group B+"),
+]
+
+
+@pytest.mark.parametrize(("ocr", "candidate"), ROUND_8_HARMS)
 @pytest.mark.parametrize("policy", ["strict", "lenient"])
 @pytest.mark.parametrize("noisy", [False, True])
-def test_times_addresses_and_negating_prefixes_stay(ocr, candidate, policy, noisy):
-    """A time of day, an e-mail or web address, and a word's negating prefix change no more than a digit
-    does, even where right repairs around them earn a budget for guesses."""
+def test_times_addresses_negations_signs_and_names_opening_a_sentence_stay(ocr, candidate, policy, noisy):
+    """A time of day, an e-mail or web address, a negating prefix or adverb, a fraction, a
+    superscript, a sign with a meaning and a name opening a sentence or a field change no more than
+    a digit does, even where right repairs around them earn a budget for guesses."""
     before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
     guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
     assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
@@ -174,30 +186,6 @@ def test_an_address_is_kept_whole_and_said_so():
 )
 def test_plain_repairs_beside_the_new_protections_are_taken(ocr, candidate):
     assert apply_guard(ocr, candidate).text == candidate
-
-
-@pytest.mark.parametrize(
-    ("ocr", "candidate"),
-    [
-        ("Take ½ tablet at night", "Take ¼ tablet at night"),
-        ("Floor area 25 m² in all", "Floor area 25 m³ in all"),
-        ("Store below 25 °C always", "Store below 25 °F always"),
-        ("Blood group A+ noted", "Blood group A- noted"),
-        ("See § 2 of the plan", "See ¶ 2 of the plan"),
-        ("Smith was arrested at the house.", "Smyth was arrested at the house."),
-        ("Clark said that he had seen it.", "Clarke said that he had seen it."),
-        ("Blakewater was arrested.", "Blackwater was arrested."),
-        ("Patient: Watson, blood group B+", "Patient: Wilson, blood group B+"),
-    ],
-)
-@pytest.mark.parametrize("policy", ["strict", "lenient"])
-@pytest.mark.parametrize("noisy", [False, True])
-def test_signs_fractions_and_names_opening_a_sentence_stay(ocr, candidate, policy, noisy):
-    """A fraction or superscript is a digit, `°`, `§` and `+` are signs, and a name that opens a
-    sentence or a field is as much a name as one inside it."""
-    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
-    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
-    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,8 @@ REPAIR, GUESS, REFUSED = "repair", "guess", "refused"
 
 NEGATIONS = frozenset(
     "not no nor never none nothing nobody neither cannot can't don't won't isn't aren't wasn't "
-    "weren't didn't doesn't hasn't haven't hadn't shouldn't wouldn't couldn't".split()
+    "weren't didn't doesn't hasn't haven't hadn't shouldn't wouldn't couldn't "
+    "without hardly scarcely barely seldom rarely".split()  # `taken without food`, `he hardly knew her`
 )
 NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "

@@ -19,6 +19,7 @@ is a rule the OCR read), and never added.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
@@ -145,6 +146,9 @@ def case_class(text: str) -> str:
 def judge(unit, context: Context, policy: GuardPolicy) -> Verdict:
     """The verdict on one unit under `policy`."""
     old, new = context.raw[unit.start : unit.end], unit.new
+    invisible = [ch for ch in new if unicodedata.category(ch) == "Cf" and ch not in old]
+    if invisible:  # a zero-width space or a direction override: nothing an OCR misread, and unseen in review
+        return Verdict(REFUSED, f"an invisible character (U+{ord(invisible[0]):04X}) is no OCR repair")
     if unit.kind == ADDITION:
         return Verdict(REFUSED, "words added: nothing in the OCR text shows them")
     if unit.kind == REMOVAL:

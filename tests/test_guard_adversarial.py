@@ -148,6 +148,7 @@ ROUND_8_HARMS = [  # harms outside the generated categories' first draw, found b
     ("Clark said that he had seen it.", "Clarke said that he had seen it."),
     ("Blakewater was arrested.", "Blackwater was arrested."),
     ("Patient: Watson, blood group B+", "Patient: Wilson, blood group B+"),
+    ("signed by mr. smith", "signed by mr. smyth"),  # a name in small letters, after a title
     ("TOTAL 15.00", "TOTAL 15.00\u202e"),  # a right-to-left override: the line shows reversed
     ("Amount 15.00", "Amount 15.00\u200b"),  # a zero-width space: `15.00` no longer parses
 ]
@@ -185,6 +186,7 @@ def test_an_address_is_kept_whole_and_said_so():
         ("he went imto the house", "he went into the house"),  # `imto` is debris, not `to` negated
         ("the pnnished man", "the punished man"),
         ("tbe ma\u00adn", "the man"),  # an invisible soft hyphen of the OCR's may go
+        ("by mr. smitb today", "by mr. smith today"),
     ],
 )
 def test_plain_repairs_beside_the_new_protections_are_taken(ocr, candidate):

@@ -377,15 +377,19 @@ def _case_changes(old: str, new: str) -> list[str]:
 
 
 def _name_like(old: str, index: int, context: Context) -> bool:
-    """A capital where a sentence does not start (`Blakewater`), a word in capitals (`JALAN`), or a
+    """A capital where a sentence does not start (`Blakewater`), a word in capitals (`JALAN`), a
     capital opening a sentence or a field (`Smith said`, `Patient: Watson`) unless the word is one
-    of the commonest (`The`, `He`, `Mr`), for a name opens many a sentence."""
+    of the commonest (`The`, `He`, `Mr`), for a name opens many a sentence, or any word after a
+    title (`mr. smith`)."""
     word = _letter_words(old)[:1]
     if not word:
         return False
     kind = case_class(word[0])
-    return kind == "upper" or (
-        kind == "title" and (not context.sentence_start(index) or not is_known(word[0], _SENTENCE_WORD_ZIPF))
+    after_title = index > 0 and context.words[index - 1].core(context.raw).casefold() in _TITLES
+    return (
+        kind == "upper"
+        or (kind == "title" and (not context.sentence_start(index) or not is_known(word[0], _SENTENCE_WORD_ZIPF)))
+        or (after_title and word[0].isalpha())
     )
 
 

@@ -137,6 +137,8 @@ ROUND_8_HARMS = [  # harms outside the generated categories' first draw, found b
     ("The account is overdue and unpaid.", "The account is overdue and paid."),
     ("It is legal to proceed", "It is illegal to proceed"),
     ("The man was known to the police", "The man was unknown to the police"),
+    ("the goods were damaged", "the goods were undamaged"),  # a rare word negated is a word still
+    ("the nonpayment of rent", "the payment of rent"),
     ("Take the tablets without food", "Take the tablets with food"),
     ("He hardly knew her", "He knew her"),
     ("Take ½ tablet at night", "Take ¼ tablet at night"),

@@ -76,6 +76,7 @@ _NAME_MISREADING = 2.5
 _FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this may be a stray
 _COMMON_ZIPF = 5.0  # a word this common (`to`, `the`, `if`) is no OCR debris a join may swallow
 _SENTENCE_WORD_ZIPF = 5.5  # a capital opening a sentence is a name's, unless the word is this common
+_NEGATED_WORD_ZIPF = 2.0  # a rare negated word is a word still (`undamaged`, `nonpayment`); debris is rarer
 _JOIN_OR_SPLIT_GUESS = 1.0  # how much more (log10) a join or a split needs to be worth a guess
 _REMOVAL_CONTEXT = 1.0  # log10 odds by which the neighbours must prefer to meet for words between them to go
 
@@ -325,7 +326,7 @@ def _negates(old: str, new: str) -> bool:
         and longer.endswith(shorter)
         and shorter.isalpha()
         and is_known(shorter)
-        and (is_known(longer) or prefix.endswith("-"))
+        and (is_known(longer, _NEGATED_WORD_ZIPF) or prefix.endswith("-"))
     )
 
 

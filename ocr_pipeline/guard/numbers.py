@@ -9,9 +9,9 @@ superscript is a digit (`½`, `m²`), but no OCR slip. Signs that carry a meanin
 `°`, `§`, `+` as in `A+` or `+60`), and a month, unit, currency code or `a.m.` / `PM` beside a
 number, may not change at all; nor may an e-mail or web address (`info@shop.com.my`,
 `www.shop.com`), an identifier that a letter changes as surely as a digit, but for the case of its
-letters, which an address ignores (`GmAIL` -> `GMAIL`). No digit or sign may
-be added, no letter or sign glued to a number or an address, no space taken from or put between
-a number and its neighbour.
+letters, which an address ignores (`GmAIL` -> `GMAIL`). No digit or sign may be added, no letter
+or sign glued to a number or an address, no space taken from or put between a number and its
+neighbour.
 """
 
 from __future__ import annotations

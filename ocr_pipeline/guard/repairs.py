@@ -8,12 +8,13 @@ real word already, and the new one is rarer); `conflagration` -> `blaze` very lo
 one as the other). The score decides between a sure repair, a guess (taken only while the
 chunk's sure repairs cover it, decision.py) and a refusal.
 
-Around the score, rules no score may overrule: case changes must repair a slip or follow the line
-(`STAtIONERY` -> `STATIONERY`, not `Smith` -> `SMITH`); a hyphen does not become a dash; a
-negation, number word or unit is never removed, replaced or conjured from a real word; a name
-that spells like one changes only as a sure repair; punctuation may lose stray marks, not gain
-new ones; words may be removed only when they are stray fragments (a lone `I` before a capital
-is a rule the OCR read), and never added.
+Around the score, rules no score may overrule: no invisible character comes in; case changes
+must repair a slip or follow the line (`STAtIONERY` -> `STATIONERY`, not `Smith` -> `SMITH`); a
+hyphen does not become a dash; a negation, number word or unit is never removed, replaced or
+conjured from a real word, nor a word negated by a prefix (`paid` -> `unpaid`); a name that
+spells like one (mid-sentence, opening one, or after a title) changes only as a sure repair;
+punctuation may lose stray marks, not gain new ones; words may be removed only when they are
+stray fragments (a lone `I` before a capital is a rule the OCR read), and never added.
 """
 
 from __future__ import annotations

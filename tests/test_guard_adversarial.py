@@ -141,6 +141,9 @@ ROUND_8_HARMS = [  # harms outside the generated categories' first draw, found b
     ("the nonpayment of rent", "the payment of rent"),
     ("Take the tablets without food", "Take the tablets with food"),
     ("He hardly knew her", "He knew her"),
+    ("Il ne paie pas la facture", "Il ne paie la facture"),  # the OCR reads French, German, Spanish...
+    ("Es gibt kein Problem", "Es gibt ein Problem"),
+    ("Die Zahlung erfolgt nie", "Die Zahlung erfolgt"),
     ("Take ½ tablet at night", "Take ¼ tablet at night"),
     ("Floor area 25 m² in all", "Floor area 25 m³ in all"),
     ("Store below 25 °C always", "Store below 25 °F always"),

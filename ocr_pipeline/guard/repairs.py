@@ -36,7 +36,15 @@ REPAIR, GUESS, REFUSED = "repair", "guess", "refused"
 NEGATIONS = frozenset(
     "not no nor never none nothing nobody neither cannot can't don't won't isn't aren't wasn't "
     "weren't didn't doesn't hasn't haven't hadn't shouldn't wouldn't couldn't "
-    "without hardly scarcely barely seldom rarely".split()  # `taken without food`, `he hardly knew her`
+    "without hardly scarcely barely seldom rarely "  # `taken without food`, `he hardly knew her`
+    # in the other languages the OCR reads (German, French, Spanish, Italian, Dutch, Portuguese),
+    # but for the short ones that English OCR debris spells (`ni`, `non`, `nem`) or English has (`sin`)
+    "nicht kein keine keinen keinem keiner keines nie niemals nichts ohne nein "
+    "pas jamais aucun aucune rien sans "
+    "nunca nada ningún ninguno ninguna nadie tampoco "
+    "senza nessuno nessuna niente "
+    "niet geen nooit zonder "
+    "não nenhum nenhuma".split()
 )
 NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "

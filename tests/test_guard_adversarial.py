@@ -153,6 +153,7 @@ ROUND_8_HARMS = [  # harms outside the generated categories' first draw, found b
     ("Clark said that he had seen it.", "Clarke said that he had seen it."),
     ("Blakewater was arrested.", "Blackwater was arrested."),
     ("Patient: Watson, blood group B+", "Patient: Wilson, blood group B+"),
+    ("Patient: Hartly, blood group B+", "Patient: Hartley, blood group B+"),  # a rare name after a colon
     ("signed by mr. smith", "signed by mr. smyth"),  # a name in small letters, after a title
     ("TOTAL 15.00", "TOTAL 15.00\u202e"),  # a right-to-left override: the line shows reversed
     ("Amount 15.00", "Amount 15.00\u200b"),  # a zero-width space: `15.00` no longer parses
@@ -204,6 +205,10 @@ def test_plain_repairs_beside_the_new_protections_are_taken(ocr, candidate):
         ("Tbe man was seen. Tbe house was empty.", "The man was seen. The house was empty."),
         ("He said: Wbat is it?", "He said: What is it?"),
         ("Tlie prisoner was removed.", "The prisoner was removed."),
+        (  # a receipt's labels open lines: garbled, they are no names (RapidOCR reads SROIE so)
+            "Tolal Sales 80.91\nDiscounl 0.00\nCashler USER\nChanqe 19.10\nRoundinq -0.01",
+            "Total Sales 80.91\nDiscount 0.00\nCashier USER\nChange 19.10\nRounding -0.01",
+        ),
     ],
 )
 def test_common_words_opening_a_sentence_are_still_repaired(ocr, candidate):

@@ -85,6 +85,7 @@ _NAME_MISREADING = 2.5
 _FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this may be a stray
 _COMMON_ZIPF = 5.0  # a word this common (`to`, `the`, `if`) is no OCR debris a join may swallow
 _SENTENCE_WORD_ZIPF = 5.5  # a capital opening a sentence is a name's, unless the word is this common
+_PRINTED_WORD_ZIPF = 2.0  # ... or no word at all: below this, likelier an OCR garble than a name as printed
 _NEGATED_WORD_ZIPF = 2.0  # a rare negated word is a word still (`undamaged`, `nonpayment`); debris is rarer
 _JOIN_OR_SPLIT_GUESS = 1.0  # how much more (log10) a join or a split needs to be worth a guess
 _REMOVAL_CONTEXT = 1.0  # log10 odds by which the neighbours must prefer to meet for words between them to go
@@ -387,20 +388,34 @@ def _case_changes(old: str, new: str) -> list[str]:
 
 
 def _name_like(old: str, index: int, context: Context) -> bool:
-    """A capital where a sentence does not start (`Blakewater`), a word in capitals (`JALAN`), a
-    capital opening a sentence or a field (`Smith said`, `Patient: Watson`) unless the word is one
-    of the commonest (`The`, `He`, `Mr`), for a name opens many a sentence, or any word after a
-    title (`mr. smith`)."""
+    """A capital where a sentence does not start (`Blakewater`), a word in capitals (`JALAN`), or a
+    capital opening a sentence or a field (`Smith said`, `Blakewater was`, `Patient: Hartly`) unless
+    the word is one of the commonest (`The`, `He`, `Mr`) or a label of a line that is no sentence
+    (a receipt's `Discounl 0.00`); and any word after a title (`mr. smith`)."""
     word = _letter_words(old)[:1]
     if not word:
         return False
     kind = case_class(word[0])
-    after_title = index > 0 and context.words[index - 1].core(context.raw).casefold() in _TITLES
-    return (
-        kind == "upper"
-        or (kind == "title" and (not context.sentence_start(index) or not is_known(word[0], _SENTENCE_WORD_ZIPF)))
-        or (after_title and word[0].isalpha())
-    )
+    previous = context.words[index - 1] if index > 0 else None
+    if previous is not None and previous.core(context.raw).casefold() in _TITLES:
+        return word[0].isalpha()
+    if kind != "title" or not context.sentence_start(index):
+        return kind in ("upper", "title")
+    if is_known(word[0], _SENTENCE_WORD_ZIPF):
+        return False
+    after_colon = previous is not None and context.raw[previous.start : previous.end].endswith(":")
+    return after_colon or is_known(word[0], _PRINTED_WORD_ZIPF) or _prose_follows(index, context)
+
+
+def _prose_follows(index: int, context: Context) -> bool:
+    """Whether the next word, on the same line, starts with a small letter: a sentence runs on."""
+    if index + 1 >= len(context.words):
+        return False
+    following = context.words[index + 1]
+    if "\n" in context.raw[context.words[index].end : following.start]:
+        return False
+    core = following.core(context.raw)
+    return bool(core) and core[0].islower()
 
 
 def _junk(text: str) -> bool:

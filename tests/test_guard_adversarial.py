@@ -157,6 +157,7 @@ ROUND_8_HARMS = [  # harms outside the generated categories' first draw, found b
     ("signed by mr. smith", "signed by mr. smyth"),  # a name in small letters, after a title
     ("TOTAL 15.00", "TOTAL 15.00\u202e"),  # a right-to-left override: the line shows reversed
     ("Amount 15.00", "Amount 15.00\u200b"),  # a zero-width space: `15.00` no longer parses
+    ("Paid to the shop\u200bkeeper", "Paid to the shop\u200bkee\u200bper"),  # one more than the OCR had
 ]
 
 

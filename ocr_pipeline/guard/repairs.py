@@ -157,7 +157,7 @@ def case_class(text: str) -> str:
 def judge(unit, context: Context, policy: GuardPolicy) -> Verdict:
     """The verdict on one unit under `policy`."""
     old, new = context.raw[unit.start : unit.end], unit.new
-    invisible = [ch for ch in new if unicodedata.category(ch) == "Cf" and ch not in old]
+    invisible = [ch for ch in set(new) if unicodedata.category(ch) == "Cf" and new.count(ch) > old.count(ch)]
     if invisible:  # a zero-width space or a direction override: nothing an OCR misread, and unseen in review
         return Verdict(REFUSED, f"an invisible character (U+{ord(invisible[0]):04X}) is no OCR repair")
     if unit.kind == ADDITION:

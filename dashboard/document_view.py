@@ -5,13 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from ocr_pipeline import notices
-from ocr_pipeline.documents import SUPPORTED_FORMATS, SUPPORTED_SUFFIXES, Document
+from ocr_pipeline.documents import SUPPORTED_FORMATS, Document
 
 from . import resources, session, sidebar
 from .boundary import explain
 from .session import UserFile
 
-UPLOAD_TYPES = [suffix[1:] for suffix in SUPPORTED_SUFFIXES]
 NOTICE_ICONS = {
     notices.TRUNCATED: ":material/content_cut:",
     notices.BLANK: ":material/hide_image:",
@@ -28,9 +27,9 @@ def upload(slot: str, label: str = "Drop a scan, photo or PDF here") -> UserFile
         received = st.session_state.get(uploader_key)
         session.set_file(slot, UserFile.of(received.name, received.getvalue()) if received else None)
 
-    st.file_uploader(
-        label, type=UPLOAD_TYPES, key=uploader_key, on_change=take_upload, help=f"Supported: {SUPPORTED_FORMATS}."
-    )
+    # no `type=` filter: the browser would refuse another file type with only a red mark on its name;
+    # let it through, and `decode` says what the file is and what is supported
+    st.file_uploader(label, key=uploader_key, on_change=take_upload, help=f"Supported: {SUPPORTED_FORMATS}.")
     return st.session_state.get(slot)
 
 

@@ -3,16 +3,20 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import correction_view, document_view, keys, model_state, prompt_view, resources, sidebar
+from dashboard import correction_view, keys, model_state, prompt_view, resources, sidebar
 from ocr_pipeline.batch import batch_zip, expand_inputs, run_batch
+from ocr_pipeline.documents import SUPPORTED_FORMATS
 
 st.title("Batch")
 st.caption(
     "Drop many documents, or one .zip of them. A file that cannot be read becomes a row with its error; the rest go on."
 )
 
-uploads = st.file_uploader(
-    "Documents or a .zip", type=[*document_view.UPLOAD_TYPES, "zip"], accept_multiple_files=True, key="batch:uploader"
+uploads = st.file_uploader(  # every type: a file that is none of ours is a row with its error
+    "Documents or a .zip",
+    accept_multiple_files=True,
+    key="batch:uploader",
+    help=f"Supported: {SUPPORTED_FORMATS}, .zip.",
 )
 with st.container(horizontal=True):
     also_correct = st.toggle(

@@ -85,6 +85,20 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
     print("memory:", MEMORY)
 
 
+def test_a_file_of_another_type_is_told_what_is_supported(app_url, browser, tmp_path):
+    """The uploader used to filter by type, so the browser refused a `.heic` with only a red mark."""
+    photo = tmp_path / "photo.heic"
+    photo.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(100))
+    page = open_page(browser)
+    page.goto(app_url)
+    wait_idle(page)
+    page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(photo))
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="unsupported file type")
+    alert.wait_for()
+    assert "photo.heic" in alert.inner_text() and "PDF" in alert.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
 @pytest.mark.parametrize(("title", "name"), [("Batch", "batch"), ("Models & resources", "models")])
 def test_every_page_opens_without_error(app_url, browser, title, name):
     page = open_app_page(browser, app_url, title)

@@ -71,7 +71,8 @@ def expand_inputs(files: Iterable[tuple[str, bytes]], limits: DocumentLimits | N
     inputs: list[BatchInput] = []
     for name, data in files:
         label = safe_name(name)
-        if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
+        suffix = PurePosixPath(label).suffix.lower()  # a .docx or .xlsx is a zip too, but one document, not a folder
+        if suffix == ".zip" or (not suffix and data[:4] == b"PK\x03\x04"):
             inputs.extend(_unzip(label, data, limits))
         else:
             inputs.append(BatchInput(label, lambda data=data: data))

@@ -120,3 +120,12 @@ def _png() -> bytes:
     from ocr_pipeline import samples
 
     return samples.to_bytes(samples.render_lines(["Total 12.50"]))
+
+
+def test_an_office_file_is_one_row_that_says_its_type_not_a_folder_of_xml(invoice_png):
+    """A .docx is a zip inside: it used to be unpacked into a row per XML part."""
+    docx = _zip({"[Content_Types].xml": b"<x/>", "word/document.xml": b"<x/>"})
+    inputs = expand_inputs([("letter.docx", docx), ("scans", _zip({"a.png": invoice_png}))])
+    assert [item.name for item in inputs] == ["letter.docx", "scans/a.png"]  # a zip without a name is still read
+    [row] = run_batch(inputs[:1], _fake_ocr)
+    assert "unsupported file type '.docx'" in row.error

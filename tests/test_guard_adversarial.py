@@ -214,3 +214,86 @@ def test_plain_repairs_beside_the_new_protections_are_taken(ocr, candidate):
 )
 def test_common_words_opening_a_sentence_are_still_repaired(ocr, candidate):
     assert apply_guard(ocr, candidate).text == candidate
+
+
+OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many close, and lenient took them
+    ("Pay the lessor on demand.", "Pay the lessee on demand."),  # a role: -or / -ee, -er / -ee
+    ("Signed by the employer.", "Signed by the employee."),
+    ("Hypotension noted on the ward.", "Hypertension noted on the ward."),  # a prefix for its opposite
+    ("He is underweight for his age.", "He is overweight for his age."),
+    ("Tax is included in the price.", "Tax is excluded in the price."),
+    ("the pre-operative care plan", "the post-operative care plan"),
+    ("It is asymptomatic at present.", "It is symptomatic at present."),  # a- and ab- negate too
+    ("The result is abnormal today.", "The result is normal today."),
+    ("Sales increased by a tenth.", "Sales decreased by a tenth."),  # an antonym, inflected alike
+    ("Turn north at the gate.", "Turn south at the gate."),
+    ("the northern gate was shut", "the southern gate was shut"),
+    ("The maximum dose was given.", "The minimum dose was given."),
+    ("The account was debited today.", "The account was credited today."),
+    ("The patient is male, aged forty.", "The patient is female, aged forty."),
+    ("Fever is absent on waking.", "Fever is present on waking."),
+    ("the anterior wall of the heart", "the posterior wall of the heart"),
+    ("The alarm is on at night.", "The alarm is off at night."),
+    ("It is harmless to children.", "It is harmful to children."),
+    ("His account was closed.", "Her account was closed."),
+]
+
+
+@pytest.mark.parametrize(("ocr", "candidate"), OPPOSITE_HARMS)
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_a_word_never_becomes_its_opposite(ocr, candidate, policy, noisy):
+    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
+    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
+    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
+    assert any("opposite" in reason or "negates" in reason for reason in guarded.reasons), guarded.reasons
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("Sales iucreased by a tenth.", "Sales increased by a tenth."),  # a misread opposite is still repaired
+        ("Pay the lessec on demand.", "Pay the lessee on demand."),
+        ("tbe nortliern gate", "the northern gate"),
+        ("he went ato the house", "he went to the house"),  # `a` glued on is no negating prefix
+        ("tbe per cent", "the per cent"),  # `per` is no role suffix: too short a stem
+    ],
+)
+def test_repairs_of_words_that_have_opposites_are_taken(ocr, candidate):
+    assert apply_guard(ocr, candidate).text == candidate
+
+
+UNIT_HARMS = [  # units of medicine and science beside a number, prefixed and compound; a dosing frequency
+    ("Give 10 IU now.", "Give 10 U now."),
+    ("Glucose 5.2 mmol/L today.", "Glucose 5.2 mol/L today."),
+    ("Take 5 mcg daily.", "Take 5 mg daily."),
+    ("Take 5 mg daily.", "Take 5 mcg daily."),  # nothing put inside a unit, either
+    ("Take 1 tsp daily.", "Take 1 tbsp daily."),
+    ("Take 1 teaspoon daily.", "Take 1 tablespoon daily."),
+    ("Speed 50 mph here.", "Speed 50 kph here."),
+    ("Cuff at 20 kPa now.", "Cuff at 20 Pa now."),
+    ("Dose 2 mg/kg daily.", "Dose 2 mg/g daily."),
+    ("Take b.i.d. with food.", "Take t.i.d. with food."),
+    ("Take q.d. with food.", "Take q.i.d. with food."),
+]
+
+
+@pytest.mark.parametrize(("ocr", "candidate"), UNIT_HARMS)
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_a_unit_or_dosing_frequency_stays(ocr, candidate, policy, noisy):
+    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
+    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
+    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("lying iu the passage for 3 hours", "lying in the passage for 3 hours"),  # `iu` is the OCR's `in`
+        ("Glucose 5.2 mmol/L tbe same", "Glucose 5.2 mmol/L the same"),
+        ("Take 1 tsp daily witb food", "Take 1 tsp daily with food"),
+    ],
+)
+def test_repairs_beside_units_are_taken(ocr, candidate):
+    assert apply_guard(ocr, candidate).text == candidate

@@ -44,6 +44,7 @@ CATEGORIES = (
     "amounts swapped between lines",
     "negation removed",
     "negation added or removed by a prefix",
+    "word turned into its opposite",
     "time of day changed",
     "e-mail or web address changed",
     "sign, fraction or superscript changed",
@@ -114,6 +115,12 @@ UNITS = {
     "miles": "yards",
     "pounds": "ounces",
     "litres": "gallons",
+    "mcg": "mg",
+    "IU": "U",
+    "mmol/L": "mol/L",
+    "tsp": "tbsp",
+    "kPa": "Pa",
+    "mph": "kph",
 }
 NUMBER_WORDS = {
     "hundred": "thousand",
@@ -145,6 +152,39 @@ PREFIX_NEGATED = {
     "honest": "dishonest",
     "possible": "impossible",
     "regular": "irregular",
+}
+# words and their opposites, of every shape: a prefix (`hyper-`), a role (`-er` / `-ee`), an antonym
+OPPOSITES = {
+    "increased": "decreased",
+    "decreased": "increased",
+    "before": "after",
+    "after": "before",
+    "left": "right",
+    "right": "left",
+    "upper": "lower",
+    "positive": "negative",
+    "negative": "positive",
+    "normal": "abnormal",
+    "abnormal": "normal",
+    "male": "female",
+    "female": "male",
+    "hypertension": "hypotension",
+    "hypotension": "hypertension",
+    "lessor": "lessee",
+    "lessee": "lessor",
+    "employer": "employee",
+    "employee": "employer",
+    "plaintiff": "defendant",
+    "defendant": "plaintiff",
+    "debited": "credited",
+    "credited": "debited",
+    "guilty": "innocent",
+    "overpaid": "underpaid",
+    "underpaid": "overpaid",
+    "INCLUDE": "EXCLUDE",
+    "EXCLUDE": "INCLUDE",
+    "CREDIT": "DEBIT",
+    "DEBIT": "CREDIT",
 }
 SIGNS = {
     "A+": "A-",
@@ -240,6 +280,8 @@ def sample_receipt(rng: random.Random) -> str:
         f"RM {cash:.2f}",
         "CHANGE",
         f"RM {cash - total:.2f}",
+        f"PRICES {rng.choice(('INCLUDE', 'EXCLUDE'))} GST",
+        f"PAID BY {rng.choice(('CREDIT', 'DEBIT'))} CARD",
         "GOODS SOLD ARE NOT RETURNABLE",
         "THANK YOU, PLEASE COME AGAIN",
     ]
@@ -260,6 +302,8 @@ _PROSE = (
     "The witness left the house at {hour} {ampm}, and the account was {paid} when he returned.",
     "The bench held that the seizure was {lawful}, and the man's name was {known} to the police.",
     "{name} was arrested at the house of his brother, and no money was found upon him.",
+    "The {party} said the rent was {debited} to his account {timing} the hearing, and had been {overpaid}.",
+    "The jury found the {accused} {verdict}, and the {side} window of the shop was said to be broken.",
 )
 _DAYS = ("first", "second", "third", "fifth", "tenth", "twentieth")
 _WORDS = ("two", "three", "five", "six", "seven", "ten", "twenty")
@@ -282,6 +326,13 @@ def sample_prose(rng: random.Random) -> str:
             paid=rng.choice(("paid", "unpaid")),
             lawful=rng.choice(("lawful", "unlawful", "legal", "illegal", "regular", "irregular")),
             known=rng.choice(("known", "unknown")),
+            party=rng.choice(("lessor", "lessee", "employer", "employee")),
+            debited=rng.choice(("debited", "credited")),
+            timing=rng.choice(("before", "after")),
+            overpaid=rng.choice(("overpaid", "underpaid")),
+            accused=rng.choice(("plaintiff", "defendant")),
+            verdict=rng.choice(("guilty", "liable")),
+            side=rng.choice(("left", "right", "upper")),
         )
         for s in sentences
     )
@@ -293,6 +344,10 @@ _NOTE_LINES = (
     "Store below {temp} °C. The dressing was {paid} for by the ward.",
     "Room area {area} m². Contact {email} with the results.",
     "See § {section} of the care plan: the patient is {known} to the clinic and has no allergies.",
+    "Blood pressure {trend} since admission, with {pressure} noted; the {side} lung is clear.",
+    "The test was {result} and the ECG {normal}; take the tablet {timing} meals. Sex: {sex}.",
+    "Glucose {glucose} mmol/L; give {number} IU of insulin, or {spoons} tsp of the syrup, and {dose} mcg.",
+    "Cuff pressure {kpa} kPa; brought in by car at {speed} mph.",
 )
 
 
@@ -315,6 +370,18 @@ def sample_note(rng: random.Random) -> str:
             email=f"{name.lower()}{rng.randint(1, 99)}@clinic.org",
             section=rng.randint(1, 20),
             known=rng.choice(("known", "unknown")),
+            trend=rng.choice(("increased", "decreased")),
+            pressure=rng.choice(("hypertension", "hypotension")),
+            side=rng.choice(("left", "right", "upper")),
+            result=rng.choice(("positive", "negative")),
+            normal=rng.choice(("normal", "abnormal")),
+            timing=rng.choice(("before", "after")),
+            sex=rng.choice(("male", "female")),
+            glucose=f"{rng.randint(3, 20)}.{rng.randint(0, 9)}",
+            spoons=rng.randint(1, 4),
+            dose=rng.randint(5, 500),
+            kpa=rng.randint(10, 40),
+            speed=rng.randint(10, 70),
         )
         for line in rng.sample(_NOTE_LINES, 4)
     )
@@ -496,6 +563,7 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
     for category, table in (
         ("negation removed", NEGATED),
         ("negation added or removed by a prefix", PREFIX_NEGATED),
+        ("word turned into its opposite", OPPOSITES),
         ("unit changed", UNITS),
         ("number word changed", NUMBER_WORDS),
     ):

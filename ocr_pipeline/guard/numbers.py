@@ -6,12 +6,12 @@ a number only the OCR's look-alike letters may become their digits (`$1O0.00` ->
 a letter opening an amount, `B.70` -> `8.70`); a digit inside a word may become a letter
 (`Tota1` -> `Total`) or, where a known word results, go (`W1alton` -> `Walton`). A fraction or a
 superscript is a digit (`½`, `m²`), but no OCR slip. Signs that carry a meaning (currency, `%`,
-`°`, `§`, `+` as in `A+` or `+60`), and a month, unit, currency code or `a.m.` / `PM` beside a
-number, may not change at all; nor may an e-mail or web address (`info@shop.com.my`,
-`www.shop.com`), an identifier that a letter changes as surely as a digit, but for the case of its
-letters, which an address ignores (`GmAIL` -> `GMAIL`). No digit or sign may be added, no letter
-or sign glued to a number or an address, no space taken from or put between a number and its
-neighbour.
+`°`, `§`, `+` as in `A+` or `+60`), and a month, unit (`mg`, `mcg`, `mmol/L`, `tsp`),
+currency code or `a.m.` / `PM` beside a number, may not change at all; nor may an e-mail or web
+address (`info@shop.com.my`, `www.shop.com`), an identifier that a letter changes as surely as a
+digit, but for the case of its letters, which an address ignores (`GmAIL` -> `GMAIL`). No digit or
+sign may be added, no letter or sign glued to a number or an address, no space taken from or put
+between a number and its neighbour.
 """
 
 from __future__ import annotations
@@ -33,6 +33,16 @@ NUMBER_NEIGHBOURS = frozenset(
     "mg g kg lb lbs oz ml l cl dl km m cm mm ft in yd mi kwh kw w v h hr hrs min s sec pcs pc qty x "
     "°c °f c f k rm usd eur gbp myr sgd idr inr aud cad chf jpy cny hkd rp am pm a.m p.m".split()
 )
+# ... and the units of science, medicine and the kitchen with their SI prefixes (`mcg`, `mmol`,
+# `kPa`, `GHz`), protected beside a number only: alone, `ms` or `pa` may be OCR debris
+_UNIT_SYMBOLS = frozenset(
+    symbol.casefold()  # `µ` folds to the Greek `μ`
+    for symbol in [prefix + base for prefix in ("m", "µ", "u", "mc", "n") for base in ("g", "l", "mol")]
+    + [prefix + base for prefix in ("k", "m", "g") for base in ("w", "wh", "hz", "j", "b", "pa")]
+    + "wh hz pa hpa dl µm nm µs ns ms kv mv ma mah mol meq mmhg kcal cal tsp tbsp mph kph kmh mins secs "
+    "yr yrs wk wks ppm rpm cc".split()
+)
+_CASED_UNITS = frozenset(["IU"])  # international units; `iu` is the OCR's `in`
 # e-mail and web addresses: a name with an `@`, one after `www.` or `http://`, or one that ends in a
 # generic top-level domain (`shop.com`, `shop.com.my`); `end.He`, a space lost after a full stop, is none
 _ADDRESS = re.compile(
@@ -44,6 +54,16 @@ _ADDRESS = re.compile(
 _OPENING_QUOTES = frozenset("\"'“‘«")
 _LETTER_RUN = re.compile(r"(?:[^\W\d_]|\|)+")
 _ANY_LETTER = "any letter"  # marks a digit inside a word, which may become any letter
+
+
+def names_a_unit(core: str) -> bool:
+    """Whether a word says what the number beside it means: a month, a currency code, `a.m.`, or a
+    unit, compound ones too (`mg`, `mcg`, `IU`, `mmol/L`, `km/h`, `tsp`, `mph`); no change may touch it."""
+    folded = core.casefold()
+    if folded in NUMBER_NEIGHBOURS or folded in _UNIT_SYMBOLS or core in _CASED_UNITS:
+        return True
+    parts = folded.split("/")
+    return len(parts) > 1 and all(part in NUMBER_NEIGHBOURS or part in _UNIT_SYMBOLS for part in parts)
 
 
 def _repairable_positions(core: str) -> set[int]:
@@ -76,7 +96,7 @@ class NumberProtection:
     def __init__(self, raw: str, words: list[Word]):
         self.raw = raw
         self.allowed: list[str | None] = [None] * len(raw)  # None: free; otherwise the permitted replacements
-        self.number_id = [-1] * len(raw)  # the word index of the number (or address) a character belongs to
+        self.number_id = [-1] * len(raw)  # the word index of the number (address, unit) a character belongs to
         self.addresses: list[tuple[int, int]] = []
         cores = [w.core(raw) for w in words]
         numeric = [is_number(core) for core in cores]
@@ -99,8 +119,9 @@ class NumberProtection:
                 for offset, ch in enumerate(core):
                     if ch.isnumeric():  # a fraction or superscript is no OCR slip: `metres²` keeps it
                         self.allowed[word.core_start + offset] = _ANY_LETTER if ch.isdecimal() else ""
-            elif core.casefold() in NUMBER_NEIGHBOURS and self.beside_number[index]:
+            elif self.beside_number[index] and names_a_unit(core):  # nothing changed, nothing put inside
                 self.allowed[word.core_start : word.core_end] = [""] * len(core)
+                self.number_id[word.core_start : word.core_end] = [index] * len(core)
         for position, ch in enumerate(raw):
             if ch in PROTECTED_SYMBOLS:
                 self.allowed[position] = ""

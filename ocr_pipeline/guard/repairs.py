@@ -11,7 +11,8 @@ chunk's sure repairs cover it, decision.py) and a refusal.
 Around the score, rules no score may overrule: no invisible character comes in; case changes
 must repair a slip or follow the line (`STAtIONERY` -> `STATIONERY`, not `Smith` -> `SMITH`); a
 hyphen does not become a dash; a negation, number word or unit is never removed, replaced or
-conjured from a real word, nor a word negated by a prefix (`paid` -> `unpaid`); a name that
+conjured from a real word, nor a word turned into its opposite (`paid` -> `unpaid`, `increased`
+-> `decreased`, meaning.py); a name that
 spells like one (mid-sentence, opening one, or after a title) changes only as a sure repair;
 punctuation may lose stray marks, not gain new ones; words may be removed only when they are
 stray fragments (a lone `I` before a capital is a rule the OCR read), and never added.
@@ -27,6 +28,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .channel import is_known, misreading_cost, spelling_logprob_per_letter, word_logprob
 from .context import context_gain, removal_gain
+from .meaning import reversed_meaning
 from .numbers import NUMBER_NEIGHBOURS
 from .policy import GuardPolicy
 from .units import ADDITION, EDGE_PUNCTUATION, MARKS, REMOVAL, WORD_CORE, Word, is_number
@@ -50,16 +52,18 @@ NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
     "billion trillion dozen half quarter first second third fourth fifth sixth seventh eighth ninth tenth once "
-    "twice thrice double triple".split()
+    "twice thrice double triple "
+    # how often a dose is taken (twice a day, four times, every other day, at bedtime, as needed);
+    # not `bid`, `od` or `bd`, which are words or OCR debris too
+    "b.i.d t.i.d q.i.d q.d q.o.d q.h.s o.d b.d t.d.s q.d.s p.r.n tid qid tds qds qod qhs prn".split()
 )
 UNIT_WORDS = frozenset(
     "gram grams kilogram kilograms milligram milligrams pound pounds ounce ounces litre litres liter liters "
     "millilitre millilitres metre metres meter meters kilometre kilometres mile miles yard yards foot feet inch "
     "inches acre acres ton tons tonne tonnes percent per cent shilling shillings pence penny guinea guineas "
-    "dollar dollars cent cents euro euros ringgit".split()
+    "dollar dollars cent cents euro euros ringgit teaspoon teaspoons tablespoon tablespoons".split()
 ) | (NUMBER_NEIGHBOURS - frozenset("may march x in m s h l g w v c f k am".split()))  # those are words, too
 PROTECTED_WORDS = NEGATIONS | NUMBER_WORDS | UNIT_WORDS
-NEGATING_PREFIXES = frozenset("un in im il ir dis non non-".split())  # `paid` / `unpaid`, `legal` / `illegal`
 _DASHES = str.maketrans("–—", "--")
 _MARKS_INSIDE = re.compile(r"[^\w'’-]+")
 _QUOTE_MARKS = frozenset('"“”«»')
@@ -86,7 +90,6 @@ _FRAGMENT_ZIPF = 5.0  # a fragment of at most 3 letters less common than this ma
 _COMMON_ZIPF = 5.0  # a word this common (`to`, `the`, `if`) is no OCR debris a join may swallow
 _SENTENCE_WORD_ZIPF = 5.5  # a capital opening a sentence is a name's, unless the word is this common
 _PRINTED_WORD_ZIPF = 2.0  # ... or no word at all: below this, likelier an OCR garble than a name as printed
-_NEGATED_WORD_ZIPF = 2.0  # a rare negated word is a word still (`undamaged`, `nonpayment`); debris is rarer
 _JOIN_OR_SPLIT_GUESS = 1.0  # how much more (log10) a join or a split needs to be worth a guess
 _REMOVAL_CONTEXT = 1.0  # log10 odds by which the neighbours must prefer to meet for words between them to go
 
@@ -313,7 +316,7 @@ def _letter_words(text: str) -> list[str]:
 
 def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
     """A negation, number word or unit of the OCR text that the change drops or replaces, or a
-    real word negated or un-negated by a prefix; a word is read whole and split at its marks too
+    word whose meaning the change turns round (meaning.py); a word is read whole and split at its marks too
     (not at hyphens or apostrophes), so that a code inside brackets counts (`TAX(RM)`)."""
     kept = {w.casefold() for w in new_words + _pieces(new_words)}
     for word in old_words + _pieces(old_words):
@@ -321,23 +324,9 @@ def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
             folded = word.casefold()
             kind = "negation" if folded in NEGATIONS else "number word" if folded in NUMBER_WORDS else "unit"
             return f"the {kind} {word!r} must stay"
-    if len(old_words) == len(new_words) == 1 and _negates(old_words[0].casefold(), new_words[0].casefold()):
-        return "a prefix that negates a word (un-, in-, dis-, non-) is never added or taken away"
+    if len(old_words) == len(new_words) == 1:
+        return reversed_meaning(old_words[0], new_words[0])
     return None
-
-
-def _negates(old: str, new: str) -> bool:
-    """Whether one known word is the other with a negating prefix: `unpaid` -> `paid`, `legal` -> `illegal`.
-    OCR debris that looks like a prefix (`imto` -> `to`) is no known word, and goes as debris."""
-    shorter, longer = sorted((old, new), key=len)
-    prefix = longer[: len(longer) - len(shorter)]
-    return (
-        prefix in NEGATING_PREFIXES
-        and longer.endswith(shorter)
-        and shorter.isalpha()
-        and is_known(shorter)
-        and (is_known(longer, _NEGATED_WORD_ZIPF) or prefix.endswith("-"))
-    )
 
 
 def _pieces(words: list[str]) -> list[str]:

@@ -1,0 +1,160 @@
+"""One known word changed into another that turns its meaning round: refused under every policy.
+
+The channel may find such words close (`hypotension` and `hypertension` differ by two letters,
+`employer` and `employee` by one), and the lenient policy, trusting the model more, took many of
+them (`increased` -> `decreased`, `north` -> `south`, `absent` -> `present`). An OCR that misread
+one for the other is rare; a model that wrote one for the other changed what the document says.
+Three shapes:
+
+- a negating prefix added or taken away: `paid` / `unpaid`, `legal` / `illegal`, `normal` /
+  `abnormal`, `symptomatic` / `asymptomatic`;
+- a prefix or a suffix for its opposite: `hypo-` / `hyper-`, `over-` / `under-`, `in-` / `ex-`,
+  `-er` / `-ee`, `-ful` / `-less`;
+- a word for its opposite, in any inflection both share: `debit` / `credit` (`debited`),
+  `north` / `south` (`northern`), `male` / `female` (`males`).
+
+OCR debris that looks like a prefix (`imto` -> `to`) is no word in the frequency list, so it may
+still go: both words must be words.
+"""
+
+from __future__ import annotations
+
+from .channel import is_known
+
+NEGATING_PREFIXES = frozenset("un in im il ir dis non non- a ab".split())
+_GLUED_ARTICLE = frozenset(["a", "ab"])  # ... unless it is `a` glued on: `ato`, `aand` are words too
+_NEGATED_STEM = 5  # letters after `a-` or `ab-` for a negated word (`amoral`, `abnormal`), not an article
+_NEGATED_WORD_ZIPF = 2.0  # a rare negated word is a word still (`undamaged`, `nonpayment`); debris is rarer
+# (one, its opposite): swapped at a word's end with at least `_STEM` letters before them
+OPPOSING_SUFFIXES = (("er", "ee"), ("or", "ee"), ("ful", "less"))
+# (one, its opposite): swapped at a word's start, whatever follows, the same in both (`-ed`, `-s`,
+# `-tension`); both must be words in the frequency list, as OCR debris seldom is
+OPPOSITES = (
+    # prefixes
+    ("hypo", "hyper"),
+    ("over", "under"),
+    ("up", "down"),
+    ("in", "out"),
+    ("in", "ex"),
+    ("im", "ex"),
+    ("in", "de"),  # `increase`, `inflate`, `incline`
+    ("en", "dis"),  # `enable`, `encourage`
+    ("pre", "post"),
+    ("sub", "super"),
+    ("inter", "intra"),
+    ("micro", "macro"),
+    ("brady", "tachy"),
+    ("max", "min"),
+    # place and direction
+    ("north", "south"),
+    ("east", "west"),
+    ("left", "right"),
+    ("above", "below"),
+    ("upper", "lower"),
+    ("inner", "outer"),
+    ("top", "bottom"),
+    ("front", "back"),
+    ("anterior", "posterior"),
+    ("superior", "inferior"),
+    ("proximal", "distal"),
+    ("medial", "lateral"),
+    # time and order
+    ("before", "after"),
+    ("first", "last"),
+    ("early", "late"),
+    ("earlier", "later"),
+    ("earliest", "latest"),
+    ("entry", "exit"),
+    ("arrival", "departure"),
+    ("arrive", "depart"),
+    # quantity and direction of change
+    ("high", "low"),
+    ("more", "less"),
+    ("most", "least"),
+    ("plus", "minus"),
+    ("rise", "fall"),
+    ("rose", "fell"),
+    ("raise", "lower"),
+    ("gain", "loss"),
+    ("profit", "loss"),
+    ("surplus", "deficit"),
+    # money and law
+    ("debit", "credit"),
+    ("debtor", "creditor"),
+    ("payable", "receivable"),
+    ("asset", "liabilit"),
+    ("income", "expense"),
+    ("deposit", "withdraw"),
+    ("buy", "sell"),
+    ("bought", "sold"),
+    ("plaintiff", "defendant"),
+    ("landlord", "tenant"),
+    ("vendor", "purchaser"),
+    ("guilty", "innocent"),
+    ("acquit", "convict"),
+    ("accept", "reject"),
+    ("approve", "reject"),
+    ("allow", "deny"),
+    ("grant", "deny"),
+    ("win", "lose"),
+    ("won", "lost"),
+    ("pass", "fail"),
+    # state
+    ("on", "off"),
+    ("open", "close"),
+    ("opened", "closed"),
+    ("true", "false"),
+    ("positive", "negative"),
+    ("present", "absent"),
+    ("male", "female"),
+    ("benign", "malignant"),
+    ("acute", "chronic"),
+    ("alive", "dead"),
+    ("awake", "asleep"),
+    ("his", "her"),
+)
+_STEM = 3  # letters a suffix must leave for the rest to be a stem (`employ|er`, not `p|er` -> `p|ee`)
+_WORD_ZIPF = 1.0  # both must be words in the frequency list (`tachycardia` is, rarely); debris is not
+
+
+def reversed_meaning(old: str, new: str) -> str | None:
+    """Why one word changed into the other turns its meaning round, or None (case ignored)."""
+    old, new = old.casefold(), new.casefold()
+    if old == new:
+        return None
+    if _negates(old, new):
+        return "a prefix that negates a word (un-, in-, dis-, non-, a-) is never added or taken away"
+    old, new = old.replace("-", ""), new.replace("-", "")  # `pre-operative`, `north-east`
+    if not (old.isalpha() and new.isalpha() and is_known(old, _WORD_ZIPF) and is_known(new, _WORD_ZIPF)):
+        return None
+    if _swapped(old, new, OPPOSITES, at_start=True, stem=0):
+        return f"{old!r} and {new!r} are opposites: a word never becomes its opposite"
+    if _swapped(old, new, OPPOSING_SUFFIXES, at_start=False, stem=_STEM):
+        return f"{old!r} and {new!r} are opposite roles: a word never becomes its opposite"
+    return None
+
+
+def _negates(old: str, new: str) -> bool:
+    shorter, longer = sorted((old, new), key=len)
+    prefix = longer[: len(longer) - len(shorter)]
+    return (
+        prefix in NEGATING_PREFIXES
+        and longer.endswith(shorter)
+        and shorter.isalpha()
+        and is_known(shorter)
+        and (prefix not in _GLUED_ARTICLE or len(shorter) >= _NEGATED_STEM)
+        and (is_known(longer, _NEGATED_WORD_ZIPF) or prefix.endswith("-"))
+    )
+
+
+def _swapped(old: str, new: str, pairs, at_start: bool, stem: int) -> bool:
+    """Whether `old` is `new` with one affix of a pair for the other, the rest (`stem` letters or more) equal."""
+    for one, other in pairs:
+        for a, b in ((one, other), (other, one)):
+            if at_start and old.startswith(a) and new.startswith(b) and old[len(a) :] == new[len(b) :]:
+                if len(old) - len(a) >= stem:
+                    return True
+            if not at_start and old.endswith(a) and new.endswith(b) and old[: -len(a)] == new[: -len(b)]:
+                if len(old) - len(a) >= stem:
+                    return True
+    return False

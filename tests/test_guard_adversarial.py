@@ -333,3 +333,34 @@ def test_a_roman_numeral_like_word_elsewhere_is_repaired():
     ocr = "Tbe prisoner was renioved, as he fell iii in tbe dock"
     candidate = "The prisoner was removed, as he fell ill in the dock"
     assert apply_guard(ocr, candidate).text == candidate
+
+
+MORE_NEGATION_AND_NUMBER_WORD_HARMS = [
+    ("He shan't pay it.", "He shall pay it."),
+    ("You mustn't sign it.", "You must sign it."),
+    ("It can’t be paid.", "It can be paid."),  # a curly apostrophe is the same negation
+    ("It is un-paid.", "It is paid."),  # a negating prefix with its hyphen
+    ("Es kostet zwei Euro.", "Es kostet drei Euro."),  # number words of the other languages the OCR reads
+    ("Il coûte quatre euros.", "Il coûte cinq euros."),
+    ("Cuesta cuatro euros.", "Cuesta cinco euros."),
+]
+
+
+@pytest.mark.parametrize(("ocr", "candidate"), MORE_NEGATION_AND_NUMBER_WORD_HARMS)
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_more_negations_and_number_words_stay(ocr, candidate, policy, noisy):
+    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
+    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
+    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("Tre witness was seen", "The witness was seen"),  # `tre` is the OCR's `the`, not Italian three
+        ("It can’t be paid, said tbe man", "It can’t be paid, said the man"),
+    ],
+)
+def test_words_like_protected_ones_are_repaired(ocr, candidate):
+    assert apply_guard(ocr, candidate).text == candidate

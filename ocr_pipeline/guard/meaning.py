@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .channel import is_known
 
-NEGATING_PREFIXES = frozenset("un in im il ir dis non non-".split())
+NEGATING_PREFIXES = frozenset(prefix + hyphen for prefix in "un in im il ir dis non".split() for hyphen in ("", "-"))
 _NEGATED_WORD_ZIPF = 2.0  # a rare negated word is a word still (`undamaged`, `nonpayment`); debris is rarer
 # (one, its opposite): swapped at a word's end with at least `_STEM` letters before them
 OPPOSING_SUFFIXES = (("er", "ee"), ("or", "ee"), ("ful", "less"))

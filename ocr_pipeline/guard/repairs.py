@@ -37,7 +37,8 @@ REPAIR, GUESS, REFUSED = "repair", "guess", "refused"
 
 NEGATIONS = frozenset(
     "not no nor never none nothing nobody neither cannot can't don't won't isn't aren't wasn't "
-    "weren't didn't doesn't hasn't haven't hadn't shouldn't wouldn't couldn't "
+    "weren't didn't doesn't hasn't haven't hadn't shouldn't wouldn't couldn't shan't mustn't needn't "
+    "mightn't daren't oughtn't ain't nowhere "
     "without hardly scarcely barely seldom rarely "  # `taken without food`, `he hardly knew her`
     # in the other languages the OCR reads (German, French, Spanish, Italian, Dutch, Portuguese),
     # but for the short ones that English OCR debris spells (`ni`, `non`, `nem`) or English has (`sin`)
@@ -52,7 +53,15 @@ NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
     "billion trillion dozen half quarter first second third fourth fifth sixth seventh eighth ninth tenth once "
-    "twice thrice double triple "
+    "twice thrice double triple nought naught "
+    # in the other languages the OCR reads, but for those English has (`due`, `six`, `sept`, `mil`,
+    # `um`, `dos`), that a name spells (`Otto`) or the OCR makes of English (`tre`, `mille`: `the`, `Mills`)
+    "eins zwei drei vier fünf sechs sieben acht neun zehn zwölf zwanzig hundert tausend "
+    "deux trois quatre cinq huit neuf dix vingt "
+    "uno tres cuatro cinco seis siete ocho nueve diez veinte cien ciento "
+    "quattro cinque sette nove dieci venti cento "
+    "twee drie vijf zes zeven negen tien twintig honderd duizend "
+    "dois três quatro oito dez vinte cem "
     # how often a dose is taken (twice a day, four times, every other day, at bedtime, as needed),
     # with its stops: without, `tid` and `bid` are the OCR's `did` and `and` too
     "b.i.d t.i.d q.i.d q.d q.o.d q.h.s o.d b.d t.d.s q.d.s p.r.n".split()
@@ -212,7 +221,7 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     score = trust + gain - cost
     detail = f"log-odds {score:+.1f}: {detail}, misreading cost {cost:.1f}"
     if new_words and any(
-        w.casefold() in PROTECTED_WORDS and w.casefold() not in map(str.casefold, old_words) for w in new_words
+        _folded(w) in PROTECTED_WORDS and _folded(w) not in map(_folded, old_words) for w in new_words
     ):
         if score >= policy.repair_score and not any(is_known(w) for w in old_words):
             return Verdict(REPAIR, score=score)
@@ -318,15 +327,20 @@ def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
     """A negation, number word or unit of the OCR text that the change drops or replaces, or a
     word whose meaning the change turns round (meaning.py); a word is read whole and split at its marks too
     (not at hyphens or apostrophes), so that a code inside brackets counts (`TAX(RM)`)."""
-    kept = {w.casefold() for w in new_words + _pieces(new_words)}
+    kept = {_folded(w) for w in new_words + _pieces(new_words)}
     for word in old_words + _pieces(old_words):
-        if word.casefold() in PROTECTED_WORDS and word.casefold() not in kept:
-            folded = word.casefold()
+        folded = _folded(word)
+        if folded in PROTECTED_WORDS and folded not in kept:
             kind = "negation" if folded in NEGATIONS else "number word" if folded in NUMBER_WORDS else "unit"
             return f"the {kind} {word!r} must stay"
     if len(old_words) == len(new_words) == 1:
         return reversed_meaning(old_words[0], new_words[0])
     return None
+
+
+def _folded(word: str) -> str:
+    """A word as the protected lists spell it: small letters, a straight apostrophe (`can’t`)."""
+    return word.casefold().replace("’", "'")
 
 
 def _pieces(words: list[str]) -> list[str]:

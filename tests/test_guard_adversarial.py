@@ -364,3 +364,27 @@ def test_more_negations_and_number_words_stay(ocr, candidate, policy, noisy):
 )
 def test_words_like_protected_ones_are_repaired(ocr, candidate):
     assert apply_guard(ocr, candidate).text == candidate
+
+
+COMPARISON_HARMS = [  # a sign that compares or bounds a number, at it or standing beside it
+    ("CRP < 5 mg/L today.", "CRP > 5 mg/L today."),
+    ("CRP <5 mg/L today.", "CRP >5 mg/L today."),
+    ("eGFR ≥ 60 noted.", "eGFR ≤ 60 noted."),
+    ("Tolerance ± 5 mm.", "Tolerance + 5 mm."),
+    ("Dose 5 mg → 10 mg.", "Dose 5 mg ← 10 mg."),
+    ("CRP 5 mg/L today.", "CRP < 5 mg/L today."),  # nor may one come in
+]
+
+
+@pytest.mark.parametrize(("ocr", "candidate"), COMPARISON_HARMS)
+@pytest.mark.parametrize("policy", ["strict", "lenient"])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_a_comparison_at_a_number_stays(ocr, candidate, policy, noisy):
+    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
+    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
+    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
+
+
+def test_a_stray_comparison_sign_away_from_numbers_may_go():
+    """Old newspapers' specks read as `>` or `=` are debris where no number stands beside them."""
+    assert apply_guard("tbe man > was seen", "the man was seen").text == "the man was seen"

@@ -197,6 +197,9 @@ SIGNS = {
     "m²": "m³",
     "°C": "°F",
     "§": "¶",
+    "<": ">",
+    "≥": "≤",
+    "±": "+",
 }
 _SIGN = re.compile("|".join(map(re.escape, sorted(SIGNS, key=len, reverse=True))))
 TIMES_OF_DAY = {"a.m.": "p.m.", "p.m.": "a.m.", "AM": "PM", "PM": "AM"}
@@ -348,6 +351,7 @@ _NOTE_LINES = (
     "The test was {result} and the ECG {normal}; take the tablet {timing} meals. Sex: {sex}.",
     "Glucose {glucose} mmol/L; give {number} IU of insulin, or {spoons} tsp of the syrup, and {dose} mcg.",
     "Cuff pressure {kpa} kPa; brought in by car at {speed} mph.",
+    "CRP < {crp} mg/L and eGFR ≥ {egfr}; the cyst measured {size} ± {tolerance} mm.",
 )
 
 
@@ -382,6 +386,10 @@ def sample_note(rng: random.Random) -> str:
             dose=rng.randint(5, 500),
             kpa=rng.randint(10, 40),
             speed=rng.randint(10, 70),
+            crp=rng.randint(2, 10),
+            egfr=rng.choice((30, 45, 60, 90)),
+            size=rng.randint(5, 40),
+            tolerance=rng.randint(1, 3),
         )
         for line in rng.sample(_NOTE_LINES, 4)
     )

@@ -27,6 +27,9 @@ from .units import EDGE_PUNCTUATION, Word, is_number, not_applied
 
 LOOKALIKE_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8", "Z": "2", "g": "9"}
 PROTECTED_SYMBOLS = frozenset("$€£¥₹¢₩₽%‰°§¶№+")  # `+` marks `A+` blood, a `B+` grade, a `+60` phone
+# signs that compare or bound a number (`< 5`, `≥ 60`, `± 2`, `5 mg → 10 mg`): protected at a number
+# or standing beside one; elsewhere the OCR makes them of specks (`>` and `=` in old newspapers)
+COMPARISON_SIGNS = frozenset("<>≤≥≦≧±∓≠≈→←")
 # Words that say what a number means: beside one, they are as protected as its digits.
 NUMBER_NEIGHBOURS = frozenset(
     "january february march april may june july august september october november december "
@@ -136,6 +139,12 @@ class NumberProtection:
                 self.allowed[word.core_start : word.core_end] = [""] * len(core)
                 if len(core) > 1:  # `tsp` -> `tbsp`; a lone `f` or `m` is often debris, `;f` -> `of`
                     self.sealed[word.core_start : word.core_end] = [index] * len(core)
+            token = raw[word.start : word.end]
+            signs_only = set(token) <= COMPARISON_SIGNS
+            if numeric[index] or (signs_only and self.beside_number[index]):  # `<5`, `< 5`
+                for position in range(word.start, word.end):
+                    if raw[position] in COMPARISON_SIGNS:
+                        self.allowed[position] = ""
         for position, ch in enumerate(raw):
             if ch in PROTECTED_SYMBOLS:
                 self.allowed[position] = ""
@@ -194,7 +203,8 @@ class NumberProtection:
 
 
 def _protected_char(ch: str) -> bool:
-    return ch.isnumeric() or ch in PROTECTED_SYMBOLS
+    """What no change may bring in: a digit, a sign with a meaning, a comparison (`CRP 5` -> `CRP < 5`)."""
+    return ch.isnumeric() or ch in PROTECTED_SYMBOLS or ch in COMPARISON_SIGNS
 
 
 def _number_reason(old: str, new: str) -> str:

@@ -235,6 +235,10 @@ OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many clos
     ("the anterior wall of the heart", "the posterior wall of the heart"),
     ("It is harmless to children.", "It is harmful to children."),
     ("His account was closed.", "Her account was closed."),
+    ("The ticket is valid today.", "The ticket is void today."),
+    ("The tenant may pay the rent.", "The tenant must pay the rent."),  # one modal verb for another
+    ("The tenant shall pay the rent.", "The tenant may pay the rent."),
+    ("The tenant should pay the rent.", "The tenant could pay the rent."),
 ]
 
 
@@ -245,7 +249,7 @@ def test_a_word_never_becomes_its_opposite(ocr, candidate, policy, noisy):
     before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
     guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
     assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
-    assert any("opposite" in reason or "negates" in reason for reason in guarded.reasons), guarded.reasons
+    assert any("never becomes" in reason or "negates" in reason for reason in guarded.reasons), guarded.reasons
 
 
 @pytest.mark.parametrize(
@@ -256,6 +260,7 @@ def test_a_word_never_becomes_its_opposite(ocr, candidate, policy, noisy):
         ("tbe nortliern gate", "the northern gate"),
         ("he went ato the house", "he went to the house"),  # `a` glued on is no negating prefix
         ("tbe per cent", "the per cent"),  # `per` is no role suffix: too short a stem
+        ("he said he would- speak to tbe man", "he said he would speak to the man"),  # a mark, not a modal
     ],
 )
 def test_repairs_of_words_that_have_opposites_are_taken(ocr, candidate):

@@ -11,7 +11,8 @@ Three shapes:
 - a prefix or a suffix for its opposite: `hypo-` / `hyper-`, `over-` / `under-`, `in-` / `ex-`,
   `-er` / `-ee`, `-ful` / `-less`;
 - a word for its opposite, in any inflection both share: `debit` / `credit` (`debited`),
-  `north` / `south` (`northern`), `male` / `female` (`males`).
+  `north` / `south` (`northern`), `male` / `female` (`males`);
+- a modal verb for another: `shall` / `may`, `should` / `could`.
 
 OCR debris that looks like a prefix (`imto` -> `to`) is no word in the frequency list, so it may
 still go: both words must be words.
@@ -119,7 +120,11 @@ OPPOSITES = (
     ("alive", "dead"),
     ("awake", "asleep"),
     ("his", "her"),
+    ("valid", "void"),
 )
+# what is required, allowed or foreseen: one for another changes a contract (`shall` -> `may`); no
+# OCR slip in the 11,873 BLN600 rows turned one into another
+MODAL_VERBS = frozenset("may might must shall should can could will would".split())
 _STEM = 3  # letters a suffix must leave for the rest to be a stem (`employ|er`, not `p|er` -> `p|ee`)
 _WORD_ZIPF = 1.0  # both must be words in the frequency list (`tachycardia` is, rarely); debris is not
 
@@ -132,10 +137,12 @@ def reversed_meaning(old: str, new: str) -> str | None:
     if _negates(old, new):
         return "a prefix that negates a word (un-, in-, dis-, non-) is never added or taken away"
     old, new = old.replace("-", ""), new.replace("-", "")  # `pre-operative`, `north-east`
-    if not (old.isalpha() and new.isalpha() and is_known(old, _WORD_ZIPF) and is_known(new, _WORD_ZIPF)):
+    if old == new or not (old.isalpha() and new.isalpha() and is_known(old, _WORD_ZIPF) and is_known(new, _WORD_ZIPF)):
         return None
     if _swapped(old, new, OPPOSITES, at_start=True, stem=0):
         return f"{old!r} and {new!r} are opposites: a word never becomes its opposite"
+    if old in MODAL_VERBS and new in MODAL_VERBS:
+        return f"{old!r} and {new!r} say what is required or allowed: one never becomes the other"
     if _swapped(old, new, OPPOSING_SUFFIXES, at_start=False, stem=_STEM):
         return f"{old!r} and {new!r} are opposite roles: a word never becomes its opposite"
     return None

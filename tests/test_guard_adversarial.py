@@ -236,6 +236,8 @@ OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many clos
     ("It is harmless to children.", "It is harmful to children."),
     ("His account was closed.", "Her account was closed."),
     ("The ticket is valid today.", "The ticket is void today."),
+    ("He had seen the man at the door.", "He had seen the woman at the door."),  # who it was
+    ("The farm passed to his son.", "The farm passed to his daughter."),
     ("The tenant may pay the rent.", "The tenant must pay the rent."),  # one modal verb for another
     ("The tenant shall pay the rent.", "The tenant may pay the rent."),
     ("The tenant should pay the rent.", "The tenant could pay the rent."),

@@ -119,8 +119,16 @@ OPPOSITES = (
     ("acute", "chronic"),
     ("alive", "dead"),
     ("awake", "asleep"),
-    ("his", "her"),
     ("valid", "void"),
+    # who: not `he` / `she` or `Mr` / `Mrs`, which the OCR confuses (a letter lost: 8 times in BLN600)
+    ("his", "her"),
+    ("man", "woman"),
+    ("men", "women"),
+    ("boy", "girl"),
+    ("father", "mother"),
+    ("husband", "wife"),
+    ("son", "daughter"),
+    ("brother", "sister"),
 )
 # what is required, allowed or foreseen: one for another changes a contract (`shall` -> `may`); no
 # OCR slip in the 11,873 BLN600 rows turned one into another

@@ -161,18 +161,6 @@ ROUND_8_HARMS = [  # harms outside the generated categories' first draw, found b
 ]
 
 
-@pytest.mark.parametrize(("ocr", "candidate"), ROUND_8_HARMS)
-@pytest.mark.parametrize("policy", ["strict", "lenient"])
-@pytest.mark.parametrize("noisy", [False, True])
-def test_times_addresses_negations_signs_and_names_opening_a_sentence_stay(ocr, candidate, policy, noisy):
-    """A time of day, an e-mail or web address, a negating prefix or adverb, a fraction, a
-    superscript, a sign with a meaning and a name opening a sentence or a field change no more than
-    a digit does, even where right repairs around them earn a budget for guesses."""
-    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
-    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
-    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
-
-
 def test_an_address_is_kept_whole_and_said_so():
     """Even a look-alike repair inside an address is left to the reviewer: a wrong one sends mail elsewhere."""
     ocr = "EMAIL: 5OONHUAT2000@HOTMAIL.COM\nTOTAL 15.00"
@@ -244,16 +232,6 @@ OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many clos
 ]
 
 
-@pytest.mark.parametrize(("ocr", "candidate"), OPPOSITE_HARMS)
-@pytest.mark.parametrize("policy", ["strict", "lenient"])
-@pytest.mark.parametrize("noisy", [False, True])
-def test_a_word_never_becomes_its_opposite(ocr, candidate, policy, noisy):
-    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
-    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
-    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
-    assert any("never becomes" in reason or "negates" in reason for reason in guarded.reasons), guarded.reasons
-
-
 @pytest.mark.parametrize(
     ("ocr", "candidate"),
     [
@@ -282,15 +260,6 @@ UNIT_HARMS = [  # units of medicine and science beside a number, prefixed and co
     ("Take b.i.d. with food.", "Take t.i.d. with food."),
     ("Take q.d. with food.", "Take q.i.d. with food."),
 ]
-
-
-@pytest.mark.parametrize(("ocr", "candidate"), UNIT_HARMS)
-@pytest.mark.parametrize("policy", ["strict", "lenient"])
-@pytest.mark.parametrize("noisy", [False, True])
-def test_a_unit_or_dosing_frequency_stays(ocr, candidate, policy, noisy):
-    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
-    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
-    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
 
 
 @pytest.mark.parametrize(
@@ -326,15 +295,6 @@ ROMAN_NUMERAL_HARMS = [  # a roman numeral where a number stands: after a label,
 ]
 
 
-@pytest.mark.parametrize(("ocr", "candidate"), ROMAN_NUMERAL_HARMS)
-@pytest.mark.parametrize("policy", ["strict", "lenient"])
-@pytest.mark.parametrize("noisy", [False, True])
-def test_a_roman_numeral_where_a_number_stands_stays(ocr, candidate, policy, noisy):
-    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
-    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
-    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
-
-
 def test_a_roman_numeral_like_word_elsewhere_is_repaired():
     """`iii` alone is more often a misreading (`ill`, `m`): only a label or brackets make it a number."""
     ocr = "Tbe prisoner was renioved, as he fell iii in tbe dock"
@@ -351,15 +311,6 @@ MORE_NEGATION_AND_NUMBER_WORD_HARMS = [
     ("Il coûte quatre euros.", "Il coûte cinq euros."),
     ("Cuesta cuatro euros.", "Cuesta cinco euros."),
 ]
-
-
-@pytest.mark.parametrize(("ocr", "candidate"), MORE_NEGATION_AND_NUMBER_WORD_HARMS)
-@pytest.mark.parametrize("policy", ["strict", "lenient"])
-@pytest.mark.parametrize("noisy", [False, True])
-def test_more_negations_and_number_words_stay(ocr, candidate, policy, noisy):
-    before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
-    guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
-    assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
 
 
 @pytest.mark.parametrize(
@@ -383,15 +334,34 @@ COMPARISON_HARMS = [  # a sign that compares or bounds a number, at it or standi
 ]
 
 
-@pytest.mark.parametrize(("ocr", "candidate"), COMPARISON_HARMS)
+def test_a_stray_comparison_sign_away_from_numbers_may_go():
+    """Old newspapers' specks read as `>` or `=` are debris where no number stands beside them."""
+    assert apply_guard("tbe man > was seen", "the man was seen").text == "the man was seen"
+
+
+CRAFTED_HARMS = [  # found by probing the guard outside the suite's categories (rounds 8 and 9)
+    *ROUND_8_HARMS,
+    *OPPOSITE_HARMS,
+    *UNIT_HARMS,
+    *ROMAN_NUMERAL_HARMS,
+    *MORE_NEGATION_AND_NUMBER_WORD_HARMS,
+    *COMPARISON_HARMS,
+]
+
+
+@pytest.mark.parametrize(("ocr", "candidate"), CRAFTED_HARMS)
 @pytest.mark.parametrize("policy", ["strict", "lenient"])
 @pytest.mark.parametrize("noisy", [False, True])
-def test_a_comparison_at_a_number_stays(ocr, candidate, policy, noisy):
+def test_a_crafted_harm_stays_out_alone_and_among_repairs(ocr, candidate, policy, noisy):
+    """A time of day, an address, a negation, a fraction, a sign, a name opening a sentence, an
+    opposite, a unit, a roman numeral or a comparison changes no more than a digit does, even where
+    right repairs around it earn a budget for guesses."""
     before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
     guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)
     assert guarded.text == (before[1] + ocr if noisy else ocr), guarded.reasons
 
 
-def test_a_stray_comparison_sign_away_from_numbers_may_go():
-    """Old newspapers' specks read as `>` or `=` are debris where no number stands beside them."""
-    assert apply_guard("tbe man > was seen", "the man was seen").text == "the man was seen"
+@pytest.mark.parametrize(("ocr", "candidate"), OPPOSITE_HARMS)
+def test_an_opposite_is_refused_for_its_meaning(ocr, candidate):
+    reasons = apply_guard(ocr, candidate, "lenient").reasons
+    assert any("never becomes" in reason or "negates" in reason for reason in reasons), reasons

@@ -12,7 +12,8 @@ from ocr_pipeline.chunking import chunk_text
 from ocr_pipeline.correction import CorrectionResult, check_length, correct_text
 from ocr_pipeline.diff import inline_html, side_by_side_html
 from ocr_pipeline.guard import POLICIES
-from ocr_pipeline.textinput import check_text
+from ocr_pipeline.errors import TextInputError
+from ocr_pipeline.textinput import check_text, decode_text
 from ocr_pipeline.throughput import describe_seconds
 
 from . import model_state, prompt_view, resources
@@ -246,10 +247,14 @@ def decisions_table(result: CorrectionResult, key: str) -> CorrectionResult:
 def quality(result: CorrectionResult, key: str) -> None:
     """Optional ground truth (pasted or uploaded) gives CER and WER before and after."""
     with st.expander("Ground truth: measure CER / WER", icon=":material/rule:"):
-        truth_file = st.file_uploader("Upload the true text (.txt)", type=["txt"], key=f"{key}:truth_file")
+        truth_file = st.file_uploader("Upload the true text (.txt)", key=f"{key}:truth_file")
         truth = st.text_area("…or paste it", key=f"{key}.truth", persist_state="session", height=120)
         if truth_file is not None:
-            truth = truth_file.getvalue().decode("utf-8", errors="replace")
+            try:  # UTF-8, UTF-16 or Latin-1, as the CLI reads it; a scan or a PDF is told why not
+                truth = decode_text(truth_file.getvalue(), truth_file.name)
+            except TextInputError as error:
+                st.error(str(error), icon=":material/error:")
+                return
         if truth.strip():
             figures = result.quality(truth)
             pairs = {"CER": (figures.cer_before, figures.cer_after), "WER": (figures.wer_before, figures.wer_after)}

@@ -61,8 +61,7 @@ if source == SCANS:
     ready = bool(folder.strip()) and bool(engines)
 elif source == PAIRS:
     upload = st.file_uploader(
-        "Pairs (.jsonl)",
-        type=["jsonl", "json"],
+        "Pairs (.jsonl)",  # any file: a wrong one is told why, not refused with a red mark
         key="evaluate:pairs",
         help='One {"ocr": ..., "gt": ...} per line, or the HIPE-OCRepair schema (Overproof).',
     )
@@ -70,7 +69,6 @@ elif source == PAIRS:
 else:
     upload = st.file_uploader(
         "Model outputs (.jsonl)",
-        type=["jsonl", "json"],
         key="evaluate:replay",
         help='One {"id", "ocr", "gt", "outputs": {model: correction}} per line (the schema of '
         "BLN600 model outputs); the ground truth is replayed too, as a perfect model.",

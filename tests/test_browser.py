@@ -74,6 +74,19 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
     page.get_by_role("heading", name="What changed").evaluate("heading => heading.scrollIntoView({block: 'start'})")
     shoot(page, "correct")
 
+    # a transcript in UTF-16 (as Windows Notepad saves one) measures; a scan dropped there is told why not
+    truth = tmp_path / "truth.txt"
+    truth.write_bytes("\n".join(samples.INVOICE_LINES).encode("utf-16"))
+    page.get_by_text("Ground truth: measure CER / WER").click()
+    expander = page.locator("[data-testid='stExpander']").filter(has_text="Ground truth")
+    expander.locator("input[type=file]").set_input_files(str(truth))
+    expander.locator("[data-testid='stMetric']").filter(has_text="CER").wait_for()
+    expander.locator("input[type=file]").set_input_files(str(upload))
+    alert = expander.locator("[data-testid='stAlert']").filter(has_text="not UTF-8 text")
+    alert.wait_for()
+    assert upload.name in alert.inner_text()
+    wait_idle(page)
+
     page.locator("[data-testid='stSidebar']").get_by_role("button", name="Release model").click()
     released = page.get_by_text("Released. Memory")
     released.wait_for()
@@ -96,6 +109,22 @@ def test_a_file_of_another_type_is_told_what_is_supported(app_url, browser, tmp_
     alert = page.locator("[data-testid='stAlert']").filter(has_text="unsupported file type")
     alert.wait_for()
     assert "photo.heic" in alert.inner_text() and "PDF" in alert.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_evaluate_tells_why_a_file_is_no_model_outputs(app_url, browser, tmp_path):
+    """The Evaluate uploaders filtered by type too: a scan dropped on them got only a red mark."""
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    page = open_app_page(browser, app_url, "Evaluate")
+    page.get_by_text("Recorded model outputs (.jsonl)").click()
+    wait_idle(page)
+    page.locator("[data-testid='stMain'] input[type=file]").set_input_files(str(scan))
+    wait_idle(page)
+    page.get_by_role("button", name="Run").click()
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="not UTF-8 text")
+    alert.wait_for()
+    assert "scan.png" in alert.inner_text()
     assert page.locator("[data-testid='stException']").count() == 0
 
 

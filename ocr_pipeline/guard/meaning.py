@@ -4,7 +4,7 @@ The channel may find such words close (`hypotension` and `hypertension` differ b
 `employer` and `employee` by one), and the lenient policy, trusting the model more, took many of
 them (`increased` -> `decreased`, `north` -> `south`, `absent` -> `present`). An OCR that misread
 one for the other is rare; a model that wrote one for the other changed what the document says.
-Three shapes:
+Four shapes:
 
 - a negating prefix added or taken away: `paid` / `unpaid`, `legal` / `illegal` (and `a-`, `ab-`
   where they negate: `normal` / `abnormal`, `symptomatic` / `asymptomatic`, listed as opposites);

@@ -20,12 +20,15 @@ still go: both words must be words.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .channel import is_known
 
 NEGATING_PREFIXES = frozenset(prefix + hyphen for prefix in "un in im il ir dis non".split() for hyphen in ("", "-"))
 _NEGATED_WORD_ZIPF = 2.0  # a rare negated word is a word still (`undamaged`, `nonpayment`); debris is rarer
 # (one, its opposite): swapped at a word's end with at least `_STEM` letters before them
 OPPOSING_SUFFIXES = (("er", "ee"), ("or", "ee"), ("ful", "less"))
+_REVERSED_SUFFIXES = tuple((one[::-1], other[::-1]) for one, other in OPPOSING_SUFFIXES)
 # (one, its opposite): swapped at a word's start, whatever follows, the same in both (`-ed`, `-s`,
 # `-tension`); both must be words in the frequency list, as OCR debris seldom is
 OPPOSITES = (
@@ -137,6 +140,7 @@ _STEM = 3  # letters a suffix must leave for the rest to be a stem (`employ|er`,
 _WORD_ZIPF = 1.0  # both must be words in the frequency list (`tachycardia` is, rarely); debris is not
 
 
+@lru_cache(maxsize=1 << 14)
 def reversed_meaning(old: str, new: str) -> str | None:
     """Why one word changed into the other turns its meaning round, or None (case ignored)."""
     old, new = old.casefold(), new.casefold()
@@ -147,11 +151,11 @@ def reversed_meaning(old: str, new: str) -> str | None:
     old, new = old.replace("-", ""), new.replace("-", "")  # `pre-operative`, `north-east`
     if old == new or not (old.isalpha() and new.isalpha() and is_known(old, _WORD_ZIPF) and is_known(new, _WORD_ZIPF)):
         return None
-    if _swapped(old, new, OPPOSITES, at_start=True, stem=0):
+    if _swapped(old, new, OPPOSITES):
         return f"{old!r} and {new!r} are opposites: a word never becomes its opposite"
     if old in MODAL_VERBS and new in MODAL_VERBS:
         return f"{old!r} and {new!r} say what is required or allowed: one never becomes the other"
-    if _swapped(old, new, OPPOSING_SUFFIXES, at_start=False, stem=_STEM):
+    if _swapped(old[::-1], new[::-1], _REVERSED_SUFFIXES, _STEM):  # a suffix: a start, read backwards
         return f"{old!r} and {new!r} are opposite roles: a word never becomes its opposite"
     return None
 
@@ -168,14 +172,10 @@ def _negates(old: str, new: str) -> bool:
     )
 
 
-def _swapped(old: str, new: str, pairs, at_start: bool, stem: int) -> bool:
-    """Whether `old` is `new` with one affix of a pair for the other, the rest (`stem` letters or more) equal."""
-    for one, other in pairs:
-        for a, b in ((one, other), (other, one)):
-            if at_start and old.startswith(a) and new.startswith(b) and old[len(a) :] == new[len(b) :]:
-                if len(old) - len(a) >= stem:
-                    return True
-            if not at_start and old.endswith(a) and new.endswith(b) and old[: -len(a)] == new[: -len(b)]:
-                if len(old) - len(a) >= stem:
-                    return True
-    return False
+def _swapped(old: str, new: str, pairs, stem: int = 0) -> bool:
+    """Whether `old` is `new` with one start of a pair for the other, the rest (`stem` letters or more) equal."""
+    return any(
+        old.startswith(a) and new.startswith(b) and old[len(a) :] == new[len(b) :] and len(old) - len(a) >= stem
+        for one, other in pairs
+        for a, b in ((one, other), (other, one))
+    )

@@ -46,6 +46,7 @@ _UNIT_SYMBOLS = frozenset(
     + "wh hz pa hpa dl µm nm µs ns ms kv mv ma mah mol meq mmhg kcal cal tsp tbsp mph kph kmh mins secs "
     "yr yrs wk wks ppm rpm cc".split()
 )
+_UNITS_BESIDE_A_NUMBER = NUMBER_NEIGHBOURS | _UNIT_SYMBOLS
 _CASED_UNITS = frozenset(["IU"])  # international units; `iu` is the OCR's `in`
 # e-mail and web addresses: a name with an `@`, one after `www.` or `http://`, or one that ends in a
 # generic top-level domain (`shop.com`, `shop.com.my`); `end.He`, a space lost after a full stop, is none
@@ -71,11 +72,8 @@ _ANY_LETTER = "any letter"  # marks a digit inside a word, which may become any 
 def names_a_unit(core: str) -> bool:
     """Whether a word says what the number beside it means: a month, a currency code, `a.m.`, or a
     unit, compound ones too (`mg`, `mcg`, `IU`, `mmol/L`, `km/h`, `tsp`, `mph`); no change may touch it."""
-    folded = core.casefold()
-    if folded in NUMBER_NEIGHBOURS or folded in _UNIT_SYMBOLS or core in _CASED_UNITS:
-        return True
-    parts = folded.split("/")
-    return len(parts) > 1 and all(part in NUMBER_NEIGHBOURS or part in _UNIT_SYMBOLS for part in parts)
+    # a compound is a unit where each part is one: `mmol/L`, `km/h`
+    return core in _CASED_UNITS or all(part in _UNITS_BESIDE_A_NUMBER for part in core.casefold().split("/"))
 
 
 def _repairable_positions(core: str) -> set[int]:

@@ -497,9 +497,7 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
         digits = [i for i, ch in enumerate(number) if ch.isdecimal()]
         i = rng.choice(digits)
         changed = number[:i] + rng.choice([d for d in "0123456789" if d != number[i]]) + number[i + 1 :]
-        harmed = _replace(text, match.start(), match.end(), changed)
-        context = _context(harmed, match.start(), match.start() + len(changed))
-        harms.append((_number_kind(number), harmed, match.span(), _appears(context, text.count(context))))
+        harms.append(_harm(_number_kind(number), text, match.span(), changed))
         if number.endswith("%"):
             harmed = _replace(text, match.end() - 1, match.end(), "")
             context = _context(harmed, match.start(), match.end() - 1)
@@ -507,9 +505,7 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
     for match in re.finditer(r"[$€£]|\b(?:RM|USD|SGD)\b", text):
         sign = match.group()
         for new in ("", _SWAPS.get(sign, rng.choice([c for c in _CURRENCY_CODES if c != sign]))):
-            harmed = _replace(text, match.start(), match.end(), new)
-            context = _context(harmed, match.start(), match.start() + len(new))
-            harms.append(("currency sign or code", harmed, match.span(), _appears(context, text.count(context))))
+            harms.append(_harm("currency sign or code", text, match.span(), new))
     numbered = [i for i, line in enumerate(lines) if any(ch.isdecimal() for ch in line)]
     if numbered:
         i = rng.choice(numbered)
@@ -580,22 +576,13 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
             start, end = match.span()
             if not new:  # a word removed takes its space along
                 end += text[end : end + 1] == " "
-            harmed = _replace(text, start, end, new)
-            context = _context(harmed, start, start + len(new))
-            harms.append((category, harmed, match.span(), _appears(context, text.count(context))))
+            harms.append(_harm(category, text, (start, end), new, match.span()))
     for match in _TIME_OF_DAY.finditer(text):
         start = match.start() + match.group()[0].isspace()
         new = TIMES_OF_DAY[text[start : match.end()]]
-        harmed = _replace(text, start, match.end(), new)
-        context = _context(harmed, start, start + len(new))
-        harms.append(("time of day changed", harmed, match.span(), _appears(context, text.count(context))))
+        harms.append(_harm("time of day changed", text, (start, match.end()), new, match.span()))
     for match in _SIGN.finditer(text):
-        new = SIGNS[match.group()]
-        harmed = _replace(text, *match.span(), new)
-        context = _context(harmed, match.start(), match.start() + len(new))
-        harms.append(
-            ("sign, fraction or superscript changed", harmed, match.span(), _appears(context, text.count(context)))
-        )
+        harms.append(_harm("sign, fraction or superscript changed", text, match.span(), SIGNS[match.group()]))
     for match in _ADDRESS.finditer(text):
         address = match.group()
         letters = [i for i, ch in enumerate(address) if ch.isalpha()]
@@ -608,19 +595,12 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
         letter = rng.choice(unlike)
         changed = address[:i] + (letter if address[i].isupper() else letter.lower()) + address[i + 1 :]
         shortened = address.rsplit(".", 1)[0]  # `.MY` or `.COM` dropped: another domain
-        for new in (changed, shortened):
-            harmed = _replace(text, *match.span(), new)
-            context = _context(harmed, match.start(), match.start() + len(new))
-            harms.append(
-                ("e-mail or web address changed", harmed, match.span(), _appears(context, text.count(context)))
-            )
+        harms += [_harm("e-mail or web address changed", text, match.span(), new) for new in (changed, shortened)]
     for match in re.finditer(r"\b(?:" + "|".join(NAMES) + r")\b", text):
         others = [name for name in NAMES if name != match.group()]
         closest = min(others, key=lambda name: Levenshtein.distance(name, match.group()))  # `Clark`: `Clarke`
-        for new in dict.fromkeys([rng.choice(others), closest]):
-            harmed = _replace(text, *match.span(), new)
-            context = _context(harmed, match.start(), match.start() + len(new))
-            harms.append(("name replaced", harmed, match.span(), _appears(context, text.count(context))))
+        names = dict.fromkeys([rng.choice(others), closest])
+        harms += [_harm("name replaced", text, match.span(), new) for new in names]
     for match in re.finditer(r"(?<=JALAN )[A-Z]{4,}|(?<=^)[A-Z]{4,}(?= )", text, re.M):  # street and shop names
         word = match.group()
         i = rng.randrange(1, len(word))
@@ -630,6 +610,14 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
         context = _context(harmed, match.start(), match.end())
         harms.append(("name replaced", harmed, match.span(), _appears(context, text.count(context))))
     return harms
+
+
+def _harm(category: str, text: str, where: tuple[int, int], new: str, span: tuple[int, int] | None = None) -> tuple:
+    """`text` with `where` replaced by `new`, harmed when the guarded text has the new piece, with its
+    neighbours, more often than the clean text had; `span` is the clean text the harm touches."""
+    harmed = _replace(text, *where, new)
+    context = _context(harmed, where[0], where[0] + len(new))
+    return category, harmed, span or where, _appears(context, text.count(context))
 
 
 def _lines_are(text: str, rows: list[int], lines: list[str]) -> bool:

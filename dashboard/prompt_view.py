@@ -27,7 +27,10 @@ def library() -> dict[str, Prompt]:
 def picker(slot: str, label: str = "Prompt", default: str = DEFAULT_PROMPT) -> Prompt:
     """Pick a prompt and edit its instruction; an edited instruction becomes `<name>-edited`."""
     available = library()
-    name_key, text_key = f"{slot}.prompt", f"{slot}.prompt_text"
+    # not under `{slot}.`, where one file's work lives: a new file clears that (session.set_file), and
+    # the prompt is the user's choice across files; cleared inside the uploader's callback, the
+    # selectbox's own callback then found its key gone and the page crashed on the second upload
+    name_key, text_key = f"prompt:{slot}", f"prompt_text:{slot}"
     if st.session_state.get(name_key) not in available:
         st.session_state[name_key] = default if default in available else next(iter(available))
         st.session_state.pop(text_key, None)

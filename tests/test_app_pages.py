@@ -123,7 +123,7 @@ def test_saved_prompt_joins_the_team_library(invoice_png):
     app = start("pages/compare.py")
     app.file_uploader[0].set_value(("invoice.png", invoice_png, "image/png")).run()
     app.button(key="compare:run_ocr").click().run()
-    app.text_area(key="compare.0.prompt_text").set_value("Fix OCR errors in receipts; keep every number.").run()
+    app.text_area(key="prompt_text:compare.0").set_value("Fix OCR errors in receipts; keep every number.").run()
     app.button(key="compare:run").click().run()
     app.text_input(key="compare.save.A:save_name").set_value("receipts").run()
     app.button(key="compare.save.A:save").click().run()

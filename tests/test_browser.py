@@ -94,6 +94,14 @@ def test_upload_ocr_correct_diff_release(app_url, browser, tmp_path):
     assert "before: RSS" in MEMORY["release report"] and "after: RSS" in MEMORY["release report"]
     wait_idle(page)
     MEMORY["after release"] = sidebar_memory(page)
+
+    # a second file, a broken one: the first file's work goes, the prompt stays, and the page says why
+    # it cannot read the file (clearing the work inside the upload's callback crashed the page once)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(upload.read_bytes()[:2000])
+    page.locator("[data-testid='stMain'] input[type=file]").first.set_input_files(str(broken))
+    page.locator("[data-testid='stAlert']").filter(has_text="broken.png").wait_for()
+    assert page.locator("[data-testid='stException']").count() == 0
     print("\ntimings (s):", {name: round(seconds, 2) for name, seconds in TIMINGS.items()})
     print("memory:", MEMORY)
 

@@ -167,7 +167,7 @@ def _negates(old: str, new: str) -> bool:
         prefix in NEGATING_PREFIXES
         and longer.endswith(shorter)
         and shorter.isalpha()
-        and is_known(shorter)
+        and is_known(shorter, _NEGATED_WORD_ZIPF)
         and (is_known(longer, _NEGATED_WORD_ZIPF) or prefix.endswith("-"))
     )
 

@@ -259,6 +259,8 @@ UNIT_HARMS = [  # units of medicine and science beside a number, prefixed and co
     ("Dose 2 mg/kg daily.", "Dose 2 mg/g daily."),
     ("Take b.i.d. with food.", "Take t.i.d. with food."),
     ("Take q.d. with food.", "Take q.i.d. with food."),
+    ("Dose: 2 tabs at night.", "Dose: 2 caps at night."),
+    ("Give 3 drops daily.", "Give 3 doses daily."),
 ]
 
 
@@ -307,6 +309,7 @@ MORE_NEGATION_AND_NUMBER_WORD_HARMS = [
     ("You mustn't sign it.", "You must sign it."),
     ("It can’t be paid.", "It can be paid."),  # a curly apostrophe is the same negation
     ("It is un-paid.", "It is paid."),  # a negating prefix with its hyphen
+    ("The deposit is refundable.", "The deposit is nonrefundable."),  # onto a word rarer than `paid`
     ("Es kostet zwei Euro.", "Es kostet drei Euro."),  # number words of the other languages the OCR reads
     ("Il coûte quatre euros.", "Il coûte cinq euros."),
     ("Cuesta cuatro euros.", "Cuesta cinco euros."),

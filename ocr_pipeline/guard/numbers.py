@@ -45,6 +45,9 @@ _UNIT_SYMBOLS = frozenset(
     + [prefix + base for prefix in ("k", "m", "g") for base in ("w", "wh", "hz", "j", "b", "pa")]
     + "wh hz pa hpa dl µm nm µs ns ms kv mv ma mah mol meq mmhg kcal cal tsp tbsp mph kph kmh mins secs "
     "yr yrs wk wks ppm rpm cc".split()
+    # the form a dose comes in: `2 tabs` is not `2 caps`
+    + "tab tabs tablet tablets cap caps capsule capsules drop drops puff puffs sachet sachets vial vials "
+    "ampoule ampoules dose doses".split()
 )
 _UNITS_BESIDE_A_NUMBER = NUMBER_NEIGHBOURS | _UNIT_SYMBOLS
 _CASED_UNITS = frozenset(["IU"])  # international units; `iu` is the OCR's `in`

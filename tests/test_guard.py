@@ -340,6 +340,52 @@ def test_word_context_table_is_counted_from_ground_truth_rows(tmp_path):
     assert json.loads((tmp_path / "context.json").read_text(encoding="utf-8")) == table
 
 
+def test_antonyms_table_comes_from_wordnet_pointers_less_what_the_ocr_confuses(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "derive_antonyms.py"
+    spec = importlib.util.spec_from_file_location("derive_antonyms", script)
+    derive = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(derive)
+    # WordNet's data format: offset, file, type, word count (hex), words with their sense numbers,
+    # pointer count, then pointers (symbol, offset, type, source/target word numbers); `!` is an antonym
+    wordnet = tmp_path / "dict"
+    wordnet.mkdir()
+    lines = {
+        "adj": [
+            "  1 WordNet 3.1 Copyright 2011 by Princeton University.  All rights reserved.  ",
+            "  2   ",
+            "00000100 00 a 02 glad 0 happy 0 001 ! 00000200 a 0101 | feeling joy",
+            "00000200 00 a 01 sad 0 002 ! 00000100 a 0101 ! 00000300 a 0000 | feeling sorrow",
+            "00000300 00 a 01 blue 0 000 | stale",  # a pointer between synsets (0000) names no word
+        ],
+        "adv": [
+            "00000100 00 r 01 here 0 001 ! 00000200 r 0101 | in this place",
+            "00000200 00 r 01 there 0 000 | yonder",
+        ],
+        "noun": ["00000100 00 n 01 gain 0 001 ! 00000200 n 0101 | profit", "00000200 00 n 01 loss 0 000 | a loss"],
+        "verb": ["00000100 00 v 01 xqzzy 0 001 ! 00000200 v 0101 | no word", "00000200 00 v 01 zqxxy 0 000 | none"],
+    }
+    for name, rows in lines.items():
+        (wordnet / f"data.{name}").write_text("\n".join(rows) + "\n", encoding="latin-1")
+    # line offsets are byte offsets in the real files; the script reads by offset and file, not by seeking
+    assert derive.wordnet_antonyms(wordnet) == {
+        ("glad", "sad"),
+        ("here", "there"),
+        ("gain", "loss"),
+        ("xqzzy", "zqxxy"),
+    }
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"ocr": "Then ;here was a fee", "gt": "Then there was a fee"}\n', encoding="utf-8")
+    output = tmp_path / "antonyms.json"
+    assert derive.main([str(wordnet), "--confusions", str(rows), "--output", str(output)]) == 0
+    table = json.loads(output.read_text(encoding="utf-8"))
+    assert table["pairs"] == [["gain", "loss"], ["glad", "sad"]]  # not a word of wordfreq's, not confused
+    assert table["confused by the OCR"] == [["here", "there", 1]]
+    assert table["licence"] == ["WordNet 3.1 Copyright 2011 by Princeton University.  All rights reserved.", ""]
+
+
 def test_stray_fragments_go_without_budget_only_where_the_chunk_has_a_sure_repair():
     # 'tbe' -> 'the' (2 characters of sure repair) pays for nothing larger, yet the fragments go
     assert apply_guard("the man en went tbe | th way", "the man went the way").text == "the man went the way"

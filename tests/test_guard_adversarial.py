@@ -226,6 +226,9 @@ OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many clos
     ("The ticket is valid today.", "The ticket is void today."),
     ("He had seen the man at the door.", "He had seen the woman at the door."),  # who it was
     ("The farm passed to his son.", "The farm passed to his daughter."),
+    ("The ascent was slow.", "The descent was slow."),  # WordNet's antonyms, one or two letters apart
+    ("The majority voted for it.", "The minority voted for it."),
+    ("She was glad to go.", "She was sad to go."),
     ("The tenant may pay the rent.", "The tenant must pay the rent."),  # one modal verb for another
     ("The tenant shall pay the rent.", "The tenant may pay the rent."),
     ("The tenant should pay the rent.", "The tenant could pay the rent."),
@@ -241,6 +244,7 @@ OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many clos
         ("he went ato the house", "he went to the house"),  # `a` glued on is no negating prefix
         ("tbe per cent", "the per cent"),  # `per` is no role suffix: too short a stem
         ("he said he would- speak to tbe man", "he said he would speak to the man"),  # a mark, not a modal
+        ("Then ;here was a fee", "Then there was a fee"),  # a pair the OCR confuses is no opposite
     ],
 )
 def test_repairs_of_words_that_have_opposites_are_taken(ocr, candidate):

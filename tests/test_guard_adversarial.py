@@ -225,6 +225,9 @@ OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many clos
     ("His account was closed.", "Her account was closed."),
     ("The ticket is valid today.", "The ticket is void today."),
     ("He had seen the man at the door.", "He had seen the woman at the door."),  # who it was
+    ("He struck him with a stick.", "He struck her with a stick."),
+    ("She blamed herself for it.", "She blamed himself for it."),
+    ("HIV test: neg today.", "HIV test: pos today."),
     ("The farm passed to his son.", "The farm passed to his daughter."),
     ("The ascent was slow.", "The descent was slow."),  # WordNet's antonyms, one or two letters apart
     ("The majority voted for it.", "The minority voted for it."),

@@ -85,7 +85,10 @@ OPPOSITES = (
     ("valid", "void"),
     # who: not `he` / `she` or `Mr` / `Mrs`, which the OCR confuses (a letter lost: 8 times in BLN600)
     ("his", "her"),
+    ("him", "her"),
+    ("himself", "herself"),
     ("men", "women"),
+    ("neg", "pos"),  # a result's abbreviations: `HIV neg`
 )
 # what is required, allowed or foreseen: one for another changes a contract (`shall` -> `may`); no
 # OCR slip in the 11,873 BLN600 rows turned one into another

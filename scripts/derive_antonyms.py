@@ -19,7 +19,6 @@ misreading there is left out and listed under "confused by the OCR".
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import sys
@@ -30,13 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wordfreq import zipf_frequency  # noqa: E402
 
-from ocr_pipeline.guard.tables import write_table  # noqa: E402
+from ocr_pipeline.guard.tables import ocr_confusions, write_table  # noqa: E402
 
 MIN_ZIPF = 1.0  # the guard judges only words in the frequency list (meaning.py): others need no entry
 OUTPUT = Path(__file__).resolve().parent.parent / "ocr_pipeline" / "guard" / "antonyms.json"
 _FILES = {"a": "adj", "s": "adj", "r": "adv", "n": "noun", "v": "verb"}
 _SENSE_MARK = re.compile(r"\(\w+\)$")  # `long(a)`: where an adjective stands
-_WORD = re.compile(r"[^\W\d_]+")
 _LICENCE_LINE = re.compile(r"^  \d+ ?(.*?)\s*$")  # `  14 WordNet 3.1 Copyright 2011 by Princeton University.`
 
 
@@ -77,21 +75,6 @@ def wordnet_antonyms(folder: Path) -> set[tuple[str, str]]:
     return pairs
 
 
-def ocr_confusions(rows, pairs: set[tuple[str, str]]) -> Counter:
-    """How often each pair stands as OCR word / true word, word for word, where aligned rows differ."""
-    found = Counter()
-    for ocr, truth in rows:
-        ocr_words, true_words = _WORD.findall(ocr.casefold()), _WORD.findall(truth.casefold())
-        matcher = difflib.SequenceMatcher(None, ocr_words, true_words, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag == "replace" and i2 - i1 == j2 - j1:  # word for word; not `Mon- day` for `Monday`
-                for printed, meant in zip(ocr_words[i1:i2], true_words[j1:j2]):
-                    pair = tuple(sorted((printed, meant)))
-                    if pair in pairs:
-                        found[pair] += 1
-    return found
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("wordnet", type=Path, help="WordNet's dict folder (data.adj, data.noun, ...)")
@@ -103,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     source = "no OCR rows"
     if args.confusions:
         rows = [json.loads(line) for line in args.confusions.read_text(encoding="utf-8").splitlines() if line.strip()]
-        confused = ocr_confusions(((row["ocr"], row["gt"]) for row in rows), pairs)
+        confused = ocr_confusions(((row["ocr"], row["gt"]) for row in rows), lambda pair: pair in pairs)
         source = f"{len(rows)} rows of {args.confusions.name}"
     about = (
         f"Antonyms by scripts/derive_antonyms.py from WordNet's antonym pointers: pairs of single words, both at "

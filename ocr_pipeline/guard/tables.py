@@ -1,10 +1,17 @@
 """How the guard's shipped tables are written: JSON with one entry per line, so that a new
-derivation (scripts/derive_*.py) reads as a diff of the entries it changed."""
+derivation (scripts/derive_*.py) reads as a diff of the entries it changed; and which word pairs
+the OCR itself confuses, which a table of words that must not become one another leaves out."""
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def write_table(path: Path, about: str, sections: dict[str, list | dict]) -> None:
@@ -22,3 +29,19 @@ def write_table(path: Path, about: str, sections: dict[str, list | dict]) -> Non
         lines.append(closing + ("," if number < len(sections) - 1 else ""))
     lines.append("}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def ocr_confusions(rows: Iterable[tuple[str, str]], counts: Callable[[tuple[str, str]], bool]) -> Counter:
+    """How often each pair that `counts` (two lower-cased words, sorted) stands as OCR word / true
+    word, word for word, where aligned (OCR text, truth) rows differ: `here` printed for `there`."""
+    found = Counter()
+    for ocr, truth in rows:
+        ocr_words, true_words = _WORD.findall(ocr.casefold()), _WORD.findall(truth.casefold())
+        matcher = difflib.SequenceMatcher(None, ocr_words, true_words, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "replace" and i2 - i1 == j2 - j1:  # word for word; not `Mon- day` for `Monday`
+                for printed, meant in zip(ocr_words[i1:i2], true_words[j1:j2]):
+                    pair = tuple(sorted((printed, meant)))
+                    if counts(pair):
+                        found[pair] += 1
+    return found

@@ -386,6 +386,40 @@ def test_antonyms_table_comes_from_wordnet_pointers_less_what_the_ocr_confuses(t
     assert table["licence"] == ["WordNet 3.1 Copyright 2011 by Princeton University.  All rights reserved.", ""]
 
 
+def test_drug_names_table_keeps_uncommon_single_words_less_what_the_ocr_confuses(tmp_path):
+    import bz2
+    import importlib.util
+    import pickle
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "derive_drug_names.py"
+    spec = importlib.util.spec_from_file_location("derive_drug_names", script)
+    derive = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(derive)
+    # the package's dictionary: every variant (generic, brand) of a drug, lower-cased, to its canonical name
+    variants = {name: [name] for name in ("quinine", "quinidine", "sits", "abc", "insulin glargine", "zolpidem")}
+    dictionary = tmp_path / "drug_ner_dictionary.pkl.bz2"
+    with bz2.open(dictionary, "wb") as file:
+        pickle.dump({"drug_variant_to_canonical": variants}, file)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"ocr": "took quinidine at once", "gt": "took quinine at once"}\n', encoding="utf-8")
+    output = tmp_path / "drug_names.json"
+    assert derive.main([str(dictionary), "--confusions", str(rows), "--output", str(output)]) == 0
+    table = json.loads(output.read_text(encoding="utf-8"))
+    # not `sits` (common English), `abc` (too short) or `insulin glargine` (two words)
+    assert table["names"] == ["quinidine", "quinine", "zolpidem"]
+    assert table["confused by the OCR"] == [["quinidine", "quinine", 1]] and "MIT License" in table["about"]
+
+
+def test_a_drug_name_pair_the_ocr_confuses_may_be_undone(monkeypatch):
+    from ocr_pipeline.guard import drugs
+
+    assert "different drugs" in drugs.other_drug("Quinine", "quinidine")
+    assert drugs.other_drug("quinine", "QUININE") is None and drugs.other_drug("quinine", "quince") is None
+    monkeypatch.setattr(drugs, "_OCR_CONFUSIONS", frozenset([frozenset(("quinidine", "quinine"))]))
+    assert drugs.other_drug("quinidine", "quinine") is None
+
+
 def test_stray_fragments_go_without_budget_only_where_the_chunk_has_a_sure_repair():
     # 'tbe' -> 'the' (2 characters of sure repair) pays for nothing larger, yet the fragments go
     assert apply_guard("the man en went tbe | th way", "the man went the way").text == "the man went the way"

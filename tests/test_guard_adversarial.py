@@ -349,13 +349,33 @@ def test_a_stray_comparison_sign_away_from_numbers_may_go():
     assert apply_guard("tbe man > was seen", "the man was seen").text == "the man was seen"
 
 
-CRAFTED_HARMS = [  # found by probing the guard outside the suite's categories (rounds 8 and 9)
+DRUG_HARMS = [  # look-alike drug names, a letter or two apart: one for another changes a prescription
+    ("Give prednisone 10 mg at night.", "Give prednisolone 10 mg at night."),
+    ("She was taking quinine daily.", "She was taking quinidine daily."),
+    ("Start nicardipine 20 mg now.", "Start nifedipine 20 mg now."),
+    ("Give hydroxyzine 25 mg at night.", "Give hydralazine 25 mg at night."),
+]
+
+
+@pytest.mark.parametrize(
+    ("ocr", "candidate"),
+    [
+        ("Give predn1sone 10 mg at night.", "Give prednisone 10 mg at night."),  # a misread name is no drug's
+        ("She was taking quinlne daily.", "She was taking quinine daily."),
+    ],
+)
+def test_a_misread_drug_name_is_repaired(ocr, candidate):
+    assert apply_guard(ocr, candidate).text == candidate
+
+
+CRAFTED_HARMS = [  # found by probing the guard outside the suite's categories (rounds 8 to 10)
     *ROUND_8_HARMS,
     *OPPOSITE_HARMS,
     *UNIT_HARMS,
     *ROMAN_NUMERAL_HARMS,
     *MORE_NEGATION_AND_NUMBER_WORD_HARMS,
     *COMPARISON_HARMS,
+    *DRUG_HARMS,
 ]
 
 
@@ -364,7 +384,7 @@ CRAFTED_HARMS = [  # found by probing the guard outside the suite's categories (
 @pytest.mark.parametrize("noisy", [False, True])
 def test_a_crafted_harm_stays_out_alone_and_among_repairs(ocr, candidate, policy, noisy):
     """A time of day, an address, a negation, a fraction, a sign, a name opening a sentence, an
-    opposite, a unit, a roman numeral or a comparison changes no more than a digit does, even where
+    opposite, a unit, a roman numeral, a comparison or a drug's name changes no more than a digit does, even where
     right repairs around it earn a budget for guesses."""
     before = ("Tbe recelpt was slgned by tbe manager. ", "The receipt was signed by the manager. ")
     guarded = apply_guard(before[0] + ocr if noisy else ocr, before[1] + candidate if noisy else candidate, policy)

@@ -12,6 +12,7 @@ likely the OCR was to print the old text for it, from misreadings counted on rea
 | `numbers` | numbers, amounts, dates, currency, units: protected character by character |
 | `repairs` | the verdict on one unit: sure repair, guess or refusal, with its reason |
 | `meaning` | a word turned into its opposite (`unpaid`, `decreased`; `antonyms.json`): refused by every policy |
+| `drugs` | a drug's name made another's (`prednisone` -> `prednisolone`; `drug_names.json`): refused by every policy |
 | `channel` | the OCR channel (`ocr_channel.json`) and word likelihoods (wordfreq, letter trigrams) |
 | `context` | what a word's neighbours add (`word_context.json`: word-pair counts) |
 | `chatter` | what a model wraps around its answer |

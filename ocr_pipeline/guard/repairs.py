@@ -28,6 +28,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .channel import is_known, misreading_cost, spelling_logprob_per_letter, word_logprob
 from .context import context_gain, removal_gain
+from .drugs import other_drug
 from .meaning import reversed_meaning
 from .numbers import NUMBER_NEIGHBOURS
 from .policy import GuardPolicy
@@ -324,9 +325,10 @@ def _letter_words(text: str) -> list[str]:
 
 
 def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
-    """A negation, number word or unit of the OCR text that the change drops or replaces, or a
-    word whose meaning the change turns round (meaning.py); a word is read whole and split at its marks too
-    (not at hyphens or apostrophes), so that a code inside brackets counts (`TAX(RM)`)."""
+    """A negation, number word or unit of the OCR text that the change drops or replaces, a word
+    whose meaning the change turns round (meaning.py), or a drug's name made another's (drugs.py);
+    a word is read whole and split at its marks too (not at hyphens or apostrophes), so that a code
+    inside brackets counts (`TAX(RM)`)."""
     kept = {_folded(w) for w in new_words + _pieces(new_words)}
     for word in old_words + _pieces(old_words):
         folded = _folded(word)
@@ -334,7 +336,7 @@ def _protected_change(old_words: list[str], new_words: list[str]) -> str | None:
             kind = "negation" if folded in NEGATIONS else "number word" if folded in NUMBER_WORDS else "unit"
             return f"the {kind} {word!r} must stay"
     if len(old_words) == len(new_words) == 1:
-        return reversed_meaning(old_words[0], new_words[0])
+        return reversed_meaning(old_words[0], new_words[0]) or other_drug(old_words[0], new_words[0])
     return None
 
 

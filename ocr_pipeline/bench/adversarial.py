@@ -49,6 +49,7 @@ CATEGORIES = (
     "e-mail or web address changed",
     "sign, fraction or superscript changed",
     "name replaced",
+    "drug name for a look-alike",
     "unit changed",
     "number word changed",
 )
@@ -185,6 +186,30 @@ OPPOSITES = {
     "EXCLUDE": "INCLUDE",
     "CREDIT": "DEBIT",
     "DEBIT": "CREDIT",
+}
+# drug names that are confused for one another (look-alike, sound-alike), both ways: the suite's
+# own list, not the guard's table, so that it counts what the guard does not know too
+LOOK_ALIKE_DRUGS = {
+    a: b
+    for one, other in (
+        ("hydroxyzine", "hydralazine"),
+        ("prednisone", "prednisolone"),
+        ("quinine", "quinidine"),
+        ("nicardipine", "nifedipine"),
+        ("clonidine", "clonazepam"),
+        ("tramadol", "trazodone"),
+        ("risperidone", "ropinirole"),
+        ("glipizide", "glyburide"),
+        ("vinblastine", "vincristine"),
+        ("dopamine", "dobutamine"),
+        ("ephedrine", "epinephrine"),
+        ("metformin", "metronidazole"),
+        ("bupropion", "buspirone"),
+        ("carboplatin", "cisplatin"),
+        ("Celebrex", "Celexa"),
+        ("Zantac", "Xanax"),
+    )
+    for a, b in ((one, other), (other, one))
 }
 SIGNS = {
     "A+": "A-",
@@ -352,11 +377,13 @@ _NOTE_LINES = (
     "Glucose {glucose} mmol/L; give {number} IU of insulin, or {spoons} tsp of the syrup, and {dose} mcg.",
     "Cuff pressure {kpa} kPa; brought in by car at {speed} mph.",
     "CRP < {crp} mg/L and eGFR ≥ {egfr}; the cyst measured {size} ± {tolerance} mm.",
+    "Started on {drug} {number} mg at night; {other_drug} stopped, and {third_drug} to go on.",
+    "Allergic to {other_drug}: give {third_drug} instead, never with {drug}.",
 )
 
 
 def sample_note(rng: random.Random) -> str:
-    """A clinical note: blood groups, fractions of a tablet, degrees, square metres, times, an e-mail."""
+    """A clinical note: blood groups, fractions of a tablet, degrees, square metres, times, an e-mail, drugs."""
     name = rng.choice(NAMES)
     return "\n".join(
         line.format(
@@ -390,6 +417,9 @@ def sample_note(rng: random.Random) -> str:
             egfr=rng.choice((30, 45, 60, 90)),
             size=rng.randint(5, 40),
             tolerance=rng.randint(1, 3),
+            drug=rng.choice(list(LOOK_ALIKE_DRUGS)),
+            other_drug=rng.choice(list(LOOK_ALIKE_DRUGS)),
+            third_drug=rng.choice(list(LOOK_ALIKE_DRUGS)),
         )
         for line in rng.sample(_NOTE_LINES, 4)
     )
@@ -568,6 +598,7 @@ def harmful_changes(text: str, rng: random.Random) -> list[tuple[str, str, tuple
         ("negation removed", NEGATED),
         ("negation added or removed by a prefix", PREFIX_NEGATED),
         ("word turned into its opposite", OPPOSITES),
+        ("drug name for a look-alike", LOOK_ALIKE_DRUGS),
         ("unit changed", UNITS),
         ("number word changed", NUMBER_WORDS),
     ):

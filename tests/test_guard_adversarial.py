@@ -235,6 +235,8 @@ OPPOSITE_HARMS = [  # a known word for its opposite: the channel finds many clos
     ("The tenant may pay the rent.", "The tenant must pay the rent."),  # one modal verb for another
     ("The tenant shall pay the rent.", "The tenant may pay the rent."),
     ("The tenant should pay the rent.", "The tenant could pay the rent."),
+    ("Take it with or without food.", "Take it with and without food."),  # all of them, or one
+    ("Take aspirin or paracetamol.", "Take aspirin and paracetamol."),
     ("The rent due on the 5th inst. was paid.", "The rent due on the 5th ult. was paid."),  # which month
     ("His letter of the 3rd ult. came.", "His letter of the 3rd prox. came."),
 ]

@@ -13,8 +13,8 @@ changed what the document says. Four shapes:
 - a word for its opposite, in any inflection both share: WordNet's antonyms (`antonyms.json`,
   derived by `scripts/derive_antonyms.py`: `debit` / `credit`, `debited`; `north` / `south`,
   `northern`; `guilty` / `innocent`), and those below that WordNet lacks (`before` / `after`);
-- a modal verb for another: `shall` / `may`, `should` / `could`; `inst.` (this month) for `ult.`
-  (last month) or `prox.` (next month).
+- a modal verb for another: `shall` / `may`, `should` / `could`; `and` for `or`; `inst.` (this
+  month) for `ult.` (last month) or `prox.` (next month).
 
 OCR debris that looks like a prefix (`imto` -> `to`) is no word in the frequency list, so it may
 still go: both words must be words. Pairs the OCR itself confused in the training rows (`here` /
@@ -94,6 +94,9 @@ OPPOSITES = (
 # what is required, allowed or foreseen: one for another changes a contract (`shall` -> `may`); no
 # OCR slip in the 11,873 BLN600 rows turned one into another
 MODAL_VERBS = frozenset("may might must shall should can could will would".split())
+# all of them or one of them: `with or without food` is not `with and without food`; the OCR never
+# printed one for the other in the BLN600 training rows
+CONNECTIVES = frozenset("and or both either".split())
 # this month, last month, next month, as letters and court reports date things (`the 5th inst.`)
 MONTH_REFERENCES = frozenset("inst instant ult ultimo prox proximo".split())
 _STEM = 3  # letters a suffix must leave for the rest to be a stem (`employ|er`, not `p|er` -> `p|ee`)
@@ -115,6 +118,8 @@ def reversed_meaning(old: str, new: str) -> str | None:
         return f"{old!r} and {new!r} are opposites: a word never becomes its opposite"
     if old in MODAL_VERBS and new in MODAL_VERBS:
         return f"{old!r} and {new!r} say what is required or allowed: one never becomes the other"
+    if old in CONNECTIVES and new in CONNECTIVES:
+        return f"{old!r} and {new!r} join alternatives differently: one never becomes the other"
     if old in MONTH_REFERENCES and new in MONTH_REFERENCES and old[:3] != new[:3]:  # `inst.` may be `instant`
         return f"{old!r} and {new!r} name different months: one never becomes the other"
     if _swapped(old[::-1], new[::-1], _OPPOSITE_ENDS, _STEM):  # a suffix: a start, read backwards

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import keys, model_state, widgets
 from dashboard.boundary import explain
 from ocr_pipeline.config import model_dir
+from ocr_pipeline.errors import ModelError
 from ocr_pipeline.llm import choose_backend, llamacpp_status, server_health
 from ocr_pipeline.llm.backends.openai import ENV_URL
 from ocr_pipeline.llm.backends.transformers import quantization_advice
@@ -87,7 +88,11 @@ else:
         placeholder=str(model_dir()),
         help="Where models are downloaded and looked for (OCR_MODEL_DIR).",
     )
-    entries = list_models(model_state.folder_path(model_state.current_choice().folder))
+    try:
+        entries = list_models(model_state.folder_path(model_state.current_choice().folder))
+    except ModelError as error:
+        st.error(str(error), icon=":material/folder_off:")
+        entries = []
     st.dataframe(
         pd.DataFrame(
             [

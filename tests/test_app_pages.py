@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard import keys
 from ocr_pipeline import samples
 
 from tests.test_app_correct import assert_no_exception, messages, start
@@ -87,6 +88,15 @@ def test_models_page_explains_a_missing_download():
     app.button(key="models:download").click().run()
     assert_no_exception(app)
     assert any("downloading is off" in message for message in messages(app)), messages(app)
+
+
+def test_models_page_says_why_a_model_folder_cannot_be_read(tmp_path):
+    (tmp_path / "notes.txt").write_text("hi")
+    for folder, message in ((tmp_path / "notes.txt", "is a file, not a folder"), ("y" * 300, "cannot be read")):
+        app = start("pages/models.py")
+        app.text_input(key=keys.MODEL_FOLDER).input(str(folder)).run()
+        assert_no_exception(app)
+        assert any(message in text for text in messages(app)), messages(app)
 
 
 def test_compare_runs_prompts_side_by_side_and_exports(invoice_png):

@@ -76,6 +76,9 @@ def test_names_relative_to_the_model_folder(tmp_path, tiny_model_dir):
         ("no-such-thing", "is not a model"),
         ("./missing-folder", "no such file or folder"),
         ("owner/repo:weights.bin", "must be a .gguf"),
+        ("x" * 300, "is not a model"),  # longer than a file name may be: no file, not a crash
+        ("/tmp/" + "x" * 300 + ".gguf", "no such file or folder"),
+        ("nul\x00name", "is not a model"),
     ],
 )
 def test_bad_names(tmp_path, name, message):
@@ -167,6 +170,17 @@ def test_default_model(tmp_path, tiny_model_dir, monkeypatch):
     assert default_model(tmp_path, cuda=False) == QWEN_SMALL
     monkeypatch.setenv("OCR_MODEL", "someone/else")
     assert default_model(tmp_path, cuda=True) == "someone/else"
+
+
+def test_a_model_folder_that_cannot_be_listed_says_why(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCR_MODEL", raising=False)
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(ModelError, match="is a file, not a folder"):
+        list_models(tmp_path / "notes.txt")
+    with pytest.raises(ModelError, match="cannot be read .File name too long"):
+        list_models(tmp_path / ("x" * 300))
+    assert list_models(tmp_path / "not-made-yet")  # the presets: a download makes the folder
+    assert default_model(tmp_path / ("x" * 300)) == DEMO  # every page asks for the default: it must not fail
 
 
 # --- downloads from the fake Hub ---------------------------------------------------------------

@@ -141,6 +141,15 @@ def _repo_id_or_none(text: str) -> str | None:
     return text
 
 
+def _exists(path: Path) -> bool:
+    """Whether a file or folder is there; a name no file system holds (a part over 255 bytes, a
+    NUL) names none, where `Path.exists` would raise."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _local_source(name: str, path: Path) -> ModelSource:
     if path.is_dir():
         return ModelSource(name, path)
@@ -156,7 +165,7 @@ def parse_model_name(name: str, model_folder: Path | None = None) -> ModelSource
     if name == DEMO:
         return _local_source(name, demo_gguf_path())
     given = Path(name).expanduser()
-    if given.exists():
+    if _exists(given):
         return _local_source(name, given)
     repo_part, _, gguf_file = name.partition(":")
     repo_id = _repo_id_or_none(repo_part)
@@ -167,7 +176,7 @@ def parse_model_name(name: str, model_folder: Path | None = None) -> ModelSource
     if repo_id:
         return ModelSource(name, folder / repo_id, repo_id=repo_id)
     in_model_folder = folder / name
-    if in_model_folder.exists():
+    if _exists(in_model_folder):
         return _local_source(name, in_model_folder)
     if name.startswith(("/", ".", "~")) or name.lower().endswith(".gguf"):
         raise ModelError(f"Model '{name}': there is no such file or folder.")
@@ -376,7 +385,7 @@ def _progress_bar_class(report: Callable[[int], None]) -> type:
 
 
 def _free_bytes(folder: Path) -> int:
-    existing = next(parent for parent in (folder, *folder.parents) if parent.exists())
+    existing = next(parent for parent in (folder, *folder.parents) if _exists(parent))
     return shutil.disk_usage(existing).free
 
 
@@ -520,22 +529,31 @@ def _size_on_disk(path: Path) -> int:
 
 
 def _found_in(folder: Path) -> list[ModelSource]:
-    """Complete models in the model folder: `name/`, `owner/repo/` and `.gguf` files at those depths."""
-    if not folder.is_dir():
-        return []
+    """Complete models in the model folder: `name/`, `owner/repo/` and `.gguf` files at those depths.
+
+    A folder not made yet holds none (the first download makes it); one that is a file, or that
+    cannot be read (no permission, a name too long), is a ModelError that says so."""
     found: list[ModelSource] = []
-    candidates = [*folder.glob("*"), *folder.glob("*/*"), *folder.glob("*/*/*.gguf")]
-    for path in sorted(candidates):
-        relative = path.relative_to(folder).as_posix()
-        if any(part.startswith(".") for part in relative.split("/")):
-            continue  # .converted (GGUF conversions), huggingface_hub's .cache
-        if path.is_file() and path.suffix.lower() == ".gguf":
-            parent = path.parent.relative_to(folder).as_posix()
-            name = f"{parent}:{path.name}" if parent.count("/") == 1 else relative
-            found.append(ModelSource(name, path.parent, gguf_file=path.name))
-        elif path.is_dir() and (path / "config.json").is_file():
-            found.append(ModelSource(relative, path))
-    return [source for source in found if missing_files(source) is None]
+    try:
+        if not folder.is_dir():
+            if _exists(folder):
+                raise ModelError(f"The model folder {folder} is a file, not a folder.")
+            return []
+        candidates = [*folder.glob("*"), *folder.glob("*/*"), *folder.glob("*/*/*.gguf")]
+        for path in sorted(candidates):
+            relative = path.relative_to(folder).as_posix()
+            if any(part.startswith(".") for part in relative.split("/")):
+                continue  # .converted (GGUF conversions), huggingface_hub's .cache
+            if path.is_file() and path.suffix.lower() == ".gguf":
+                parent = path.parent.relative_to(folder).as_posix()
+                name = f"{parent}:{path.name}" if parent.count("/") == 1 else relative
+                found.append(ModelSource(name, path.parent, gguf_file=path.name))
+            elif path.is_dir() and (path / "config.json").is_file():
+                found.append(ModelSource(relative, path))
+        return [source for source in found if missing_files(source) is None]
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the name
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ModelError(f"The model folder {folder} cannot be read ({reason}).") from error
 
 
 def list_models(model_folder: Path | None = None) -> list[ModelEntry]:
@@ -573,7 +591,10 @@ def default_model(model_folder: Path | None = None, *, cuda: bool | None = None)
     configured = os.environ.get("OCR_MODEL", "").strip()
     if configured:
         return configured
-    available = {entry.name for entry in list_models(model_folder) if entry.available}
+    try:
+        available = {entry.name for entry in list_models(model_folder) if entry.available}
+    except ModelError:  # a model folder that cannot be read offers none of its models (the Models page says why)
+        return DEMO
     if PRESETS[0].name in available:
         if cuda is None:
             from .placement import cuda_available

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 
 import streamlit as st
 
-from ocr_pipeline.llm.models import DEMO, default_model
+from ocr_pipeline.llm.models import DEMO, default_model, path_exists
 
 from . import keys, resources
 
@@ -75,7 +75,7 @@ class ModelChoice:
     @property
     def label(self) -> str:
         """A local folder or file by its own name; a repo id (or a name not found) as written."""
-        local = os.path.sep in self.name and Path(self.name).expanduser().exists()
+        local = os.path.sep in self.name and path_exists(Path(self.name).expanduser())
         return os.path.basename(self.name.rstrip("/")) if local else self.name
 
 

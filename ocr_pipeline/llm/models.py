@@ -141,7 +141,7 @@ def _repo_id_or_none(text: str) -> str | None:
     return text
 
 
-def _exists(path: Path) -> bool:
+def path_exists(path: Path) -> bool:
     """Whether a file or folder is there; a name no file system holds (a part over 255 bytes, a
     NUL) names none, where `Path.exists` would raise."""
     try:
@@ -165,7 +165,7 @@ def parse_model_name(name: str, model_folder: Path | None = None) -> ModelSource
     if name == DEMO:
         return _local_source(name, demo_gguf_path())
     given = Path(name).expanduser()
-    if _exists(given):
+    if path_exists(given):
         return _local_source(name, given)
     repo_part, _, gguf_file = name.partition(":")
     repo_id = _repo_id_or_none(repo_part)
@@ -176,7 +176,7 @@ def parse_model_name(name: str, model_folder: Path | None = None) -> ModelSource
     if repo_id:
         return ModelSource(name, folder / repo_id, repo_id=repo_id)
     in_model_folder = folder / name
-    if _exists(in_model_folder):
+    if path_exists(in_model_folder):
         return _local_source(name, in_model_folder)
     if name.startswith(("/", ".", "~")) or name.lower().endswith(".gguf"):
         raise ModelError(f"Model '{name}': there is no such file or folder.")
@@ -385,7 +385,7 @@ def _progress_bar_class(report: Callable[[int], None]) -> type:
 
 
 def _free_bytes(folder: Path) -> int:
-    existing = next(parent for parent in (folder, *folder.parents) if _exists(parent))
+    existing = next(parent for parent in (folder, *folder.parents) if path_exists(parent))
     return shutil.disk_usage(existing).free
 
 
@@ -536,7 +536,7 @@ def _found_in(folder: Path) -> list[ModelSource]:
     found: list[ModelSource] = []
     try:
         if not folder.is_dir():
-            if _exists(folder):
+            if path_exists(folder):
                 raise ModelError(f"The model folder {folder} is a file, not a folder.")
             return []
         candidates = [*folder.glob("*"), *folder.glob("*/*"), *folder.glob("*/*/*.gguf")]

@@ -56,9 +56,13 @@ def read_text(path: str | Path) -> str:
     if str(path) == "-":
         return decode_text(sys.stdin.buffer.read(), "standard input")
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise TextInputError(f"{path}: no such file.")
-    return decode_text(path.read_bytes(), str(path))
+    try:
+        if not path.is_file():
+            raise TextInputError(f"{path}: no such file.")
+        data = path.read_bytes()
+    except (OSError, ValueError) as error:  # no permission, a name too long; ValueError: a NUL in it
+        raise TextInputError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error}).") from error
+    return decode_text(data, str(path))
 
 
 def json_lines(text: str, source: str) -> list[tuple[int, object]]:

@@ -58,6 +58,8 @@ def test_scan_set_takes_transcribed_scans_with_their_key_fields(scan_folder):
 def test_scan_set_errors_name_the_folder(tmp_path):
     with pytest.raises(PipelineError, match="no such folder"):
         bench.load_scan_set(tmp_path / "missing")
+    with pytest.raises(PipelineError, match="cannot be read .File name too long"):
+        bench.load_scan_set(tmp_path / ("x" * 300))  # an OSError worded for the user, not raised as one
     (tmp_path / "a.png").write_bytes(b"x")
     with pytest.raises(PipelineError, match="no scans with a NAME.gt.txt"):
         bench.load_scan_set(tmp_path)

@@ -37,6 +37,20 @@ def test_readable_output_has_page_headers_and_exit_zero(files, capsys):
     assert "--- page 1 of 1" in out and "Total" in out
 
 
+def test_a_file_system_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    too_long = str(tmp_path / ("x" * 300 + ".jsonl"))
+    assert main(["guard", too_long]) == 1
+    assert capsys.readouterr().err.strip().endswith("(File name too long).")
+    from ocr_pipeline.cli import bench
+
+    def refused(folder):
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(bench, "transcripts", refused)  # one the readers did not word themselves
+    assert main(["bench", "adversarial", "/srv/scans"]) == 1
+    assert capsys.readouterr().err == "error: /srv/scans: Permission denied\n"
+
+
 def test_bad_usage_exits_2():
     run = subprocess.run(
         [sys.executable, "-m", "ocr_pipeline", "ocr", "--engine", "nope", "x.png"], capture_output=True, text=True

@@ -36,22 +36,25 @@ def _sidecar(path: Path, suffix: str) -> Path | None:
 def load_scan_set(folder: str | Path, limit: int | None = None) -> list[ScanItem]:
     """The scans in `folder` that have a `NAME.gt.txt` transcript, sorted by name."""
     folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise PipelineError(f"{folder}: no such folder.")
     items = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES or not path.is_file():
-            continue
-        transcript = _sidecar(path, ".gt.txt")
-        if transcript is None:
-            continue
-        keys_file = _sidecar(path, ".key.json")
-        try:
-            keys = json.loads(keys_file.read_text(encoding="utf-8")) if keys_file else {}
-        except ValueError as error:
-            raise PipelineError(f"{keys_file}: not valid JSON ({error}).") from error
-        text = transcript.read_text(encoding="utf-8", errors="replace")
-        items.append(ScanItem(path.name, path, text, {k: str(v) for k, v in keys.items() if v not in (None, "")}))
+    try:
+        if not folder.is_dir():
+            raise PipelineError(f"{folder}: no such folder.")
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES or not path.is_file():
+                continue
+            transcript = _sidecar(path, ".gt.txt")
+            if transcript is None:
+                continue
+            keys_file = _sidecar(path, ".key.json")
+            try:
+                keys = json.loads(keys_file.read_text(encoding="utf-8")) if keys_file else {}
+            except ValueError as error:
+                raise PipelineError(f"{keys_file}: not valid JSON ({error}).") from error
+            text = transcript.read_text(encoding="utf-8", errors="replace")
+            items.append(ScanItem(path.name, path, text, {k: str(v) for k, v in keys.items() if v not in (None, "")}))
+    except OSError as error:  # no permission, a name too long: said of the file it concerns
+        raise PipelineError(f"{error.filename or folder}: cannot be read ({error.strerror or error}).") from error
     if not items:
         raise PipelineError(f"{folder} has no scans with a NAME.gt.txt transcript beside them.")
     return items[:limit] if limit else items

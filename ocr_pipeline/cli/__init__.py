@@ -32,5 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as error:
         fail(str(error))
         return 1
+    except OSError as error:  # a path the readers did not word: still one line, not a traceback
+        fail(f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error))
+        return 1
     except KeyboardInterrupt:
         return INTERRUPTED

@@ -153,9 +153,15 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def is_blank(page: Page) -> bool:
+    """One flat colour and no text layer: nothing any engine could read (a duplex scan's empty back)."""
+    darkest, lightest = page.image.convert("L").getextrema()
+    return lightest - darkest <= BLANK_PAGE_SPREAD and not page.text_layer
+
+
 def blank_page_warnings(pages: list[Page]) -> list[str]:
     """A warning for each page that is one flat colour, so an empty OCR result is never a silent success."""
-    blank = [page.index + 1 for page in pages if _spread(page.image) <= BLANK_PAGE_SPREAD]
+    blank = [page.index + 1 for page in pages if is_blank(page)]
     if not blank:
         return []
     where = f"page {blank[0]}" if len(blank) == 1 else f"pages {', '.join(map(str, blank))}"
@@ -166,11 +172,6 @@ def blank_page_warnings(pages: list[Page]) -> list[str]:
             BLANK,
         )
     ]
-
-
-def _spread(image: Image.Image) -> int:
-    darkest, lightest = image.convert("L").getextrema()
-    return lightest - darkest
 
 
 def _text_layer(page) -> str:

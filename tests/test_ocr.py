@@ -245,6 +245,34 @@ def test_a_blank_page_is_warned_once(rapidocr):
     assert len(result.warnings) == 1 and "looks blank" in result.warnings[0]
 
 
+def test_a_blank_page_is_not_sent_to_the_engine(rapidocr, invoice_png, monkeypatch):
+    """A duplex scan's empty backs cost a second or more each for nothing (docs/benchmarks.md)."""
+    from PIL import Image
+
+    invoice = load_document(invoice_png, "invoice.png").pages[0].image
+    pages = [invoice, Image.new("RGB", invoice.size, "white"), invoice]
+    data = samples.pdf_bytes(pages)
+    read = []
+    reading = rapidocr.read
+    monkeypatch.setattr(rapidocr, "read", lambda page, **kw: read.append(page.index) or reading(page, **kw))
+    result = ocr_document(load_document(data, "duplex.pdf"), "rapidocr")
+    assert read == [0, 2] and result.pages[1].text == ""
+    assert [str(w) for w in result.warnings if "looks blank" in w] == [
+        "page 2 of 3 looks blank (one flat colour): no text can be read there. If the scan is not empty, "
+        "export it again as an 8-bit PNG, JPEG or PDF."
+    ]
+    assert_contains_lines(result.pages[2].text, KEY_LINES)
+
+
+def test_a_page_far_thinner_than_long_is_read_not_refused(rapidocr):
+    """RapidOCR scales the longer side to 2,000 pixels and failed where the shorter came to nothing."""
+    from PIL import Image, ImageDraw
+
+    strip = Image.new("RGB", (4000, 12), "white")
+    ImageDraw.Draw(strip).line((0, 6, 4000, 6), fill="black")  # a rule: ink, so the engine is asked
+    assert rapidocr.recognize(strip).text == ""
+
+
 def test_notices_keep_their_kind_through_pickling():
     import pickle
 

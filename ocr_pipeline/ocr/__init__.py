@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from collections.abc import Callable
 
-from ..documents import Document, Page
+from ..documents import Document, Page, is_blank
 from ..errors import EngineUnavailable, OcrError
 from ..notices import BLANK, TEXT_LAYER, Notice
 from .base import MODES, OcrEngine, OcrPage, OcrResult
@@ -144,8 +144,12 @@ PageReader = Callable[[OcrEngine, Page], OcrPage]
 
 
 def read_page(runner: OcrEngine, page: Page, mode: str, lang: str, document: Document) -> OcrPage:
-    """One page through `runner`, timed; a page from which nothing was read gets a warning."""
+    """One page through `runner`, timed; a page from which nothing was read gets a warning. A blank
+    page is not sent (the document's warning names it): an engine takes a second or more to find
+    nothing on it."""
     started = time.perf_counter()
+    if is_blank(page):
+        return OcrPage(page.index, "", [], time.perf_counter() - started, [])
     page_text = runner.read(page, mode=mode, lang=lang)
     seconds = time.perf_counter() - started
     said = [*document.warnings, *page_text.warnings]

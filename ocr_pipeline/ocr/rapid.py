@@ -68,6 +68,10 @@ UPSIDE_DOWN_BELOW = 0.85
 # that part, with a margin of INK_MARGIN of its longer side: the detector misses the lines of a
 # page that is mostly blank (a digital letter's last page, one line at 10 pt: found 0 times in 4).
 INK_BELOW, INK_MARGIN, SPARSE_BELOW = 200, 0.06, 0.5
+# RapidOCR scales a page's longer side to 2,000 pixels and fails where the shorter one then comes to
+# almost nothing (a strip of 10 x 4,000 pixels); such a page is read padded with white below or to
+# the right, to at least this share of its longer side.
+MIN_ASPECT = 1 / 50
 # A page whose characters sit mostly in boxes this much taller than wide lies on its side.
 SIDEWAYS_ASPECT, SIDEWAYS_SHARE = 1.5, 0.5
 _TURNED = {  # by quarter turns counter-clockwise, as np.rot90 counts them
@@ -134,8 +138,8 @@ class RapidOcrEngine(OcrEngine):
             )
         gray = np.asarray(image.convert("L"))
         rows, columns = _ink_region(gray)  # the detector misses text on a page that is mostly blank
-        rgb = np.ascontiguousarray(np.asarray(image.convert("RGB"))[rows, columns])
-        gray = np.ascontiguousarray(gray[rows, columns])
+        rgb = _padded(np.asarray(image.convert("RGB"))[rows, columns])
+        gray = _padded(gray[rows, columns])
         result, with_positions = self._read(rgb)
         text, turns = page_text(result, with_positions, gray), 0
         if _lies_sideways(result):  # however confident: the recogniser turns upright boxes itself
@@ -173,7 +177,7 @@ class RapidOcrEngine(OcrEngine):
                 try:
                     return self._ocr(page, return_word_box=False, return_single_char_box=False), False
                 except Exception as error:
-                    raise OcrError(f"RapidOCR failed on this page: {error}") from error
+                    raise OcrError(f"RapidOCR failed on this page: {error or type(error).__name__}") from error
 
 
 def page_text(result, with_positions: bool, gray: np.ndarray) -> PageText:
@@ -222,6 +226,15 @@ def _ink_region(gray: np.ndarray) -> tuple[slice, slice]:
     if (bottom - top) * (right - left) > SPARSE_BELOW * height * width:
         return whole
     return slice(int(top), int(bottom)), slice(int(left), int(right))
+
+
+def _padded(pixels: np.ndarray) -> np.ndarray:
+    """The page (contiguous, as RapidOCR wants it), with white added below or to the right where it
+    is thinner than `MIN_ASPECT` of its longer side; its text keeps its place."""
+    height, width = pixels.shape[:2]
+    least = int(np.ceil(max(height, width) * MIN_ASPECT))
+    extra = ((0, max(0, least - height)), (0, max(0, least - width))) + ((0, 0),) * (pixels.ndim - 2)
+    return np.ascontiguousarray(np.pad(pixels, extra, constant_values=255) if least > min(height, width) else pixels)
 
 
 def _lies_sideways(result) -> bool:

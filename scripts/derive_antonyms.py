@@ -18,18 +18,15 @@ misreading there is left out and listed under "confused by the OCR".
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wordfreq import zipf_frequency  # noqa: E402
 
-from ocr_pipeline.guard.tables import ocr_confusions, write_table  # noqa: E402
+from ocr_pipeline.guard.tables import ocr_confusions_in, word_list_arguments, write_table  # noqa: E402
 
 MIN_ZIPF = 1.0  # the guard judges only words in the frequency list (meaning.py): others need no entry
 OUTPUT = Path(__file__).resolve().parent.parent / "ocr_pipeline" / "guard" / "antonyms.json"
@@ -76,18 +73,9 @@ def wordnet_antonyms(folder: Path) -> set[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("wordnet", type=Path, help="WordNet's dict folder (data.adj, data.noun, ...)")
-    parser.add_argument("--confusions", type=Path, help='OCR / truth rows, {"ocr", "gt"} per line')
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
+    args = word_list_arguments(argv, __doc__, "wordnet", "WordNet's dict folder (data.adj, data.noun, ...)", OUTPUT)
     pairs = {pair for pair in wordnet_antonyms(args.wordnet) if all(zipf_frequency(w, "en") >= MIN_ZIPF for w in pair)}
-    confused = Counter()
-    source = "no OCR rows"
-    if args.confusions:
-        rows = [json.loads(line) for line in args.confusions.read_text(encoding="utf-8").splitlines() if line.strip()]
-        confused = ocr_confusions(((row["ocr"], row["gt"]) for row in rows), lambda pair: pair in pairs)
-        source = f"{len(rows)} rows of {args.confusions.name}"
+    confused, source = ocr_confusions_in(args.confusions, lambda pair: pair in pairs)
     about = (
         f"Antonyms by scripts/derive_antonyms.py from WordNet's antonym pointers: pairs of single words, both at "
         f"Zipf {MIN_ZIPF} or more in wordfreq; left out, the pairs the OCR printed one for the other in {source}. "

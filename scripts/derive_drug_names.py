@@ -19,9 +19,7 @@ lets a model undo them.
 
 from __future__ import annotations
 
-import argparse
 import bz2
-import json
 import pickle
 import re
 import sys
@@ -31,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wordfreq import zipf_frequency  # noqa: E402
 
-from ocr_pipeline.guard.tables import ocr_confusions, write_table  # noqa: E402
+from ocr_pipeline.guard.tables import ocr_confusions_in, word_list_arguments, write_table  # noqa: E402
 
 MAX_ZIPF = 4.0
 MIN_LETTERS = 5  # shorter names are mostly codes and brands that OCR debris spells (`sone`, `ches`)
@@ -58,18 +56,12 @@ def drug_names(variants) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dictionary", type=Path, help="drug_ner_dictionary.pkl.bz2 of drug-named-entity-recognition")
-    parser.add_argument("--confusions", type=Path, help='OCR / truth rows, {"ocr", "gt"} per line')
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
+    args = word_list_arguments(
+        argv, __doc__, "dictionary", "drug_ner_dictionary.pkl.bz2 of drug-named-entity-recognition", OUTPUT
+    )
     with bz2.open(args.dictionary, "rb") as file:  # the package's own data file, read as the package reads it
         names = drug_names(pickle.load(file)["drug_variant_to_canonical"])
-    confused, source = {}, "no OCR rows"
-    if args.confusions:
-        rows = [json.loads(line) for line in args.confusions.read_text(encoding="utf-8").splitlines() if line.strip()]
-        confused = ocr_confusions(((row["ocr"], row["gt"]) for row in rows), lambda pair: set(pair) <= names)
-        source = f"{len(rows)} rows of {args.confusions.name}"
+    confused, source = ocr_confusions_in(args.confusions, lambda pair: set(pair) <= names)
     about = (
         f"Drug names by scripts/derive_drug_names.py from the dictionary of drug-named-entity-recognition: single "
         f'words of {MIN_LETTERS} letters or more below Zipf {MAX_ZIPF} in wordfreq; under "confused by the OCR", '

@@ -4,6 +4,7 @@ the OCR itself confuses, which a table of words that must not become one another
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 import re
@@ -45,3 +46,22 @@ def ocr_confusions(rows: Iterable[tuple[str, str]], counts: Callable[[tuple[str,
                     if counts(pair):
                         found[pair] += 1
     return found
+
+
+def ocr_confusions_in(path: Path | None, counts: Callable[[tuple[str, str]], bool]) -> tuple[Counter, str]:
+    """`ocr_confusions` of a file of `{"ocr", "gt"}` rows, one per line (none without a file), and how
+    a table's "about" names what they were counted on."""
+    if path is None:
+        return Counter(), "no OCR rows"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return ocr_confusions(((row["ocr"], row["gt"]) for row in rows), counts), f"{len(rows)} rows of {path.name}"
+
+
+def word_list_arguments(argv: list[str] | None, doc: str, source: str, help: str, output: Path) -> argparse.Namespace:
+    """What a word list's derivation (scripts/derive_*.py) is run with: its source, the OCR rows
+    whose confusions it leaves out (`--confusions`), and where the table goes (`--output`)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(source, type=Path, help=help)
+    parser.add_argument("--confusions", type=Path, help='OCR / truth rows, {"ocr", "gt"} per line')
+    parser.add_argument("--output", type=Path, default=output)
+    return parser.parse_args(argv)

@@ -186,6 +186,22 @@ def test_tesseract_reads_the_invoice(invoice_png):
     assert all(line.box for line in result.pages[0].lines)
 
 
+@pytest.mark.skipif(not TesseractEngine.availability()[0], reason="tesseract binary not installed")
+@pytest.mark.parametrize(
+    ("angle", "turned"),
+    [(90, "on its side; it was read turned 90° clockwise"), (180, "upside down; it was read turned by 180°")],
+)
+def test_tesseract_reads_a_turned_page_turned(invoice_png, angle, turned):
+    """It used to find nothing on a page on its side, and garbage on one upside down."""
+    image = load_document(invoice_png, "invoice.png").pages[0].image
+    page = TesseractEngine().recognize(image.rotate(angle, expand=True))
+    assert_contains_lines(page.text, KEY_LINES)
+    assert page.warnings == [f"The page {'lay' if angle == 90 else 'was'} {turned}."]
+    first = page.lines[0].box  # where the first line is on the page as given: at its left, or its bottom
+    assert (first[0] < image.height / 4) if angle == 90 else (first[1] > image.height / 2)
+    assert TesseractEngine().recognize(image).warnings == []
+
+
 def test_pdf_text_takes_a_digital_pdf_s_own_text_exactly(digital_letter_pdf):
     result = ocr_document(load_document(digital_letter_pdf, "letter.pdf"), "pdf-text")
     assert result.engine == "pdf-text" and result.warnings == []

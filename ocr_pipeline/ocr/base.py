@@ -11,6 +11,11 @@ from ..chunking import document_text
 from ..documents import Page
 
 MODES = ("printed", "handwritten")
+TURNED_NOTES = {  # by quarter turns counter-clockwise, as np.rot90 counts them
+    1: "The page lay on its side; it was read turned 90° counter-clockwise.",
+    2: "The page was upside down; it was read turned by 180°.",
+    3: "The page lay on its side; it was read turned 90° clockwise.",
+}
 
 
 @dataclass
@@ -99,3 +104,17 @@ class OcrEngine(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing here
         """Free what the engine holds (worker processes, sessions)."""
+
+
+def turned_back(text: PageText, shape: tuple[int, int], quarter_turns: int) -> PageText:
+    """Lines read on the page turned counter-clockwise by `quarter_turns` quarters, with their
+    boxes put back on the page as it is (`shape`: its height and width)."""
+    height, width = shape
+    for line in text.lines:
+        left, top, right, bottom = line.box
+        line.box = {
+            1: (width - bottom, left, width - top, right),
+            2: (width - right, height - bottom, width - left, height - top),
+            3: (top, height - right, bottom, height - left),
+        }[quarter_turns]
+    return text

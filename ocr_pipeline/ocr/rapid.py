@@ -45,7 +45,7 @@ from PIL import Image
 
 from ..errors import OcrError
 from ..notices import ENGINE, Notice
-from .base import OcrEngine, OcrLine, PageText
+from .base import TURNED_NOTES, OcrEngine, OcrLine, PageText, turned_back
 from .layout import group_into_lines
 
 PACKAGE = "rapidocr"
@@ -74,11 +74,6 @@ INK_BELOW, INK_MARGIN, SPARSE_BELOW = 200, 0.06, 0.5
 MIN_ASPECT = 1 / 50
 # A page whose characters sit mostly in boxes this much taller than wide lies on its side.
 SIDEWAYS_ASPECT, SIDEWAYS_SHARE = 1.5, 0.5
-_TURNED = {  # by quarter turns counter-clockwise, as np.rot90 counts them
-    1: "The page lay on its side; it was read turned 90° counter-clockwise.",
-    2: "The page was upside down; it was read turned by 180°.",
-    3: "The page lay on its side; it was read turned 90° clockwise.",
-}
 _OPENING, _CLOSING, _JOINERS = "([{", ")]}", "-/"
 
 
@@ -153,7 +148,7 @@ class RapidOcrEngine(OcrEngine):
             if _confidence(turned) > _confidence(text):
                 text, turns = turned, 2
         if turns:
-            warnings.append(Notice(_TURNED[turns], ENGINE))
+            warnings.append(Notice(TURNED_NOTES[turns], ENGINE))
         for line in text.lines:  # back from the part with ink to the page
             x0, y0, x1, y1 = line.box
             line.box = (x0 + columns.start, y0 + rows.start, x1 + columns.start, y1 + rows.start)
@@ -165,7 +160,7 @@ class RapidOcrEngine(OcrEngine):
         on the page as it is."""
         turned_gray = np.ascontiguousarray(np.rot90(gray, quarter_turns))
         text = page_text(*self._read(np.ascontiguousarray(np.rot90(rgb, quarter_turns))), turned_gray)
-        return _turned_back(text, gray.shape, quarter_turns)
+        return turned_back(text, gray.shape, quarter_turns)
 
     def _read(self, page: np.ndarray) -> tuple[object, bool]:
         """RapidOCR's output for the page, and whether it holds each character's box."""
@@ -246,20 +241,6 @@ def _lies_sideways(result) -> bool:
         total += len(text)
         upright += len(text) * (height > SIDEWAYS_ASPECT * width)
     return upright > SIDEWAYS_SHARE * total
-
-
-def _turned_back(text: PageText, shape: tuple[int, int], quarter_turns: int) -> PageText:
-    """Lines read on the page turned counter-clockwise by `quarter_turns` quarters, with their
-    boxes put back on the page as it is (`shape`: its height and width)."""
-    height, width = shape
-    for line in text.lines:
-        left, top, right, bottom = line.box
-        line.box = {
-            1: (width - bottom, left, width - top, right),
-            2: (width - right, height - bottom, width - left, height - top),
-            3: (top, height - right, bottom, height - left),
-        }[quarter_turns]
-    return text
 
 
 def restore_spaces(gray: np.ndarray, quad: Sequence[Sequence[float]], text: str, char_boxes: Sequence) -> str:

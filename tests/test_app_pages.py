@@ -222,8 +222,10 @@ def test_an_uploaded_license_is_stored_by_content_and_once(tmp_path):
     uploader = next(element for element in app.sidebar.file_uploader if element.key == "settings.license_upload")
     uploader.set_value(("../../traversal_probe.lic", license_text, "application/octet-stream")).run()
     assert_no_exception(app)
-    written = list(tmp_path.parent.rglob("*.lic"))
+    written = list(tmp_path.rglob("*.lic"))
     assert len(written) == 1 and written[0].parent == tmp_path / "aspose" and written[0].name.startswith("license-")
+    # nowhere outside the data folder either (not only this test's: other tests write licenses of their own)
+    assert not list(tmp_path.parent.rglob("traversal_probe.lic"))
     assert not (tmp_path.parent.parent / "traversal_probe.lic").exists()
     assert app.session_state["settings.aspose_license"] == str(written[0])
     stamp = written[0].stat().st_mtime_ns

@@ -164,10 +164,14 @@ def blank_page_warnings(pages: list[Page]) -> list[str]:
     blank = [page.index + 1 for page in pages if is_blank(page)]
     if not blank:
         return []
-    where = f"page {blank[0]}" if len(blank) == 1 else f"pages {', '.join(map(str, blank))}"
+    where = (
+        f"page {blank[0]} of {len(pages)} looks"
+        if len(blank) == 1
+        else f"pages {', '.join(map(str, blank))} of {len(pages)} look"
+    )
     return [
         Notice(
-            f"{where} of {len(pages)} looks blank (one flat colour): no text can be read there. If the scan "
+            f"{where} blank (one flat colour): no text can be read there. If the scan "
             "is not empty, export it again as an 8-bit PNG, JPEG or PDF.",
             BLANK,
         )

@@ -10,7 +10,7 @@ from ocr_pipeline import samples
 from ocr_pipeline.chunking import document_text
 from ocr_pipeline.documents import load_document
 from ocr_pipeline.errors import EngineUnavailable
-from ocr_pipeline.notices import BLANK, TEXT_LAYER
+from ocr_pipeline.notices import BLANK, ENGINE, TEXT_LAYER
 from ocr_pipeline.ocr import ENGINE_NAMES, ENGINE_NOTES, engine_help, engine_status, get_engine, ocr_document
 from ocr_pipeline.ocr.tesseract import TesseractEngine
 
@@ -278,6 +278,24 @@ def test_a_blank_page_is_not_sent_to_the_engine(rapidocr, invoice_png, monkeypat
         "export it again as an 8-bit PNG, JPEG or PDF."
     ]
     assert_contains_lines(result.pages[2].text, KEY_LINES)
+
+
+def test_a_page_s_warning_says_which_page_in_a_longer_document(rapidocr, invoice_png):
+    """ "The page was upside down" on a 40-page PDF left the reader to find the page."""
+    from PIL import Image
+
+    invoice = load_document(invoice_png, "invoice.png").pages[0].image
+    blank = Image.new("RGB", invoice.size, "white")
+    pages = [invoice, invoice.rotate(180), blank, blank]
+    result = ocr_document(load_document(samples.pdf_bytes(pages), "scan.pdf"), "rapidocr", mode="handwritten")
+    assert [str(w) for w in result.warnings] == [
+        "pages 3, 4 of 4 look blank (one flat colour): no text can be read there. If the scan is not empty, "
+        "export it again as an 8-bit PNG, JPEG or PDF.",
+        "RapidOCR has no handwritten mode; the page was read as printed text (pages 1, 2).",
+        "The page was upside down; it was read turned by 180° (page 2).",
+    ]
+    assert [w.kind for w in result.warnings] == [BLANK, ENGINE, ENGINE]
+    assert result.pages[1].warnings[-1] == "The page was upside down; it was read turned by 180°."
 
 
 def test_a_page_far_thinner_than_long_is_read_not_refused(rapidocr):

@@ -190,12 +190,29 @@ def ocr_document(
                 TEXT_LAYER,
             )
         )
+    on_pages: dict[Notice, list[int]] = {}
     for page in document.pages:
         ocr_page = read(runner, page) if read else read_page(runner, page, mode, lang, document)
         result.pages.append(ocr_page)
         for warning in ocr_page.warnings:
-            if warning not in result.warnings:
-                result.warnings.append(warning)
+            on_pages.setdefault(warning, []).append(page.index + 1)
         if on_page:
             on_page(page.index + 1, len(document.pages))
+    result.warnings += [w for w in _located(on_pages, len(document.pages)) if w not in result.warnings]
     return result
+
+
+def _located(on_pages: dict[Notice, list[int]], page_count: int) -> list[Notice]:
+    """Each page's warning once, saying where the document has several pages: "The page was upside
+    down; it was read turned by 180° (page 3)." A page's blank notice names its page already."""
+    if page_count == 1:
+        return list(on_pages)
+    located = []
+    for warning, pages in on_pages.items():
+        if getattr(warning, "kind", "") == BLANK:
+            located.append(warning)
+            continue
+        listed = f"page {pages[0]}" if len(pages) == 1 else f"pages {', '.join(map(str, pages))}"
+        where = "every page" if len(pages) == page_count else listed
+        located.append(Notice(f"{warning.rstrip('.')} ({where}).", warning.kind))
+    return located

@@ -12,6 +12,12 @@ class PipelineError(Exception):
     """Base class: `str(error)` is a complete, user-facing message."""
 
 
+def unreadable(path: object, error: OSError | ValueError) -> str:
+    """Why the file system refused `path`, as one line: "x.jsonl: cannot be read (Permission denied)."
+    (a ValueError is a NUL in the name)."""
+    return f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})."
+
+
 class DocumentError(PipelineError):
     """A file that cannot be turned into page images (empty, corrupt, encrypted, too big...)."""
 

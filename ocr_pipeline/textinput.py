@@ -14,7 +14,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-from .errors import TextInputError
+from .errors import TextInputError, unreadable
 
 # Control characters a text legitimately holds: tab, line feed, carriage return, form feed (pages).
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f")
@@ -61,7 +61,7 @@ def read_text(path: str | Path) -> str:
             raise TextInputError(f"{path}: no such file.")
         data = path.read_bytes()
     except (OSError, ValueError) as error:  # no permission, a name too long; ValueError: a NUL in it
-        raise TextInputError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error}).") from error
+        raise TextInputError(unreadable(path, error)) from error
     return decode_text(data, str(path))
 
 

@@ -48,7 +48,7 @@ def test_a_file_system_error_is_one_line_not_a_traceback(tmp_path, capsys, monke
 
     monkeypatch.setattr(bench, "transcripts", refused)  # one the readers did not word themselves
     assert main(["bench", "adversarial", "/srv/scans"]) == 1
-    assert capsys.readouterr().err == "error: /srv/scans: Permission denied\n"
+    assert capsys.readouterr().err == "error: /srv/scans: cannot be read (Permission denied).\n"
 
 
 def test_bad_usage_exits_2():

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..documents import SUPPORTED_SUFFIXES
-from ..errors import PipelineError
+from ..errors import PipelineError, unreadable
 from ..textinput import json_lines, read_text
 
 GROUND_TRUTH = "ground-truth"  # the candidate every replay adds: a perfect model
@@ -54,7 +54,7 @@ def load_scan_set(folder: str | Path, limit: int | None = None) -> list[ScanItem
             text = transcript.read_text(encoding="utf-8", errors="replace")
             items.append(ScanItem(path.name, path, text, {k: str(v) for k, v in keys.items() if v not in (None, "")}))
     except OSError as error:  # no permission, a name too long: said of the file it concerns
-        raise PipelineError(f"{error.filename or folder}: cannot be read ({error.strerror or error}).") from error
+        raise PipelineError(unreadable(error.filename or folder, error)) from error
     if not items:
         raise PipelineError(f"{folder} has no scans with a NAME.gt.txt transcript beside them.")
     return items[:limit] if limit else items

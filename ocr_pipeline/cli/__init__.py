@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import PipelineError
+from ..errors import PipelineError, unreadable
 from .output import INTERRUPTED, fail
 
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         fail(str(error))
         return 1
     except OSError as error:  # a path the readers did not word: still one line, not a traceback
-        fail(f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error))
+        fail(unreadable(error.filename, error) if error.filename else str(error))
         return 1
     except KeyboardInterrupt:
         return INTERRUPTED

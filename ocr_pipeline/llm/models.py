@@ -30,7 +30,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 from ocr_pipeline.config import model_dir
-from ocr_pipeline.errors import ModelError
+from ocr_pipeline.errors import ModelError, unreadable
 
 log = logging.getLogger(__name__)
 
@@ -551,9 +551,8 @@ def _found_in(folder: Path) -> list[ModelSource]:
             elif path.is_dir() and (path / "config.json").is_file():
                 found.append(ModelSource(relative, path))
         return [source for source in found if missing_files(source) is None]
-    except (OSError, ValueError) as error:  # ValueError: a NUL in the name
-        reason = getattr(error, "strerror", None) or str(error)
-        raise ModelError(f"The model folder {folder} cannot be read ({reason}).") from error
+    except (OSError, ValueError) as error:
+        raise ModelError(f"The model folder {unreadable(folder, error)}") from error
 
 
 def list_models(model_folder: Path | None = None) -> list[ModelEntry]:

@@ -118,3 +118,10 @@ def turned_back(text: PageText, shape: tuple[int, int], quarter_turns: int) -> P
             3: (top, height - right, bottom, height - left),
         }[quarter_turns]
     return text
+
+
+def page_confidence(text: PageText) -> float:
+    """Mean recognition confidence per character; 0 for a page without text."""
+    scored = [(len(line.text), line.confidence) for line in text.lines if line.confidence is not None]
+    characters = sum(length for length, _ in scored)
+    return sum(length * score for length, score in scored) / characters if characters else 0.0

@@ -45,7 +45,7 @@ from PIL import Image
 
 from ..errors import OcrError
 from ..notices import ENGINE, Notice
-from .base import TURNED_NOTES, OcrEngine, OcrLine, PageText, turned_back
+from .base import TURNED_NOTES, OcrEngine, OcrLine, PageText, page_confidence, turned_back
 from .layout import group_into_lines
 
 PACKAGE = "rapidocr"
@@ -139,13 +139,13 @@ class RapidOcrEngine(OcrEngine):
         text, turns = page_text(result, with_positions, gray), 0
         if _lies_sideways(result):  # however confident: the recogniser turns upright boxes itself
             text, turns = self._read_turned(rgb, gray, 1), 1
-            if _confidence(text) < UPSIDE_DOWN_BELOW:
+            if page_confidence(text) < UPSIDE_DOWN_BELOW:
                 clockwise = self._read_turned(rgb, gray, 3)
-                if _confidence(clockwise) > _confidence(text):
+                if page_confidence(clockwise) > page_confidence(text):
                     text, turns = clockwise, 3
-        elif text.lines and _confidence(text) < UPSIDE_DOWN_BELOW:
+        elif text.lines and page_confidence(text) < UPSIDE_DOWN_BELOW:
             turned = self._read_turned(rgb, gray, 2)
-            if _confidence(turned) > _confidence(text):
+            if page_confidence(turned) > page_confidence(text):
                 text, turns = turned, 2
         if turns:
             warnings.append(Notice(TURNED_NOTES[turns], ENGINE))
@@ -197,13 +197,6 @@ def page_text(result, with_positions: bool, gray: np.ndarray) -> PageText:
         quads.append(quad)
     lines = group_into_lines(boxes, quads)
     return PageText("\n".join(line.text for line in lines), lines)
-
-
-def _confidence(text: PageText) -> float:
-    """Mean recognition confidence per character; 0 for a page without text."""
-    scored = [(len(line.text), line.confidence) for line in text.lines if line.confidence is not None]
-    characters = sum(length for length, _ in scored)
-    return sum(length * score for length, score in scored) / characters if characters else 0.0
 
 
 def _ink_region(gray: np.ndarray) -> tuple[slice, slice]:

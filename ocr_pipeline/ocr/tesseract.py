@@ -9,10 +9,10 @@ from PIL import Image
 
 from ..errors import OcrError
 from ..notices import ENGINE, Notice
-from .base import TURNED_NOTES, OcrEngine, OcrLine, PageText, turned_back
+from .base import TURNED_NOTES, OcrEngine, OcrLine, PageText, page_confidence, turned_back
 
 _LANGS = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "pt": "por", "nl": "nld"}
-# Below this mean word confidence (or with fewer words) the page may lie on its side or upside
+# Below this mean confidence per character (or with fewer words) the page may lie on its side or upside
 # down: Tesseract's orientation detection (`--psm 0`, half a second a page) is asked, and the page
 # read turned where that reads with more confidence. A SROIE receipt upright: 101 words at 0.75;
 # turned a quarter: 11 words at 0.62, or none; upside down: 103 words at 0.34.
@@ -43,7 +43,7 @@ class TesseractEngine(OcrEngine):
         turns = self._quarter_turns(image) if _doubtful(text) else 0
         if turns:
             turned = turned_back(self._read(image.rotate(90 * turns, expand=True), lang), image.size[::-1], turns)
-            if _confidence(turned) > _confidence(text):
+            if page_confidence(turned) > page_confidence(text):
                 text = turned
                 warnings.append(Notice(TURNED_NOTES[turns], ENGINE))
         text.warnings = warnings
@@ -94,11 +94,5 @@ def _words(text: PageText) -> int:
     return sum(len(line.text.split()) for line in text.lines)
 
 
-def _confidence(text: PageText) -> float:
-    """Mean confidence per word over the page (0 for none)."""
-    words = _words(text)
-    return sum(line.confidence * len(line.text.split()) for line in text.lines) / words if words else 0.0
-
-
 def _doubtful(text: PageText) -> bool:
-    return _words(text) < CHECK_ORIENTATION_WORDS or _confidence(text) < CHECK_ORIENTATION_BELOW
+    return _words(text) < CHECK_ORIENTATION_WORDS or page_confidence(text) < CHECK_ORIENTATION_BELOW

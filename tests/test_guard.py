@@ -416,7 +416,8 @@ def test_a_drug_name_pair_the_ocr_confuses_may_be_undone(monkeypatch):
 
     assert "different drugs" in drugs.other_drug("Quinine", "quinidine")
     assert drugs.other_drug("quinine", "QUININE") is None and drugs.other_drug("quinine", "quince") is None
-    monkeypatch.setattr(drugs, "_OCR_CONFUSIONS", frozenset([frozenset(("quinidine", "quinine"))]))
+    names, _ = drugs._drug_table()
+    monkeypatch.setattr(drugs, "_drug_table", lambda: (names, frozenset([frozenset(("quinidine", "quinine"))])))
     assert drugs.other_drug("quinidine", "quinine") is None
 
 

@@ -12,17 +12,23 @@ was). A misread name that is no drug's name (`predn1sone`) is repaired as any wo
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 TABLE = Path(__file__).with_name("drug_names.json")
-_TABLE = json.loads(TABLE.read_text(encoding="utf-8"))
-DRUG_NAMES = frozenset(_TABLE["names"])
-_OCR_CONFUSIONS = frozenset(frozenset(pair[:2]) for pair in _TABLE["confused by the OCR"])
+
+
+@lru_cache(maxsize=1)
+def _drug_table() -> tuple[frozenset[str], frozenset[frozenset[str]]]:
+    """The names, and the pairs of them the OCR confused; read on first use, not at start-up (370 KB)."""
+    table = json.loads(TABLE.read_text(encoding="utf-8"))
+    return frozenset(table["names"]), frozenset(frozenset(pair[:2]) for pair in table["confused by the OCR"])
 
 
 def other_drug(old: str, new: str) -> str | None:
     """Why a word must not become the other, where both are drugs' names, or None (case ignored)."""
     old, new = old.casefold(), new.casefold()
-    if old != new and old in DRUG_NAMES and new in DRUG_NAMES and frozenset((old, new)) not in _OCR_CONFUSIONS:
+    names, confused = _drug_table()
+    if old != new and old in names and new in names and frozenset((old, new)) not in confused:
         return f"{old!r} and {new!r} are different drugs: a drug's name never becomes another's"
     return None

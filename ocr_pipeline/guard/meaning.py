@@ -114,7 +114,7 @@ def reversed_meaning(old: str, new: str) -> str | None:
     old, new = old.replace("-", ""), new.replace("-", "")  # `pre-operative`, `north-east`
     if old == new or not (old.isalpha() and new.isalpha() and is_known(old, _WORD_ZIPF) and is_known(new, _WORD_ZIPF)):
         return None
-    if _swapped(old, new, _OPPOSITE_STARTS):
+    if _swapped(old, new, _opposite_starts()):
         return f"{old!r} and {new!r} are opposites: a word never becomes its opposite"
     if old in MODAL_VERBS and new in MODAL_VERBS:
         return f"{old!r} and {new!r} say what is required or allowed: one never becomes the other"
@@ -156,5 +156,10 @@ def _starts(pairs) -> dict[str, frozenset[str]]:
     return {start: frozenset(others) for start, others in opposites.items()}
 
 
-_OPPOSITE_STARTS = _starts([*OPPOSITES, *json.loads(TABLE.read_text(encoding="utf-8"))["pairs"]])
+@lru_cache(maxsize=1)
+def _opposite_starts() -> dict[str, frozenset[str]]:
+    """The pairs above and WordNet's (`antonyms.json`), by start; read on first use, not at start-up."""
+    return _starts([*OPPOSITES, *json.loads(TABLE.read_text(encoding="utf-8"))["pairs"]])
+
+
 _OPPOSITE_ENDS = _starts((one[::-1], other[::-1]) for one, other in OPPOSING_SUFFIXES)  # read backwards

@@ -12,6 +12,7 @@ import io
 import threading
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,13 @@ class Page:
     index: int  # 0-based
     image: Image.Image
     text_layer: str = ""  # the text a PDF page carries itself (made digitally, or OCR'd by a scanner)
+
+    @cached_property
+    def is_blank(self) -> bool:
+        """One flat colour and no text layer: nothing any engine could read (a duplex scan's empty back).
+        Looked at once: the document's warning and the OCR both ask."""
+        darkest, lightest = self.image.convert("L").getextrema()
+        return lightest - darkest <= BLANK_PAGE_SPREAD and not self.text_layer
 
 
 @dataclass
@@ -153,15 +161,9 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def is_blank(page: Page) -> bool:
-    """One flat colour and no text layer: nothing any engine could read (a duplex scan's empty back)."""
-    darkest, lightest = page.image.convert("L").getextrema()
-    return lightest - darkest <= BLANK_PAGE_SPREAD and not page.text_layer
-
-
 def blank_page_warnings(pages: list[Page]) -> list[str]:
     """A warning for each page that is one flat colour, so an empty OCR result is never a silent success."""
-    blank = [page.index + 1 for page in pages if is_blank(page)]
+    blank = [page.index + 1 for page in pages if page.is_blank]
     if not blank:
         return []
     where = (

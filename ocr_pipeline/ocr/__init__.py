@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from collections.abc import Callable
 
-from ..documents import Document, Page, is_blank
+from ..documents import Document, Page
 from ..errors import EngineUnavailable, OcrError
 from ..notices import BLANK, TEXT_LAYER, Notice
 from .base import MODES, OcrEngine, OcrPage, OcrResult
@@ -148,7 +148,7 @@ def read_page(runner: OcrEngine, page: Page, mode: str, lang: str, document: Doc
     page is not sent (the document's warning names it): an engine takes a second or more to find
     nothing on it."""
     started = time.perf_counter()
-    if is_blank(page):
+    if page.is_blank:
         return OcrPage(page.index, "", [], time.perf_counter() - started, [])
     page_text = runner.read(page, mode=mode, lang=lang)
     seconds = time.perf_counter() - started

@@ -34,11 +34,14 @@ with st.container(horizontal=True):
     )
 prompt = prompt_view.picker("batch") if also_correct else None
 
-if not uploads:
-    st.info("Nothing to process yet: drop files above.", icon=":material/upload_file:")
-    st.stop()
-
-if st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run", icon=":material/play_arrow:"):
+if not uploads:  # the uploader forgets its files on another page; the session keeps the last batch's rows
+    shown = (
+        "The table below is the last batch's; drop files above for another."
+        if keys.BATCH_ROWS in st.session_state
+        else ""
+    )
+    st.info(shown or "Nothing to process yet: drop files above.", icon=":material/upload_file:")
+elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run", icon=":material/play_arrow:"):
     inputs = expand_inputs((upload.name, upload.getvalue()) for upload in uploads)
     files_bar = st.progress(0.0, text=f"{len(inputs)} file(s)")
     pages_bar = st.progress(0.0, text="")
@@ -70,12 +73,16 @@ rows = st.session_state.get(keys.BATCH_ROWS)
 if rows:
     failed = sum(1 for row in rows if row.error)
     warned = sum(1 for row in rows if row.warnings and not row.error)
-    summary = f"{len(rows) - failed} file(s) processed, {failed} with errors, {warned} with warnings (see the table)."
+    summary = (
+        f"{len(rows)} file(s): {len(rows) - failed} read, {failed} failed, {warned} with warnings (see the table)."
+    )
     if failed or warned:
         st.warning(summary, icon=":material/warning:")
     else:
         st.success(summary, icon=":material/check_circle:")
-    st.dataframe(pd.DataFrame([row.summary() for row in rows]), hide_index=True, width="stretch")
+    table = pd.DataFrame([row.summary() for row in rows])
+    uncorrected = [column for column in ("changes", "rejected chunks") if table[column].isna().all()]
+    st.dataframe(table.drop(columns=uncorrected), hide_index=True, width="stretch")
     st.download_button(
         "Download everything (.zip)",
         batch_zip(rows),

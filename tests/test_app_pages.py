@@ -44,8 +44,14 @@ def test_batch_rows_for_good_and_bad_files_and_one_zip(invoice_png, letter_pdf):
     ]
     assert list(table["pages"]) == [1, 0, 2, 0]
     assert table["error"][0] == "" and "not a readable PNG" in table["error"][1] and "skipped" in table["error"][3]
-    assert "2 with errors, 0 with warnings" in messages(app, "warning")[0] and not messages(app, "success")
-    assert app.download_button(key="batch:download")
+    assert messages(app, "warning")[0] == "4 file(s): 2 read, 2 failed, 0 with warnings (see the table)."
+    assert not messages(app, "success") and app.download_button(key="batch:download")
+    assert "changes" not in table.columns  # nothing was corrected: no column of blanks
+    # another page and back: the uploader has forgotten its files, the session keeps the results
+    app.file_uploader[0].set_value([]).run()
+    assert_no_exception(app)
+    assert list(app.dataframe[0].value["file"]) == list(table["file"]) and app.download_button(key="batch:download")
+    assert "last batch" in messages(app, "info")[0]
 
 
 def test_batch_can_correct_and_release_after_each_file(invoice_png):
@@ -57,7 +63,7 @@ def test_batch_can_correct_and_release_after_each_file(invoice_png):
     assert_no_exception(app)
     table = app.dataframe[0].value
     assert list(table["error"]) == ["", ""]
-    assert messages(app, "success") == ["2 file(s) processed, 0 with errors, 0 with warnings (see the table)."]
+    assert messages(app, "success") == ["2 file(s): 2 read, 0 failed, 0 with warnings (see the table)."]
     assert table["changes"].notna().all() and table["rejected chunks"].notna().all()
     from dashboard.model_state import ledger
 

@@ -228,7 +228,8 @@ class _Http:
         if down:
             self._down_until = time.monotonic() + DOWN_SECONDS
             self._down_message = problem
-        raise ModelError(f"{problem} Gave up after {retries + 1} attempts.")
+        tries = retries + 1
+        raise ModelError(f"{problem} Gave up after {tries} attempt{'' if tries == 1 else 's'}.")
 
 
 def _kind(models: list[dict]) -> str | None:

@@ -53,21 +53,23 @@ def run(
         try:
             check_length(check_text(text), throughput=speed)  # before the model loads
             bar, loading = st.empty(), st.empty()
-            with st.spinner(f"Preparing {choice.label} ({model_state.state_text(choice)})…"):
-                backend = control.shield(
-                    model_state.backend(
-                        choice,
-                        lambda done, total: bar.progress(
-                            min(done / max(total, 1), 1.0),
-                            text=f"Downloading: {done / 2**20:,.0f} of {total / 2**20:,.0f} MiB",
-                        ),
-                        control.quiet(
-                            lambda what: loading.info(f"{choice.label}: {what}…", icon=":material/autorenew:")
-                        ),
+            try:
+                with st.spinner(f"Preparing {choice.label} ({model_state.state_text(choice)})…"):
+                    backend = control.shield(
+                        model_state.backend(
+                            choice,
+                            lambda done, total: bar.progress(
+                                min(done / max(total, 1), 1.0),
+                                text=f"Downloading: {done / 2**20:,.0f} of {total / 2**20:,.0f} MiB",
+                            ),
+                            control.quiet(
+                                lambda what: loading.info(f"{choice.label}: {what}…", icon=":material/autorenew:")
+                            ),
+                        )
                     )
-                )
-            bar.empty()
-            loading.empty()
+            finally:  # a model that failed to load leaves no "loading…" beside its error
+                bar.empty()
+                loading.empty()
             st.button(
                 "Stop",
                 key=f"{who}:stop",
@@ -204,6 +206,9 @@ def decisions_table(result: CorrectionResult, key: str) -> CorrectionResult:
     st.session_state.setdefault(version, 0)
     current = with_overrides(result, overrides)
     rows = [chunk for chunk in current.chunks if chunk.candidate is not None]
+    if not rows:  # stopped while queued, a blank text, a server that failed every chunk: nothing to accept
+        st.caption("No chunk has a model answer to accept: the text is the OCR text.")
+        return current
     editor_key = f"{key}:table:{st.session_state[version]}"
 
     def take_edits() -> None:
@@ -347,17 +352,25 @@ def review(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
             "the edits."
         )
     st.subheader("What changed")
-    figures = st.columns(4)
-    figures[0].metric("Words changed", result.changes)
-    figures[1].metric("Chunks refused", result.rejected_chunks, help="rejected outright or failed")
-    figures[2].metric("Time", f"{result.seconds:.1f} s")
-    figures[3].metric("Speed", f"{result.tokens_per_second:.1f} tok/s")
+    figures = st.columns(4)  # filled once the user's overrides are known
     for warning in result.warnings:
         st.warning(warning, icon=":material/warning:")
     st.markdown(
         "**Decisions per chunk** — untick *accept* to keep the OCR text of a chunk, tick it to take the model's answer."
     )
     final = decisions_table(result, slot)
+    overridden = sum(chunk.override is not None for chunk in final.chunks)
+    figures[0].metric("Words changed", final.changes)
+    figures[1].metric(
+        "Chunks refused",
+        final.rejected_chunks,
+        f"{overridden} overridden by you" if overridden else None,
+        delta_color="off",
+        delta_arrow="off",
+        help="rejected outright by the guard, or failed",
+    )
+    figures[2].metric("Time", f"{result.seconds:.1f} s")
+    figures[3].metric("Speed", f"{result.tokens_per_second:.1f} tok/s")
     diff_tabs(result.raw, final.corrected, key=f"{slot}.diff")
     st.subheader("Final text")
     st.code(final.corrected, language=None, wrap_lines=True)

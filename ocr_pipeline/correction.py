@@ -198,6 +198,8 @@ class CorrectionResult:
 
     def to_markdown(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.status_counts().items()))
+        overrides = sum(chunk.override is not None for chunk in self.chunks)
+        overridden = f"; {overrides} overridden by a person" if overrides else ""
         lines = [
             "# OCR correction report",
             "",
@@ -205,7 +207,7 @@ class CorrectionResult:
             f"- Prompt: {self.prompt}",
             f"- Guard: {self.guard}",
             f"- Time: {self.seconds:.1f} s ({self.tokens_per_second:.1f} tokens/s)",
-            f"- Chunks: {len(self.chunks)} ({counts or 'none'})",
+            f"- Chunks: {len(self.chunks)} ({counts or 'none'}{overridden})",
         ]
         if self.warnings:
             lines += ["", "## Warnings", ""] + [f"- {warning}" for warning in self.warnings]

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from ocr_pipeline import samples
 from ocr_pipeline.chunking import document_text
+from ocr_pipeline.diff import changed_word_count
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
@@ -187,10 +188,25 @@ def test_accept_toggle_overrides_the_guard(corrected_app):
     assert_no_exception(app)
     final = app.code[-1].value
     assert (chunk.candidate in final) if accept else (chunk.raw in final)
+    figures = {metric.label: metric for metric in app.metric}  # the figures follow the override
+    assert int(figures["Words changed"].value) == changed_word_count(result.raw, final)
+    assert figures["Chunks refused"].delta == "1 overridden by you"
     assert app.button(key="correct:reset")
     app.button(key="correct:reset").click().run()  # reruns the review fragment only
     assert app.session_state["correct.overrides"] == {}
     app.run()  # a whole run again, for the tests after this one (AppTest keeps only the fragment's elements)
+
+
+def test_a_correction_with_no_model_answer_keeps_the_ocr_text(invoice_png):
+    # a blank text (or Stop pressed while queued) leaves no chunk with an answer: nothing to accept, no crash
+    app = start()
+    app.file_uploader[0].set_value(("invoice.png", invoice_png, "image/png")).run()
+    app.button(key="correct:run_ocr").click().run()
+    app.text_area(key="correct.text").set_value("   \n  ").run()
+    app.button(key="correct:correct").click().run()
+    assert_no_exception(app)
+    assert any("No chunk has a model answer" in caption.value for caption in app.caption)
+    assert {button.proto.label for button in app.get("download_button")} >= {"Corrected text (.txt)"}
 
 
 def test_ground_truth_gives_cer_and_wer_before_and_after(corrected_app):

@@ -22,7 +22,7 @@ import os
 import threading
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from collections.abc import Callable, Iterator
 
@@ -95,7 +95,7 @@ def current_choice(name: str | None = None) -> ModelChoice:
     from ocr_pipeline.llm.factory import default_backend
 
     state = st.session_state
-    return ModelChoice(
+    choice = ModelChoice(
         name or state.get(keys.MODEL) or default_name(),
         state.get(keys.QUANTIZATION, "none"),
         state.get(keys.GPU_LAYERS, "all"),
@@ -104,6 +104,9 @@ def current_choice(name: str | None = None) -> ModelChoice:
         state.get(keys.BACKEND) or default_backend(),
         state.get(keys.SERVER_URL, ""),
     )
+    # "auto" resolved: the same model on the same backend is one cache entry, whichever page asks
+    # (the Demo page's `demo_choice` names its backend)
+    return replace(choice, backend=choice.kind)
 
 
 class ModelLedger:

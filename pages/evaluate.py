@@ -21,9 +21,13 @@ st.caption(
     "models have already written through the guard, with no model to run."
 )
 
-source = st.segmented_control("Data", [SCANS, PAIRS, REPLAY], default=SCANS, key="evaluate.source", required=True)
+source = st.segmented_control(
+    "Data", [SCANS, PAIRS, REPLAY], default=SCANS, key="evaluate.source", persist_state="session", required=True
+)
 if source == REPLAY:  # no model runs: all rows take seconds
-    limit = st.number_input("At most this many rows (0: all)", min_value=0, value=0, step=1, key="evaluate.rows")
+    limit = st.number_input(
+        "At most this many rows (0: all)", min_value=0, value=0, step=1, key="evaluate.rows", persist_state="session"
+    )
 else:
     limit = st.number_input(
         "At most this many documents (0: all)",
@@ -31,12 +35,14 @@ else:
         value=10,
         step=1,
         key="evaluate.limit",
+        persist_state="session",
         help="Correction on a CPU takes seconds to minutes per document: start small.",
     )
 if source == SCANS:
     folder = st.text_input(
         "Folder",
         key="evaluate.folder",
+        persist_state="session",
         placeholder="/path/to/scans",
         help="Images or PDFs, each with NAME.gt.txt beside it (and optionally NAME.key.json "
         "with fields such as total and date).",
@@ -44,11 +50,18 @@ if source == SCANS:
     also_correct = st.toggle(
         "Correct with the model (OCR, then correction)",
         key="evaluate.correct",
+        persist_state="session",
         help=f"Uses {model_state.current_choice().label}; without it, the OCR engines are compared.",
     )
     if also_correct:
         engines = [
-            st.selectbox("OCR engine", ENGINE_NAMES, index=ENGINE_NAMES.index(sidebar.engine()), key="evaluate.engine")
+            st.selectbox(
+                "OCR engine",
+                ENGINE_NAMES,
+                index=ENGINE_NAMES.index(sidebar.engine()),
+                key="evaluate.engine",
+                persist_state="session",
+            )
         ]
     else:
         engines = st.multiselect(
@@ -56,6 +69,7 @@ if source == SCANS:
             [*ENGINE_NAMES, bench.PLAIN_RAPIDOCR],
             default=[sidebar.engine()],
             key="evaluate.engines",
+            persist_state="session",
             help=f"{bench.PLAIN_RAPIDOCR}: RapidOCR as it comes, the baseline for speed.",
         )
     ready = bool(folder.strip()) and bool(engines)
@@ -81,6 +95,7 @@ if also_correct or source == REPLAY:
         "Guard",
         [name for name in POLICIES if name != "off"],
         key="evaluate.guard",
+        persist_state="session",
         help="The unguarded answer is always measured too.",
     )
 

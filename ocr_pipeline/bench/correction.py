@@ -86,10 +86,10 @@ class CorrectionBenchmark(Report):
     seconds: float
 
     def title(self) -> str:
+        load = "" if self.load_seconds is None else f", load {self.load_seconds} s"  # None: loaded before the run
         return (
             f"Correction of {len(self.items)} pairs from {self.source}: model {self.model}, prompt "
-            f"{self.prompt}, guard {self.guard}; {self.seconds} s, load {self.load_seconds} s, "
-            f"{self.tokens_per_second} tokens/s"
+            f"{self.prompt}, guard {self.guard}; {self.seconds} s{load}, {self.tokens_per_second} tokens/s"
         )
 
     def table(self) -> list[dict]:

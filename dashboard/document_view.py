@@ -33,6 +33,16 @@ def upload(slot: str, label: str = "Drop a scan, photo or PDF here") -> UserFile
     return st.session_state.get(slot)
 
 
+def sample_button(slot: str) -> None:
+    """Start a page with the project's own sample invoice instead of an upload."""
+    from ocr_pipeline import samples
+
+    if st.button("Use a sample invoice", key=f"{slot}:sample"):
+        invoice = samples.demo_documents()[0]
+        session.set_file(slot, UserFile.of(invoice.file_name, invoice.data))
+        st.rerun()
+
+
 def decode(user_file: UserFile) -> Document | None:
     """The file's pages, or an error box saying why it cannot be read and what to do."""
     try:

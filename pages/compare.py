@@ -18,7 +18,8 @@ st.caption(
 
 user_file = document_view.upload(SLOT)
 if user_file is None:
-    st.info("Drop the document to compare on (or use the Correct page's sample).", icon=":material/upload_file:")
+    st.info("Drop the document to compare the prompts on, or start with a sample.", icon=":material/upload_file:")
+    document_view.sample_button(SLOT)
     st.stop()
 document = document_view.decode(user_file)
 if document is None:

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from dashboard import correction_view, document_view, session
-from ocr_pipeline import samples
+from dashboard import correction_view, document_view
 
 SLOT = "correct"
 
@@ -18,10 +17,7 @@ if user_file is None:
         "Drop an invoice, receipt, letter or note above (PNG, JPEG, TIFF, PDF), or start with a sample.",
         icon=":material/waving_hand:",
     )
-    if st.button("Use a sample invoice", key=f"{SLOT}:sample"):
-        invoice = samples.demo_documents()[0]
-        session.set_file(SLOT, session.UserFile.of(invoice.file_name, invoice.data))
-        st.rerun()
+    document_view.sample_button(SLOT)
     st.stop()
 
 document = document_view.decode(user_file)

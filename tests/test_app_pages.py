@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from streamlit.testing.v1 import AppTest
+
 from dashboard import keys
 from ocr_pipeline import samples
 
@@ -71,6 +73,20 @@ def test_batch_can_correct_and_release_after_each_file(invoice_png):
     assert ledger().events[-1].startswith(f"{Path(os.environ['OCR_MODEL']).name} released (Batch: after each file)")
 
 
+def test_the_demo_model_is_one_cache_entry_whichever_page_loads_it():
+    def script():
+        import streamlit as st
+
+        from dashboard import keys, model_state
+
+        st.session_state[keys.MODEL] = "demo"  # the user's choice, backend "auto"
+        st.write(str(model_state.current_choice() == model_state.demo_choice()))
+
+    app = AppTest.from_function(script).run()
+    assert_no_exception(app)
+    assert app.markdown[0].value == "True"  # not a second copy beside the Demo page's
+
+
 def test_models_page_loads_shows_the_device_map_and_releases():
     app = start("pages/models.py")
     assert_no_exception(app)
@@ -103,6 +119,14 @@ def test_models_page_says_why_a_model_folder_cannot_be_read(tmp_path):
         app.text_input(key=keys.MODEL_FOLDER).input(str(folder)).run()
         assert_no_exception(app)
         assert any(message in text for text in messages(app)), messages(app)
+
+
+@pytest.mark.parametrize("page", ["pages/correct.py", "pages/compare.py"])
+def test_a_page_without_an_upload_can_start_with_the_sample_invoice(page):
+    app = start(page)
+    app.button(key=f"{Path(page).stem}:sample").click().run()
+    assert_no_exception(app)
+    assert app.image[0].captions[0].startswith(samples.demo_documents()[0].file_name)
 
 
 def test_compare_runs_prompts_side_by_side_and_exports(invoice_png):
@@ -184,6 +208,10 @@ def test_evaluate_compares_ocr_engines_on_a_folder(transcribed_scans):
     assert table["CER"][0] < 0.05 and table["total found"][0]
     assert "s/page (median)" in app.code[0].value
     assert {button.proto.label for button in app.get("download_button")} == {"Download JSON", "Download CSV"}
+    app.switch_page("pages/demo.py").run()
+    app.switch_page("pages/evaluate.py").run()  # back: the inputs are those the results came from
+    assert app.text_input(key="evaluate.folder").value == str(transcribed_scans)
+    assert app.multiselect(key="evaluate.engines").value == ["rapidocr", "rapidocr-plain"]
 
 
 def test_evaluate_measures_correction_on_uploaded_pairs():

@@ -69,19 +69,28 @@ def picker(slot: str, label: str = "Prompt", default: str = DEFAULT_PROMPT) -> P
 
 
 def save_form(prompt: Prompt, slot: str) -> None:
-    """Save `prompt` to the team library under a name the user chooses."""
+    """Save `prompt` to the team library under a name the user chooses.
+
+    A form: typing a name does not rerun the page (nor close the popover); a save reruns it, so
+    that every picker on the page lists the new prompt at once."""
+    saved = f"{slot}:saved"
+    if saved in st.session_state:
+        st.toast(st.session_state.pop(saved), icon=":material/save:")
     with st.popover("Save to team library", icon=":material/save:"):
-        name = st.text_input(
-            "Name",
-            value=prompt.name.removesuffix("-edited"),
-            key=f"{slot}:save_name",
-            help="lowercase letters, digits, '-' or '_'",
-        )
-        description = st.text_input("Description", value=prompt.description, key=f"{slot}:save_description")
-        if st.button("Save", key=f"{slot}:save", type="primary"):
+        with st.form(f"{slot}:save_form", border=False):
+            name = st.text_input(
+                "Name",
+                value=prompt.name.removesuffix("-edited"),
+                key=f"{slot}:save_name",
+                help="lowercase letters, digits, '-' or '_'",
+            )
+            description = st.text_input("Description", value=prompt.description, key=f"{slot}:save_description")
+            submitted = st.form_submit_button("Save", key=f"{slot}:save", type="primary")
+        if submitted:
             try:
                 path = prompts.save_prompt(Prompt(name, prompt.instruction, prompt.examples, description))
             except PromptError as error:
                 st.error(str(error))
             else:
-                st.success(f"Saved '{name}' to {path}; it is now in every prompt picker.")
+                st.session_state[saved] = f"Saved '{name}' to {path}; it is now in every prompt picker."
+                st.rerun()

@@ -165,10 +165,12 @@ def test_saved_prompt_joins_the_team_library(invoice_png):
     app.button(key="compare:run_ocr").click().run()
     app.text_area(key="prompt_text:compare.0").set_value("Fix OCR errors in receipts; keep every number.").run()
     app.button(key="compare:run").click().run()
-    app.text_input(key="compare.save.A:save_name").set_value("receipts").run()
+    app.text_input(key="compare.save.A:save_name").set_value("receipts")  # in a form: sent with Save
     app.button(key="compare.save.A:save").click().run()
     assert_no_exception(app)
     assert load_custom_prompts()["receipts"].instruction == "Fix OCR errors in receipts; keep every number."
+    assert "receipts (team)" in app.selectbox(key="prompt:compare.0").options  # the pickers drawn again, with it
+    assert any("Saved 'receipts'" in toast.value for toast in app.toast)
 
 
 def test_demo_runs_a_sample_end_to_end():

@@ -264,13 +264,21 @@ def quality(result: CorrectionResult, key: str) -> None:
             figures = result.quality(truth)
             pairs = {"CER": (figures.cer_before, figures.cer_after), "WER": (figures.wer_before, figures.wer_after)}
             for column, (name, (before, after)) in zip(st.columns(2), pairs.items()):
-                column.metric(
-                    name,
-                    f"{after:.1%}",
-                    f"{(after - before) * 100:+.1f} points",
-                    delta_color="inverse",
-                    help=f"before correction: {before:.1%}",
-                )
+                with column:
+                    error_rate(name, before, after)
+
+
+def error_rate(label: str, before: float, after: float) -> None:
+    """An error rate after correction, and its change in points: green down, red up, grey and no arrow for none."""
+    points = round((after - before) * 100, 1)
+    st.metric(
+        label,
+        f"{after:.1%}",
+        f"{points:+.1f} points" if points else "no change",
+        delta_color="inverse" if points else "off",
+        delta_arrow="auto" if points else "off",
+        help=f"before correction: {before:.1%}",
+    )
 
 
 def downloads(result: CorrectionResult, context: dict, stem: str, key: str) -> None:

@@ -75,10 +75,7 @@ with corrected_column:
     st.markdown(f"**Corrected** · {result.model}")
     st.code(result.corrected, language=None, wrap_lines=True)
     if truth:
-        before, after = cer(ocr_result.text, truth), cer(result.corrected, truth)
-        st.metric(
-            "Character error rate", f"{after:.1%}", delta=f"{(after - before) * 100:+.1f} points", delta_color="inverse"
-        )
+        correction_view.error_rate("Character error rate", cer(ocr_result.text, truth), cer(result.corrected, truth))
 
 st.subheader("What changed")
 correction_view.diff_tabs(ocr_result.text, result.corrected, key=f"{slot}.diff")

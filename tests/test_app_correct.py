@@ -215,6 +215,9 @@ def test_ground_truth_gives_cer_and_wer_before_and_after(corrected_app):
     assert_no_exception(app)
     figures = {metric.label: metric for metric in app.metric}
     assert "CER" in figures and "WER" in figures and figures["CER"].value.endswith("%")
+    quality = app.session_state["correct.result"].quality("\n".join(samples.INVOICE_LINES))
+    points = round((quality.cer_after - quality.cer_before) * 100, 1)
+    assert figures["CER"].delta == (f"{points:+.1f} points" if points else "no change")  # no red arrow for +0.0
 
 
 def test_a_model_that_cannot_be_found_is_explained(invoice_png, monkeypatch):

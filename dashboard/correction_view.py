@@ -314,21 +314,19 @@ def downloads(result: CorrectionResult, context: dict, stem: str, key: str) -> N
 
 def correct_section(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
     """The Correct page's second half: prompt, Correct, and everything about the result."""
-    settings, action = st.columns([3, 1], gap="large", vertical_alignment="bottom")
-    with settings:
-        prompt = prompt_view.picker(slot)
-    with action:
+    prompt = prompt_view.picker(slot)
+    # one row that wraps on a narrow window, where a column beside the prompt cut "Correct" to "Cor…"
+    with st.container(horizontal=True, vertical_alignment="bottom"):
         guard = st.selectbox(
             "Guard",
             list(POLICIES),
             key=f"{slot}.guard",
             persist_state="session",
+            width=180,
             help="strict: only repairs of non-words, numbers untouched; lenient: any small edit "
             "that keeps numbers; off: the model's raw answer.",
         )
-        pressed = st.button(
-            "Correct", type="primary", key=f"{slot}:correct", icon=":material/auto_fix_high:", width="stretch"
-        )
+        pressed = st.button("Correct", type="primary", key=f"{slot}:correct", icon=":material/auto_fix_high:")
         prompt_view.save_form(prompt, slot)
     if pressed:
         with RunControl() as control:

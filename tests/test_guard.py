@@ -435,6 +435,7 @@ def test_a_lone_small_letter_that_is_no_word_goes_as_a_stray_mark_does():
     # no sure repair in the chunk, yet the lone 'e' goes: 'man went' is likelier than 'man e went'
     assert apply_guard("the man e went the way", "the man went the way").text == "the man went the way"
     refused("the deceased b an incised wound", "the deceased an incised wound")  # 'b' was 'had'
+    refused("found in H s pockets", "found in H pockets")  # 'H s' was 'his'
     refused("the man a went the way", "the man went the way")  # 'a', 'i', 'o' are words
     refused("THE QUEEN v HARRISON", "THE QUEEN HARRISON")  # 'v' for versus, 'x' for times
     refused("took 2 g daily", "took 2 daily")  # beside a number: a unit

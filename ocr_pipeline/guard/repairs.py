@@ -459,11 +459,8 @@ def _removal(old: str, unit, context: Context) -> Verdict:
         return Verdict(REFUSED, protected)
     if all(_stray_symbols(token) for token in tokens):
         return Verdict(REPAIR)
-    if (
-        all(_stray_symbols(token) or token in _STRAY_LETTERS for token in tokens)
-        and _removal_support(unit, context) > 0
-    ):
-        return Verdict(REPAIR)  # a speck between two words that meet without it; else it may be a misread word
+    if all(_stray_symbols(token) or token in _STRAY_LETTERS for token in tokens) and _between_words(unit, context):
+        return Verdict(REPAIR)  # a speck; else it may be a misread word (`b` for `had`) or a piece (`H s` for `his`)
     if tokens == ["I"] and _before_a_capital_or_nothing(unit.last_word, context):
         return Verdict(REPAIR)  # a column rule or border the OCR read as a letter (`I MURDER OF A ...`)
     if context.raw[: unit.start].rstrip().endswith("-"):
@@ -488,6 +485,12 @@ def _before_a_capital_or_nothing(index: int, context: Context) -> bool:
         return True
     following = context.raw[context.words[index + 1].start : context.words[index + 1].end]
     return not following[0].islower()
+
+
+def _between_words(unit, context: Context) -> bool:
+    """Whether the unit stands between two words of more than one letter that meet without it."""
+    before, after = context.neighbours(unit.first_word, unit.last_word)
+    return len(before or "") > 1 and len(after or "") > 1 and _removal_support(unit, context) > 0
 
 
 def _removal_support(unit, context: Context) -> float:

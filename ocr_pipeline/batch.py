@@ -207,7 +207,7 @@ def _finished(row: BatchRow, started: float, correction: Future | None) -> Batch
 
 def _read_and_ocr(item: BatchInput, row: BatchRow, ocr, report) -> str:
     data = item.read()
-    document = load_document(data, PurePosixPath(item.name).name)
+    document = load_document(data, item.name)  # its messages name the entry as its row does: `bundle.zip/a.png`
     row.pages = len(document.pages)
     result = ocr(document, data, on_page=report)
     del data, document  # a zip's next entry should not find this one still in memory

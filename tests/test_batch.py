@@ -42,6 +42,13 @@ def test_traversal_names_in_a_zip_get_a_row_under_a_clean_name(invoice_png):
     assert all(".." not in name for name in zipfile.ZipFile(io.BytesIO(batch_zip(rows))).namelist())
 
 
+def test_an_entry_that_fails_is_named_in_its_error_as_in_its_row():
+    rows = list(run_batch(expand_inputs([("mixed.zip", _zip({"scans/empty.png": b""}))]), _fake_ocr))
+    assert [(row.file, row.error) for row in rows] == [
+        ("mixed.zip/scans/empty.png", "mixed.zip/scans/empty.png: the file is empty (0 bytes).")
+    ]
+
+
 def test_an_uploaded_name_is_cleaned(invoice_png):
     assert [item.name for item in expand_inputs([("../../a/../scan.png", invoice_png)])] == ["scan.png"]
 

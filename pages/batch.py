@@ -63,7 +63,14 @@ elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:r
     correct, concurrency = None, 1
     if also_correct:
         with st.spinner(f"Preparing {model_state.current_choice().label}…"):
-            correct, concurrency = correction_view.corrector(prompt, model_state.current_choice(), "Batch")
+            correct, concurrency = correction_view.corrector(
+                prompt,
+                model_state.current_choice(),
+                "Batch",
+                lambda done, total: pages_bar.progress(
+                    done / max(total, 1), text=f"Correcting: chunk {done} of {total}"
+                ),
+            )
     after_file = (
         (lambda: model_state.release("released (Batch: after each file)")) if also_correct and release_each else None
     )

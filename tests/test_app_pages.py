@@ -310,3 +310,19 @@ def test_a_broken_prompts_file_can_be_moved_aside_with_one_click(tmp_path):
     app.button(key=f"move-aside:{tmp_path / 'prompts.json'}").click().run()
     assert_no_exception(app)
     assert not (tmp_path / "prompts.json").exists() and list(tmp_path.glob("prompts.json*.bak"))
+
+
+def test_the_batch_corrector_reports_each_chunk_done(tiny_model_dir):
+    from dashboard.correction_view import corrector
+    from dashboard.model_state import ModelChoice
+    from ocr_pipeline.prompts import PRESETS
+
+    done = []
+    correct, concurrency = corrector(
+        PRESETS["general"],
+        ModelChoice(str(tiny_model_dir), backend="transformers"),
+        "test",
+        lambda *step: done.append(step),
+    )
+    result = correct("Dear Sir,\n\nthe rneeting is on Monday.")
+    assert concurrency == 1 and done and done[-1] == (len(result.chunks), len(result.chunks))

@@ -370,12 +370,11 @@ def review(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
         "**Decisions per chunk** — untick *accept* to keep the OCR text of a chunk, tick it to take the model's answer."
     )
     final = decisions_table(result, slot)
-    overridden = sum(chunk.override is not None for chunk in final.chunks)
     figures[0].metric("Words changed", final.changes)
     figures[1].metric(
         "Chunks refused",
         final.rejected_chunks,
-        f"{overridden} overridden by you" if overridden else None,
+        f"{final.overridden_chunks} overridden by you" if final.overridden_chunks else None,
         delta_color="off",
         delta_arrow="off",
         help="rejected outright by the guard, or failed",

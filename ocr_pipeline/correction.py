@@ -163,6 +163,11 @@ class CorrectionResult:
         """Chunks whose model answer was refused outright or failed: the ones to review first."""
         return sum(chunk.status in ("rejected", "error") for chunk in self.chunks)
 
+    @property
+    def overridden_chunks(self) -> int:
+        """Chunks where a person chose the candidate or the OCR text over the guard's decision."""
+        return sum(chunk.override is not None for chunk in self.chunks)
+
     def override(self, index: int, accept: bool | None) -> CorrectionResult:
         """A copy where chunk `index` uses the candidate (True), the OCR text (False) or the guard (None)."""
         if not 0 <= index < len(self.chunks):
@@ -198,8 +203,7 @@ class CorrectionResult:
 
     def to_markdown(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.status_counts().items()))
-        overrides = sum(chunk.override is not None for chunk in self.chunks)
-        overridden = f"; {overrides} overridden by a person" if overrides else ""
+        overridden = f"; {self.overridden_chunks} overridden by a person" if self.overridden_chunks else ""
         lines = [
             "# OCR correction report",
             "",

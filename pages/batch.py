@@ -35,12 +35,13 @@ with st.container(horizontal=True):
 prompt = prompt_view.picker("batch") if also_correct else None
 
 if not uploads:  # the uploader forgets its files on another page; the session keeps the last batch's rows
-    shown = (
+    last_batch = keys.BATCH_ROWS in st.session_state
+    st.info(
         "The table below is the last batch's; drop files above for another."
-        if keys.BATCH_ROWS in st.session_state
-        else ""
+        if last_batch
+        else "Nothing to process yet: drop files above.",
+        icon=":material/upload_file:",
     )
-    st.info(shown or "Nothing to process yet: drop files above.", icon=":material/upload_file:")
 elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run", icon=":material/play_arrow:"):
     inputs = expand_inputs((upload.name, upload.getvalue()) for upload in uploads)
     files_bar = st.progress(0.0, text=f"{len(inputs)} file(s)")

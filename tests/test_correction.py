@@ -186,6 +186,8 @@ def test_a_person_can_override_a_decision():
     rejected = accepted.override(1, False)
     assert rejected.chunks[1].text == "The cornmittee was he1d on Monday."
     assert rejected.override(2, None).override(1, None).corrected == result.corrected
+    assert (result.overridden_chunks, rejected.overridden_chunks) == (0, 2)
+    assert "; 2 overridden by a person)" in rejected.to_markdown() and "overridden" not in result.to_markdown()
     with pytest.raises(IndexError):
         result.override(9, True)
 

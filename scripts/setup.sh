@@ -39,7 +39,12 @@ echo "setup: installing the project and its packages from $requirements (first r
 # in ${XDG_CACHE_HOME:-~/.cache}/ocr-pipeline/wheels, then installed from there on every later
 # set-up, a new .venv included. Without it the app runs GGUF models through transformers.
 llama_version=$(grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml | cut -d= -f3)
-cpu_key=$( (uname -m; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true) | sha256sum | cut -c1-12)
+# ggml's AMX kernels (Intel Sapphire Rapids and later) crash on the first token on some virtual
+# machines (seen: SIGSEGV in ggml_backend_amx_mul_mat with the demo model), so the build takes every
+# other instruction of this CPU (-march=native) but not AMX; an explicit -mno-* wins over -march.
+# The flags are part of the cache key, so a wheel built without them is not reused.
+llama_cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"  # known to GCC 11+ and Clang 12+
+cpu_key=$( (uname -m; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true; echo "$llama_cflags") | sha256sum | cut -c1-12)
 wheels="${XDG_CACHE_HOME:-$HOME/.cache}/ocr-pipeline/wheels/cpu-$cpu_key"
 find_wheel() {
   for found in "$wheels"/llama_cpp_python-"$llama_version"-*.whl; do [ -f "$found" ] && echo "$found"; done
@@ -59,7 +64,7 @@ if [ -z "$wheel" ]; then
     mkdir -p "$wheels"
     echo "setup: building llama-cpp-python $llama_version once (about 10 minutes; log: $wheels/build.log)"
     started=$SECONDS
-    if CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check \
+    if CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) CFLAGS="$llama_cflags" CXXFLAGS="$llama_cflags" "$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check \
         --no-deps --no-cache-dir -w "$wheels" "llama-cpp-python==$llama_version" >"$wheels/build.log" 2>&1; then
       echo "setup: llama-cpp-python built in $((SECONDS - started)) s and cached in $wheels"
     else
@@ -73,6 +78,9 @@ if [ -z "$wheel" ]; then
 fi
 if [ -n "$wheel" ]; then
   echo "setup: installing llama-cpp-python from the cached $wheel"
+  # the wheel itself first, over any other build of the same version already in .venv (one built
+  # with AMX, say), which pip would otherwise keep as satisfying the requirement
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall "$wheel"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --find-links "$wheels" \
     --only-binary llama-cpp-python -c requirements.lock -e ".[llamacpp]"
 fi

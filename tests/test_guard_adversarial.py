@@ -11,9 +11,11 @@ from ocr_pipeline.bench import CATEGORIES, adversarial_cases, benchmark_adversar
 from ocr_pipeline.guard import apply_guard
 
 
-@pytest.fixture(scope="module")
-def report():
-    return benchmark_adversarial(generated_texts(seed=3), "strict", "generated", seed=3)
+@pytest.fixture(scope="module", params=[False, True], ids=["chunk alone", "good record"])
+def report(request):
+    """The suite as a chunk of its own, and as a chunk of a document where the model has a good record
+    (guard/document.py): its guesses need no budget there, yet no harm may pass."""
+    return benchmark_adversarial(generated_texts(seed=3), "strict", "generated", seed=3, good_record=request.param)
 
 
 def test_every_category_has_cases_alone_and_hidden_among_repairs(report):
@@ -37,6 +39,7 @@ def test_every_harmful_change_is_refused(report, category):
 
 
 def test_plain_repairs_are_taken_and_none_makes_the_text_worse(report):
+    print(f"good record {report.good_record}: plain repairs taken {report.plain_repairs_taken}/{report.plain_repairs}")
     assert report.plain_repairs >= 500
     assert report.plain_repairs_worse == 0
     assert report.plain_repairs_taken >= 0.85 * report.plain_repairs

@@ -725,10 +725,12 @@ class AdversarialBenchmark(Report):
     plain_repairs_taken: int
     plain_repairs_worse: int  # plain-repair cases the guard made worse than the OCR text (should be 0)
     seconds: float
+    good_record: bool = False  # every case judged as if the model had a good record on its document
 
     def title(self) -> str:
+        record = ", the model taken to have a good record" if self.good_record else ""
         return (
-            f"Harmful changes from {self.texts} texts ({self.source}) through the {self.policy} guard: "
+            f"Harmful changes from {self.texts} texts ({self.source}) through the {self.policy} guard{record}: "
             "each alone, and hidden among right repairs"
         )
 
@@ -761,9 +763,15 @@ def transcripts(folder: str | Path) -> list[str]:
 
 
 def benchmark_adversarial(
-    texts: Sequence[str], policy: str | GuardPolicy = "strict", source: str = "generated", seed: int = 0
+    texts: Sequence[str],
+    policy: str | GuardPolicy = "strict",
+    source: str = "generated",
+    seed: int = 0,
+    good_record: bool = False,
 ) -> AdversarialBenchmark:
-    """Refused / total per category of harmful change, and plain repairs taken."""
+    """Refused / total per category of harmful change, and plain repairs taken; `good_record`: each
+    case judged as if the model had a good record on its document (guard/document.py), so that its
+    guesses need no budget — the guard at its most trusting."""
     from ..guard import apply_guard, get_policy
 
     started, load_start = time.perf_counter(), load_average()
@@ -771,7 +779,7 @@ def benchmark_adversarial(
     tallies = {category: CategoryTally(category, 0, 0, 0, 0, []) for category in CATEGORIES}
     for case in adversarial_cases(texts, seed):
         tally = tallies[case.category]
-        guarded = apply_guard(case.ocr, case.candidate, guard_policy).text
+        guarded = apply_guard(case.ocr, case.candidate, guard_policy, good_record).text
         refused = not case.harmed(guarded)
         tally.cases += 1
         tally.refused += refused
@@ -782,7 +790,7 @@ def benchmark_adversarial(
     pairs = plain_repairs(texts, seed)
     taken = worse = 0
     for ocr, clean in pairs:
-        guarded = apply_guard(ocr, clean, guard_policy).text
+        guarded = apply_guard(ocr, clean, guard_policy, good_record).text
         taken += guarded == clean
         worse += Levenshtein.distance(guarded, clean) > Levenshtein.distance(ocr, clean)
     return AdversarialBenchmark(
@@ -794,6 +802,7 @@ def benchmark_adversarial(
         plain_repairs_taken=taken,
         plain_repairs_worse=worse,
         seconds=round(time.perf_counter() - started, 1),
+        good_record=good_record,
         machine=machine_info(),
         load_average=[load_start, load_average()],
     )

@@ -72,7 +72,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_adversarial(args: argparse.Namespace) -> int:
     texts = transcripts(args.folder) if args.folder else generated_texts(args.seed)
-    report = benchmark_adversarial(texts, args.policy, args.folder or "generated receipts and prose", args.seed)
+    source = args.folder or "generated receipts and prose"
+    report = benchmark_adversarial(texts, args.policy, source, args.seed, args.good_record)
     _emit(report, args.json)
     return 0 if all(tally.refused == tally.cases for tally in report.categories) else 1
 
@@ -190,6 +191,11 @@ def add_bench_commands(subparsers) -> None:
     )
     adversarial.add_argument("--policy", choices=tuple(POLICIES), default="strict")
     adversarial.add_argument("--seed", type=int, default=0)
+    adversarial.add_argument(
+        "--good-record",
+        action="store_true",
+        help="judge every case as if the model had a good record on its document: guesses need no budget",
+    )
     adversarial.add_argument("--json", action="store_true", help="one JSON object with every figure")
     adversarial.set_defaults(handler=_cmd_adversarial)
 

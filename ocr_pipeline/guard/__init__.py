@@ -8,6 +8,8 @@ likely the OCR was to print the old text for it, from misreadings counted on rea
 |---|---|
 | `policy` | the policies: strict, lenient, off |
 | `decision` | one chunk's decision: rewrite check, units, the guess budget |
+| `document` | a document's chunks together: the model's record on it, and whether its guesses need the budget |
+| `alternatives` | the dictionary words that explain an OCR word best: a guess another word explains better is refused |
 | `units` | words with their punctuation; a candidate's changes cut into units |
 | `numbers` | numbers, amounts, dates, currency, units: protected character by character |
 | `repairs` | the verdict on one unit: sure repair, guess or refusal, with its reason |
@@ -20,6 +22,7 @@ likely the OCR was to print the old text for it, from misreadings counted on rea
 
 from .chatter import strip_chatter
 from .decision import GuardDecision, apply_guard
+from .document import GuardedDocument, ModelRecord, guard_by_document, guard_document
 from .numbers import LOOKALIKE_DIGITS, PROTECTED_SYMBOLS
 from .policy import LENIENT, OFF, POLICIES, STRICT, GuardPolicy, get_policy
 
@@ -32,7 +35,11 @@ __all__ = [
     "STRICT",
     "GuardDecision",
     "GuardPolicy",
+    "GuardedDocument",
+    "ModelRecord",
     "apply_guard",
     "get_policy",
+    "guard_by_document",
+    "guard_document",
     "strip_chatter",
 ]

@@ -13,8 +13,13 @@ class GuardPolicy:
 
     Scores are log10 odds that the new text is what was printed (repairs.py): `model_trust` is what
     the model's proposal itself is worth, `repair_score` the score of a sure repair, `guess_score`
-    the lowest score still worth a guess. The defaults were chosen by cross-validation over the
-    articles of BLN600 model outputs (docs/benchmarks.md).
+    the lowest score still worth a guess. A model has a good record on a document (document.py)
+    where at least `record_share` of the characters it changed there are sure repairs rather than
+    inventions, over at least `record_evidence` characters of sure repairs: its guesses there need
+    no budget (but joins and splits), and a guess for which another dictionary word explains the
+    OCR word better by `alternative_margin` orders of magnitude is refused (alternatives.py). The
+    defaults were chosen by cross-validation over the articles of BLN600 model outputs
+    (docs/benchmarks.md).
     """
 
     name: str
@@ -30,6 +35,9 @@ class GuardPolicy:
     guess_known_words: bool = True  # may a known word become another as a guess (not only as a sure repair)
     known_word_context: float = 0.5  # ... or where its neighbours prefer the new word by this much (log10 odds)
     keep_line_breaks: bool = True
+    record_share: float | None = 0.6  # None: no record is good enough, every guess needs the budget
+    record_evidence: int = 20
+    alternative_margin: float = 4.0
 
 
 STRICT = GuardPolicy("strict")
@@ -41,6 +49,7 @@ LENIENT = GuardPolicy(
     guess_score=-6.0,
     guess_budget=None,
     keep_line_breaks=False,
+    record_share=None,  # its guesses need no budget anyway
 )
 OFF = GuardPolicy("off", enabled=False)
 POLICIES: Mapping[str, GuardPolicy] = MappingProxyType({p.name: p for p in (STRICT, LENIENT, OFF)})

@@ -115,6 +115,7 @@ class Verdict:
     why: str = ""  # for a guess or a refusal: one line a reviewer can check
     score: float | None = None  # log10 odds for the new text, where the verdict came from one
     debris: bool = False  # a guess that only removes OCR debris (stray fragments): see decision.py
+    invented: bool = False  # a change no OCR misreading explains: it counts against the model's record (document.py)
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ def _words(old, new, unit, context, policy: GuardPolicy) -> Verdict:
     # a join or a split is likelier a wrong guess than a single word: it needs a better score
     if score >= policy.guess_score + (0 if unit.kind == WORD_CORE else _JOIN_OR_SPLIT_GUESS):
         return Verdict(GUESS, f"a guess, not a sure repair ({detail})", score)
-    return Verdict(REFUSED, f"unlikely as an OCR misreading ({detail})", score)
+    return Verdict(REFUSED, f"unlikely as an OCR misreading ({detail})", score, invented=True)
 
 
 def _join_refusal(old: str, new: str, old_words: list[str], new_words: list[str]) -> str | None:

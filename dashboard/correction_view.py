@@ -366,6 +366,8 @@ def review(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
     figures = st.columns(4)  # filled once the user's overrides are known
     for warning in result.warnings:
         st.warning(warning, icon=":material/warning:")
+    if result.record:
+        st.caption(f":material/fact_check: **The model's record.** {result.record}")
     st.markdown(
         "**Decisions per chunk** — untick *accept* to keep the OCR text of a chunk, tick it to take the model's answer."
     )

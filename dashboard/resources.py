@@ -20,16 +20,18 @@ OCR_PAGES_KEPT = 256
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Load, in the background once per server, what the first correction would otherwise wait for
-    (pandas for the review table, the guard's tables, llama.cpp): about 0.8 s here. The first
-    screen does not wait for it."""
+    (pandas for the review table, the guard's tables and dictionary, llama.cpp): about 1.5 s here.
+    The first screen does not wait for it."""
 
     def load() -> None:
         import pandas  # noqa: F401
         from ocr_pipeline.guard import apply_guard
+        from ocr_pipeline.guard.alternatives import explanations
         from ocr_pipeline.llm.backends.llamacpp import llamacpp_status
 
         apply_guard("Tota1 12.50", "Total 12.50")  # reads the channel table and wordfreq
         apply_guard("he said be was", "he said he was")  # a known word changed: reads the word-context table
+        explanations("tbe")  # the dictionary a guess is checked against where the model has a good record
         llamacpp_status()
 
     thread = threading.Thread(target=load, name="warm-up", daemon=True)

@@ -23,7 +23,7 @@ from .llm.base import Generation, GenerationBackend
 from .chunking import DEFAULT_TOKEN_BUDGET, Chunk, chunk_text, document_text, max_new_tokens_for
 from .diff import changed_word_count
 from .errors import TextInputError
-from .guard import GuardPolicy, apply_guard, get_policy, strip_chatter
+from .guard import GuardPolicy, apply_guard, get_policy, guard_document, strip_chatter
 from .prompts import Prompt, build_messages, get_prompt
 from .textinput import check_text
 from .throughput import Throughput, describe_seconds
@@ -143,6 +143,7 @@ class CorrectionResult:
     seconds: float
     tokens_per_second: float
     warnings: list[str]
+    record: str = ""  # the model's record on the document, and what it earned (guard/document.py)
 
     @property
     def corrected(self) -> str:
@@ -199,6 +200,7 @@ class CorrectionResult:
             "seconds": self.seconds,
             "tokens_per_second": self.tokens_per_second,
             "warnings": list(self.warnings),
+            "record": self.record,
         }
 
     def to_markdown(self) -> str:
@@ -213,6 +215,8 @@ class CorrectionResult:
             f"- Time: {self.seconds:.1f} s ({self.tokens_per_second:.1f} tokens/s)",
             f"- Chunks: {len(self.chunks)} ({counts or 'none'}{overridden})",
         ]
+        if self.record:
+            lines.append(f"- Record: {self.record}")
         if self.warnings:
             lines += ["", "## Warnings", ""] + [f"- {warning}" for warning in self.warnings]
         lines += ["", "## Decisions", ""]
@@ -308,7 +312,7 @@ def correct_text(
                 )
             )
 
-    ordered = [results[chunk.index] for chunk in chunks]
+    ordered, record = guard_chunks([results[chunk.index] for chunk in chunks], policy)
     return CorrectionResult(
         raw=raw,
         chunks=ordered,
@@ -318,7 +322,25 @@ def correct_text(
         seconds=time.perf_counter() - started,
         tokens_per_second=new_tokens / generation_seconds if generation_seconds > 0 else 0.0,
         warnings=_warnings(ordered),
+        record=record,
     )
+
+
+def guard_chunks(chunks: Sequence[ChunkResult], policy: str | GuardPolicy) -> tuple[list[ChunkResult], str]:
+    """The chunks decided again as one document under `policy` (each chunk was guarded alone as its
+    answer came): the model's record on the whole document may let more of its guesses through.
+    Returns the chunks and the record in one line ("" where the policy keeps none)."""
+    policy = get_policy(policy)
+    answered = [chunk for chunk in chunks if chunk.candidate is not None]
+    guarded = guard_document([(chunk.raw, chunk.candidate) for chunk in answered], policy)
+    decided = {
+        chunk.index: dataclasses.replace(
+            chunk, guarded=decision.text, accepted=decision.accepted, reasons=decision.reasons
+        )
+        for chunk, decision in zip(answered, guarded.decisions)
+    }
+    record = guarded.record.describe(policy) if policy.enabled and answered else ""
+    return [decided.get(chunk.index, chunk) for chunk in chunks], record
 
 
 def _generate(

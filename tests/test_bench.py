@@ -332,6 +332,22 @@ def test_replay_scores_every_model_and_the_ground_truth(replay_file):
     assert {"CER OCR", "CER unguarded", "CER guarded", "worse guarded", "preference guarded"} <= set(rows[0])
 
 
+def test_replay_judges_the_rows_of_an_article_as_one_document(tmp_path):
+    """A model's sure repairs in one row of an article pay for its guess in another; not across articles."""
+    from tests.test_guard_document import CAREFUL, GUESS
+
+    rows = [
+        {"id": "art", "row": i, "ocr": raw, "gt": fix, "outputs": {"m": fix}} for i, (raw, fix) in enumerate(CAREFUL)
+    ]
+    rows.append({"id": "art", "row": 99, "ocr": GUESS[0], "gt": GUESS[1], "outputs": {"m": GUESS[1]}})
+    rows.append({"id": "other", "row": 0, "ocr": GUESS[0], "gt": GUESS[1], "outputs": {"m": GUESS[1]}})
+    parsed = bench.parse_replay("\n".join(json.dumps(row) for row in rows), "x.jsonl")
+    assert {row.document for row in parsed} == {"art", "other"}
+    model = next(m for m in bench.benchmark_replay(parsed, "strict").models if m.model == "m")
+    assert model.guarded.better == len(CAREFUL) + 1  # the article's guess row is corrected too
+    assert model.guarded.unchanged == 1  # the other article's, alone, is not
+
+
 def test_replay_rows_must_carry_outputs(tmp_path):
     with pytest.raises(PipelineError, match='line 2: expected {"ocr": ..., "gt": ..., "outputs"'):
         bench.parse_replay('{"ocr": "a", "gt": "a", "outputs": {}}\n{"ocr": "a", "gt": "b"}', "x.jsonl")

@@ -10,6 +10,7 @@ from ocr_pipeline.chunking import max_new_tokens_for
 from ocr_pipeline.correction import correct_text
 from ocr_pipeline.guard import LENIENT
 from ocr_pipeline.prompts import PRESETS, Prompt, PromptError
+from tests.test_guard_document import CAREFUL, GUESS
 
 LOOK_ALIKE_FIXES = {
     "Tota1": "Total",
@@ -314,3 +315,28 @@ def test_each_chunk_is_measured_for_later_estimates():
     measured = Throughput("scripted")
     correct(ScriptedBackend(fix_look_alikes), throughput=measured)
     assert measured.measured and measured.seconds_for([5, 5]) > 0
+
+
+def test_the_model_s_record_on_the_whole_document_decides_its_guesses():
+    """Each chunk is guarded as its answer comes, then all again as one document: the sure repairs of
+    some chunks earn the model a good record, which pays for a guess in a chunk with none."""
+
+    def repair(chunk):
+        for raw, candidate in CAREFUL + [GUESS]:
+            chunk = chunk.replace(raw, candidate)
+        return chunk
+
+    text = "\n\n".join(raw for raw, _ in CAREFUL + [GUESS])
+    streamed = []
+    result = correct_text(
+        text, ScriptedBackend(repair), token_budget=8, on_progress=lambda done, total, chunk: streamed.append(chunk)
+    )
+    assert result.chunks[-1].raw == GUESS[0]  # a chunk of its own, with no sure repair
+    last = next(chunk for chunk in streamed if chunk.raw == GUESS[0])
+    assert last.guarded == GUESS[0] and "do not cover it" in last.reasons[0]  # alone, as it streamed
+    assert result.chunks[-1].text == GUESS[1] and result.chunks[-1].status == "accepted"
+    assert result.corrected == "\n\n".join(candidate for _, candidate in CAREFUL + [GUESS])
+    assert "a good record" in result.record and f"- Record: {result.record}" in result.to_markdown()
+    assert result.to_json()["record"] == result.record
+    inventing = correct_text(text, ScriptedBackend(lambda chunk: "Something else entirely was written here."))
+    assert "needed the per-chunk budget" in inventing.record and inventing.corrected == text

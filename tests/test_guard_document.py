@@ -1,6 +1,10 @@
 """The guard over a document: the model's record on it, what a good record earns, and what it does not."""
 
 import dataclasses
+import json
+import subprocess
+import sys
+
 import pytest
 
 from ocr_pipeline.guard import LENIENT, OFF, STRICT, ModelRecord, apply_guard, guard_by_document, guard_document
@@ -120,3 +124,20 @@ def test_chunks_of_many_documents_are_judged_per_document_in_their_order():
     assert decisions[-1].text == GUESS[1]  # one of the careful model's document
     assert [d.text for d in decisions[:2]] == [CAREFUL[0][1], CAREFUL[1][1]]
 
+
+def test_guard_command_judges_lines_of_one_document_together(tmp_path):
+    lines = [{"id": i, "document": "article-1", "ocr": raw, "candidate": cand} for i, (raw, cand) in enumerate(CAREFUL)]
+    lines.append({"id": "guess", "document": "article-1", "ocr": GUESS[0], "candidate": GUESS[1]})
+    lines.append({"id": "alone", "ocr": GUESS[0], "candidate": GUESS[1]})
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "ocr_pipeline", "guard", str(pairs), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    verdicts = [json.loads(line) for line in out.splitlines()]
+    assert [v["id"] for v in verdicts] == [line["id"] for line in lines]
+    assert verdicts[-2]["text"] == GUESS[1]  # the article's record pays for its guess
+    assert verdicts[-1]["text"] == GUESS[0] and "do not cover it" in verdicts[-1]["reasons"][0]

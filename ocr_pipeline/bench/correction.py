@@ -34,15 +34,11 @@ def resolve_prompt(prompt):
 
 def guarded_text(result, policy) -> str:
     """The document as `policy` would have left it, from a result whose chunks keep the model's
-    answers: the same `apply_guard` call `correct_text` makes, so one generation serves every policy."""
-    from ..guard import apply_guard, get_policy
+    answers: the same `guard_chunks` call `correct_text` makes, so one generation serves every policy."""
+    from ..correction import guard_chunks
 
-    policy = get_policy(policy)
-    return "".join(
-        (apply_guard(chunk.raw, chunk.candidate, policy).text if chunk.candidate is not None else chunk.raw)
-        + chunk.separator
-        for chunk in result.chunks
-    )
+    chunks, _ = guard_chunks(result.chunks, policy)
+    return "".join(chunk.guarded + chunk.separator for chunk in chunks)
 
 
 @dataclass

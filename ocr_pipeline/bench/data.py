@@ -105,11 +105,13 @@ class ReplayRow:
     ocr: str
     gt: str
     outputs: dict[str, str]  # model -> its correction; the ground truth is one of them
+    document: str  # the rows of one document (an article) share it: the guard judges them together
 
 
 def parse_replay(text: str, source: str = "replay") -> list[ReplayRow]:
     """Rows `{"id", "row", "ocr", "gt", "outputs": {model: text}}` (the schema of BLN600 model outputs);
-    the ground truth is added to each row's outputs as the candidate `ground-truth`."""
+    the ground truth is added to each row's outputs as the candidate `ground-truth`. Rows that share
+    an `id` are one document (the rows of an article); a row without one is a document of its own."""
     rows = []
     for number, row in json_lines(text, source):
         outputs = row.get("outputs") if isinstance(row, dict) else None
@@ -122,9 +124,10 @@ def parse_replay(text: str, source: str = "replay") -> list[ReplayRow]:
             raise PipelineError(
                 f'{source}, line {number}: expected {{"ocr": ..., "gt": ..., "outputs": {{model: text}}}}.'
             )
+        document = str(row["id"]) if "id" in row else f"line {number}"
         identifier = str(row.get("id", number)) + (f"#{row['row']}" if "row" in row else "")
         models = {GROUND_TRUTH: row["gt"]} | {name: value for name, value in outputs.items() if name != GROUND_TRUTH}
-        rows.append(ReplayRow(identifier, row["ocr"], row["gt"], models))
+        rows.append(ReplayRow(identifier, row["ocr"], row["gt"], models, document))
     if not rows:
         raise PipelineError(f"{source} holds no rows.")
     return rows

@@ -131,8 +131,9 @@ def _outcome(errors: list[int], ocr_errors: list[int], truth_length: int, ids: l
 def benchmark_replay(
     rows: Sequence[ReplayRow], policy: str = "strict", source: str = "replay", on_progress: Progress | None = None
 ) -> ReplayBenchmark:
-    """Guard every recorded correction of every model and score it against the ground truth."""
-    from ..guard import apply_guard, get_policy
+    """Guard every recorded correction of every model, a document's rows together, and score it
+    against the ground truth."""
+    from ..guard import get_policy, guard_by_document
 
     started, load_start = time.perf_counter(), load_average()
     guard_policy = get_policy(policy)
@@ -144,16 +145,13 @@ def benchmark_replay(
         present = [row for row in rows if model in row.outputs]
         ids = [row.id for row in present]
         ocr_errors = [Levenshtein.distance(row.ocr, row.gt) for row in present]
-        answer_errors, guarded_errors, applied, refused = [], [], 0, 0
-        for row in present:
-            answer = row.outputs[model]
-            guard_started = time.perf_counter()
-            decision = apply_guard(row.ocr, answer, guard_policy)
-            guard_seconds += time.perf_counter() - guard_started
-            applied += decision.applied
-            refused += decision.reverted
-            answer_errors.append(Levenshtein.distance(answer, row.gt))
-            guarded_errors.append(Levenshtein.distance(decision.text, row.gt))
+        guard_started = time.perf_counter()
+        decisions = guard_by_document([(row.document, row.ocr, row.outputs[model]) for row in present], guard_policy)
+        guard_seconds += time.perf_counter() - guard_started
+        applied = sum(decision.applied for decision in decisions)
+        refused = sum(decision.reverted for decision in decisions)
+        answer_errors = [Levenshtein.distance(row.outputs[model], row.gt) for row in present]
+        guarded_errors = [Levenshtein.distance(decision.text, row.gt) for row, decision in zip(present, decisions)]
         truth_length = sum(len(row.gt) for row in present)
         results.append(
             ModelReplay(

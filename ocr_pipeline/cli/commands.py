@@ -124,18 +124,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_guard(args: argparse.Namespace) -> int:
-    """Guard recorded candidates: `{"ocr", "candidate", "id"?}` per line in, one verdict per line out, in order."""
-    from ..guard import apply_guard, get_policy
+    """Guard recorded candidates: `{"ocr", "candidate", "id"?, "document"?}` per line in, one verdict per
+    line out, in order. Lines that name the same `document` are judged together (the model's record on
+    the document, guard/document.py); a line without one is a document of its own."""
+    from ..guard import get_policy, guard_by_document
     from ..textinput import json_lines, read_text
 
     source = "standard input" if args.pairs == "-" else args.pairs
-    rows = json_lines(read_text(args.pairs), source)
-    for number, row in rows:
+    numbered = json_lines(read_text(args.pairs), source)
+    for number, row in numbered:
         if not (isinstance(row, dict) and isinstance(row.get("ocr"), str) and isinstance(row.get("candidate"), str)):
             raise PipelineError(f'{source}, line {number}: expected {{"ocr": ..., "candidate": ...}}.')
-    policy = get_policy(args.policy)
-    for _, row in rows:
-        decision = apply_guard(row["ocr"], row["candidate"], policy)
+    rows = [row for _, row in numbered]
+    chunks = [(_document_of(row, number), row["ocr"], row["candidate"]) for number, row in numbered]
+    for row, decision in zip(rows, guard_by_document(chunks, get_policy(args.policy))):
         if args.json:
             verdict = {"id": row["id"]} if "id" in row else {}
             verdict |= {"text": decision.text, "accepted": decision.accepted, "reasons": list(decision.reasons)}
@@ -146,6 +148,11 @@ def cmd_guard(args: argparse.Namespace) -> int:
                 print(f"  {row.get('id', '')}: {reason}", file=sys.stderr)
     sys.stdout.flush()
     return 0
+
+
+def _document_of(row: dict, number: int) -> tuple[str, str | int]:
+    """The document a line of `guard` belongs to: the one it names (any JSON value), else its own."""
+    return ("document", repr(row["document"])) if "document" in row else ("line", number)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -199,7 +206,10 @@ def add_commands(commands) -> None:
         "guard", help="judge recorded candidates: {ocr, candidate} per line, one verdict per line"
     )
     guard.add_argument(
-        "pairs", metavar="PAIRS.jsonl", help="JSON lines with ocr and candidate (and id); '-': standard input"
+        "pairs",
+        metavar="PAIRS.jsonl",
+        help="JSON lines with ocr and candidate (and id; lines with the same document are judged together); "
+        "'-': standard input",
     )
     guard.add_argument("--policy", choices=tuple(POLICIES), default="strict")
     guard.add_argument(

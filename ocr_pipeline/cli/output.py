@@ -32,6 +32,8 @@ def print_verdicts(result) -> None:
     """The guard's decisions, for a person reading the terminal."""
     counts = ", ".join(f"{count} {status}" for status, count in result.status_counts().items())
     print(f"chunks: {counts}; {result.seconds:.1f} s, {result.tokens_per_second:.1f} tokens/s", file=sys.stderr)
+    if result.record:
+        print(f"record: {result.record}", file=sys.stderr)
     for chunk in result.chunks:
         for reason in chunk.reasons:
             print(f"  chunk {chunk.index + 1} ({chunk.status}): {reason}", file=sys.stderr)

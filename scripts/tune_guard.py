@@ -3,9 +3,12 @@
     .venv/bin/python scripts/tune_guard.py ../shared/data/bln600_model_outputs/dev.jsonl [--folds 5]
 
 Every combination of the grid below is replayed once over all rows and all candidates (the four
-models' recorded corrections and the ground truth). Then, for each fold of articles, the
+models' recorded corrections and the ground truth), the rows of an article judged together as one
+document (the model's record on it, ocr_pipeline/guard/document.py). Then, for each fold of articles, the
 combination is chosen on the other folds — the largest mean CER cut over the candidates among
-those that let no harmful change of the adversarial suite through (the tests' generated cases)
+those that let no harmful change of the adversarial suite through (the tests' generated cases,
+judged as chunks of their own and, where the combination keeps a record, as chunks of a document
+with a good record)
 and make at most `MAX_WORSE` of the rows worse for every candidate — and measured on the fold's
 own articles, which it never saw. The held-out figures pool the folds. Nothing here is
 learned from the rows' text: the OCR channel and the word context come from the training articles
@@ -28,14 +31,14 @@ from rapidfuzz.distance import Levenshtein
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ocr_pipeline.bench import benchmark_adversarial, generated_texts  # noqa: E402
-from ocr_pipeline.guard import STRICT, apply_guard  # noqa: E402
+from ocr_pipeline.guard import STRICT, guard_by_document  # noqa: E402
 
+# Since round 12 the grid holds the record's bar; known-word guesses (on, context +0.5) and debris
+# without budget were chosen by every fold in rounds 3-11 and stay at their defaults.
 GRID = {
     "repair_score": (0.5, 1.0, 1.5),
     "guess_budget": (0.5, 1.0, 2.0),
-    "guess_known_words": (False, True),
-    "known_word_context": (0.5, 1.5),
-    "debris_in_noisy_chunks": (False, True),
+    "record_share": (None, 0.5, 0.6, 0.7),
 }
 # Issue 8 allows 1% of rows made worse; the bar on the training folds keeps a quarter of that in hand
 # for rows the thresholds never saw.
@@ -45,20 +48,24 @@ ADVERSARIAL_SEED = 3  # the seed tests/test_guard_adversarial.py generates its c
 
 
 def replay(rows: list[dict], policy) -> dict[str, list[int]]:
-    """Character errors of the guarded text, per candidate, per row."""
+    """Character errors of the guarded text, per candidate, per row; an article's rows are one document."""
     errors: dict[str, list[int]] = {}
-    for row in rows:
-        for name, candidate in ({GROUND_TRUTH: row["gt"]} | row["outputs"]).items():
-            errors.setdefault(name, []).append(
-                Levenshtein.distance(apply_guard(row["ocr"], candidate, policy).text, row["gt"])
-            )
+    for name in [GROUND_TRUTH] + list(dict.fromkeys(name for row in rows for name in row["outputs"])):
+        chunks = [(row["id"], row["ocr"], row["gt"] if name == GROUND_TRUTH else row["outputs"][name]) for row in rows]
+        decisions = guard_by_document(chunks, policy)
+        errors[name] = [Levenshtein.distance(d.text, row["gt"]) for d, row in zip(decisions, rows)]
     return errors
 
 
 def harm_let_through(texts, policy) -> int:
-    """Harmful changes of the adversarial suite (the tests' generated texts) the policy lets through."""
-    report = benchmark_adversarial(texts, policy, "generated", seed=ADVERSARIAL_SEED)
-    return sum(t.cases - t.refused + t.hidden_cases - t.hidden_refused for t in report.categories)
+    """Harmful changes of the adversarial suite (the tests' generated texts) the policy lets through,
+    judged alone and, where the policy keeps a record, under a good record too."""
+    records = (False, True) if policy.record_share is not None else (False,)
+    harm = 0
+    for good_record in records:
+        report = benchmark_adversarial(texts, policy, "generated", seed=ADVERSARIAL_SEED, good_record=good_record)
+        harm += sum(t.cases - t.refused + t.hidden_cases - t.hidden_refused for t in report.categories)
+    return harm
 
 
 def figures(errors: dict[str, list[int]], ocr_errors: list[int], rows: list[int]) -> dict[str, tuple[float, float]]:

@@ -37,7 +37,6 @@ class GuardDecision:
     reasons: tuple[str, ...] = ()  # why the candidate, or some of its changes, were refused
     applied: int = 0  # changes taken from the candidate
     reverted: int = 0  # changes refused
-    good_record: bool = False  # decided where the model has a good record on the document (document.py)
 
 
 @dataclass(frozen=True)
@@ -105,9 +104,9 @@ def decide(judged: JudgedCandidate, policy: GuardPolicy, good_record: bool = Fal
     """The text a judged candidate leaves, and the reasons for what it does not take."""
     raw = judged.raw
     if judged.candidate == raw:
-        return GuardDecision(raw, accepted=True, good_record=good_record)
+        return GuardDecision(raw, accepted=True)
     if judged.rewrite:
-        return GuardDecision(raw, accepted=False, reasons=judged.rewrite, good_record=good_record)
+        return GuardDecision(raw, accepted=False, reasons=judged.rewrite)
     edits, word_reasons = _take_guesses_within_budget(judged.units, policy, good_record)
     reasons = list(judged.number_reasons) + word_reasons  # numbers first: they matter most to a reviewer
     reverted = len(reasons)
@@ -119,7 +118,6 @@ def decide(judged: JudgedCandidate, policy: GuardPolicy, good_record: bool = Fal
         reasons=tuple(reasons),
         applied=len(edits),
         reverted=reverted,
-        good_record=good_record,
     )
 
 

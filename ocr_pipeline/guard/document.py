@@ -59,9 +59,9 @@ class ModelRecord:
             return f"{record}: a good record, so its guesses were taken without the per-chunk budget."
         if policy.record_share is None:
             return f"{record}."
-        if self.repaired < policy.record_evidence:
-            return f"{record}: too few sure repairs to judge, so its guesses needed the per-chunk budget."
-        return f"{record}: under {policy.record_share:.0%}, so its guesses needed the per-chunk budget."
+        if self.share < policy.record_share:
+            return f"{record}: under {policy.record_share:.0%}, so its guesses needed the per-chunk budget."
+        return f"{record}: too few sure repairs to judge it by, so its guesses needed the per-chunk budget."
 
 
 @dataclass(frozen=True)

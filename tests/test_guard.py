@@ -54,6 +54,17 @@ def test_date_reformatted_is_refused(policy):
 
 
 @pytest.mark.parametrize("policy", BOTH)
+def test_a_dropped_line_with_numbers_is_named_as_a_line(policy):
+    raw = "ACME Supplies Ltd.\nPrinter paper A4 2 $40.00\nToner cartridge 1 $60.00\nTotal: $100.00"
+    decision = refused(raw, raw.replace("Toner cartridge 1 $60.00\n", ""), policy)
+    assert decision.reasons == ("'Toner cartridge 1 $60.00' → '' not applied: a line with numbers (1, $60.00) dropped",)
+    decision = refused(raw, raw.replace("\nTotal: $100.00", ""), policy)
+    assert "a line with numbers ($100.00) dropped" in decision.reasons[0]
+    decision = refused("Total $5.00 paid", "Total paid", policy)  # inside a line: the number is named
+    assert decision.reasons == ("number $5.00 removed",)
+
+
+@pytest.mark.parametrize("policy", BOTH)
 def test_dropped_currency_sign_is_refused(policy):
     decision = refused("Total: $100.00 due", "Total: 100.00 due", policy)
     assert "number $100.00 changed to 100.00" in decision.reasons

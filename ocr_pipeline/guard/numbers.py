@@ -191,8 +191,14 @@ class NumberProtection:
             if not ok:
                 if any(a_start < end and start < a_end for a_start, a_end in self.addresses):
                     return not_applied(old, new, "e-mail and web addresses must stay as in the OCR text")
+                if not new.strip() and self._whole_line(start, end):
+                    return not_applied(old, new, f"a line with numbers ({', '.join(_numbers(old))}) dropped")
                 return _number_reason(old, new)
         return None
+
+    def _whole_line(self, start: int, end: int) -> bool:
+        """Whether raw[start:end] is a whole line: an invoice's item, a receipt's total."""
+        return (start == 0 or self.raw[start - 1] == "\n") and (end == len(self.raw) or self.raw[end] == "\n")
 
     def _separates_number(self, position: int) -> bool:
         """Whether raw[position] is the one space between a number and another word: taking it

@@ -154,20 +154,27 @@ def run(
 
 
 def corrector(
-    prompt, choice: ModelChoice, who: str, on_chunk: Callable[[int, int], None] | None = None
+    prompt,
+    choice: ModelChoice,
+    who: str,
+    on_chunk: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[Callable[[str], CorrectionResult], int]:
     """`text -> CorrectionResult` for the batch, and how many files it can take at once (a server: several).
 
     The model is loaded now, in the page's own thread; one generation at a time in process.
     `on_chunk(done, total)` is told of each chunk done where files are corrected one at a time, in
-    the page's thread; a server's files run in worker threads, which may not draw."""
+    the page's thread; a server's files run in worker threads, which may not draw. Once
+    `should_stop()` says True, a file's remaining chunks keep their OCR text (marked stopped)."""
     backend = model_state.backend(choice)
     speed = model_state.throughput(choice)
     progress = (lambda done, total, chunk: on_chunk(done, total)) if on_chunk and backend.concurrency == 1 else None
 
     def correct(text: str) -> CorrectionResult:
         with resources.turn(backend, who):
-            result = correct_text(text, backend, prompt, throughput=speed, on_progress=progress)
+            result = correct_text(
+                text, backend, prompt, throughput=speed, on_progress=progress, should_stop=should_stop
+            )
         speed.save()
         return result
 

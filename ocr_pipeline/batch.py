@@ -46,6 +46,7 @@ class BatchRow:
     seconds: float = 0.0
     error: str = ""
     warnings: list[str] = field(default_factory=list)  # e.g. a blank page: processed, but look at it
+    stopped: bool = False  # the batch was stopped before this file: it was not read
     ocr_text: str = ""
     corrected_text: str | None = None
     report: dict = field(default_factory=dict)
@@ -61,7 +62,7 @@ class BatchRow:
             "rejected chunks": self.rejected_chunks,
             "seconds": round(self.seconds, 2),
             "warnings": " ".join(self.warnings),
-            "error": self.error,
+            "error": "not processed: the batch was stopped before this file" if self.stopped else self.error,
         }
 
 
@@ -144,6 +145,7 @@ def run_batch(
     on_progress: Progress | None = None,
     after_file: Callable[[], None] | None = None,
     concurrency: int = 1,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[BatchRow]:
     """One row per input, in order: `ocr(document, data, on_page=...)`, then `correct(text)` if given.
 
@@ -151,7 +153,8 @@ def run_batch(
     `to_json()`); `after_file` runs after every file (the dashboard releases the model there).
     With `concurrency` above 1 (a server that batches), up to that many files are corrected at
     once while the next ones are read; rows still come in input order. A failure is recorded in
-    its row and the batch goes on.
+    its row and the batch goes on. Once `should_stop()` says True, asked before each file, the
+    files not yet started are rows that say so; the files done keep their rows.
     """
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix="batch") if correct and concurrency > 1 else None
     pending: deque[tuple[BatchRow, float, Future | None]] = deque()
@@ -165,7 +168,9 @@ def run_batch(
             report(0, 1)
             started = time.perf_counter()
             row, future = BatchRow(item.name, error=item.error), None
-            if not item.error:
+            if should_stop is not None and should_stop():
+                row.stopped = True
+            elif not item.error:
                 try:
                     text = _recorded(row, partial(_read_and_ocr, item, row, ocr, report))
                     if correct is not None and text is not None:
@@ -235,6 +240,8 @@ def batch_zip(rows: Iterable[BatchRow]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         used: set[str] = set()
         for row in rows:
+            if row.stopped:  # never read: summary.json lists it
+                continue
             stem = _unique_stem(row.file, used)
             if row.error:
                 archive.writestr(f"{stem}.error.txt", row.error + "\n")

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import correction_view, keys, model_state, prompt_view, resources, sidebar
+from dashboard.run_control import RunControl
 from ocr_pipeline.batch import batch_zip, expand_inputs, run_batch
 from ocr_pipeline.documents import SUPPORTED_FORMATS
 
@@ -44,6 +45,13 @@ if not uploads:  # the uploader forgets its files on another page; the session k
     )
 elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run", icon=":material/play_arrow:"):
     inputs = expand_inputs((upload.name, upload.getvalue()) for upload in uploads)
+    st.button(
+        "Stop",
+        key="batch:stop",
+        icon=":material/stop_circle:",
+        help="Stops after the file that is being read, or the chunk that is being corrected: the files done keep "
+        "their rows, and the rest are listed as not processed.",
+    )
     files_bar = st.progress(0.0, text=f"{len(inputs)} file(s)")
     pages_bar = st.progress(0.0, text="")
 
@@ -61,30 +69,41 @@ elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:r
             on_page=on_page,
         )
 
-    correct, concurrency = None, 1
-    if also_correct:
-        with st.spinner(f"Preparing {model_state.current_choice().label}…"):
-            correct, concurrency = correction_view.corrector(
-                prompt,
-                model_state.current_choice(),
-                "Batch",
-                lambda done, total: pages_bar.progress(
-                    done / max(total, 1), text=f"Correcting: chunk {done} of {total}"
-                ),
-            )
-    after_file = (
-        (lambda: model_state.release("released (Batch: after each file)")) if also_correct and release_each else None
-    )
-    st.session_state[keys.BATCH_ROWS] = list(run_batch(inputs, ocr, correct, show_progress, after_file, concurrency))
+    with RunControl() as control:  # a click (Stop, or any other) ends the batch after the file or chunk running
+        correct, concurrency = None, 1
+        if also_correct:
+            with st.spinner(f"Preparing {model_state.current_choice().label}…"):
+                correct, concurrency = correction_view.corrector(
+                    prompt,
+                    model_state.current_choice(),
+                    "Batch",
+                    control.quiet(
+                        lambda done, total: pages_bar.progress(
+                            done / max(total, 1), text=f"Correcting: chunk {done} of {total}"
+                        )
+                    ),
+                    should_stop=control.should_stop,
+                )
+
+        def release_after_file() -> None:
+            model_state.release("released (Batch: after each file)")
+
+        after_file = release_after_file if also_correct and release_each else None
+        rows = run_batch(
+            inputs, ocr, correct, control.quiet(show_progress), after_file, concurrency, should_stop=control.should_stop
+        )
+        control.save({keys.BATCH_ROWS: list(rows)})
 
 rows = st.session_state.get(keys.BATCH_ROWS)
 if rows:
     failed = sum(1 for row in rows if row.error)
     warned = sum(1 for row in rows if row.warnings and not row.error)
+    stopped = sum(1 for row in rows if row.stopped)
     summary = (
-        f"{len(rows)} file(s): {len(rows) - failed} read, {failed} failed, {warned} with warnings (see the table)."
+        f"{len(rows)} file(s): {len(rows) - failed - stopped} read, {failed} failed, {warned} with warnings "
+        "(see the table)." + (f" Stopped: {stopped} file(s) not processed." if stopped else "")
     )
-    if failed or warned:
+    if failed or warned or stopped:
         st.warning(summary, icon=":material/warning:")
     else:
         st.success(summary, icon=":material/check_circle:")

@@ -73,6 +73,28 @@ def test_batch_can_correct_and_release_after_each_file(invoice_png):
     assert ledger().events[-1].startswith(f"{Path(os.environ['OCR_MODEL']).name} released (Batch: after each file)")
 
 
+def test_a_stopped_batch_says_how_many_files_were_not_processed():
+    from dashboard.keys import BATCH_ROWS
+    from ocr_pipeline.batch import BatchRow
+
+    app = start("pages/batch.py")
+    app.session_state[BATCH_ROWS] = [BatchRow("a.png", pages=1), BatchRow("b.png", stopped=True)]
+    app.run()
+    assert_no_exception(app)
+    assert messages(app, "warning") == [
+        "2 file(s): 1 read, 0 failed, 0 with warnings (see the table). Stopped: 1 file(s) not processed."
+    ]
+    assert list(app.dataframe[0].value["error"]) == ["", "not processed: the batch was stopped before this file"]
+
+
+def test_processing_offers_a_stop_button(invoice_png):
+    app = start("pages/batch.py")
+    app.file_uploader[0].set_value([("a.png", invoice_png, "image/png")]).run()
+    app.button(key="batch:run").click().run()
+    assert_no_exception(app)
+    assert app.button(key="batch:stop").label == "Stop"
+
+
 def test_the_demo_model_is_one_cache_entry_whichever_page_loads_it():
     def script():
         import streamlit as st

@@ -4,6 +4,8 @@ import io
 import tracemalloc
 import zipfile
 
+import pytest
+
 from ocr_pipeline.batch import BatchRow, batch_zip, expand_inputs, run_batch
 from ocr_pipeline.config import DocumentLimits
 from ocr_pipeline.ocr.base import OcrPage, OcrResult
@@ -136,3 +138,50 @@ def test_an_office_file_is_one_row_that_says_its_type_not_a_folder_of_xml(invoic
     assert [item.name for item in inputs] == ["letter.docx", "scans/a.png"]  # a zip without a name is still read
     [row] = run_batch(inputs[:1], _fake_ocr)
     assert "unsupported file type '.docx'" in row.error
+
+
+def test_a_stopped_batch_keeps_the_files_done_and_lists_the_rest_as_not_processed(invoice_png):
+    inputs = expand_inputs([(f"f{index}.png", invoice_png) for index in range(4)])
+    asked = []
+
+    def should_stop():
+        asked.append(len(asked))
+        return len(asked) > 2  # Stop pressed while the second file was read
+
+    rows = list(run_batch(inputs, _fake_ocr, lambda text: _corrected(text), should_stop=should_stop))
+    assert [row.file for row in rows] == ["f0.png", "f1.png", "f2.png", "f3.png"]
+    assert [row.stopped for row in rows] == [False, False, True, True]
+    assert rows[1].corrected_text and not rows[2].ocr_text and not rows[2].error
+    assert rows[2].summary()["error"] == "not processed: the batch was stopped before this file"
+    with zipfile.ZipFile(io.BytesIO(batch_zip(rows))) as archive:
+        names = archive.namelist()
+    assert "f1.png.ocr.txt" in names and not any(name.startswith("f2.png") for name in names)
+    assert "summary.json" in names
+
+
+def test_an_interrupt_in_the_batch_s_progress_stops_it_after_that_file(invoice_png):
+    """The Batch page's wiring: Streamlit's rerun signal, raised where the progress is drawn, is kept
+    by RunControl, the batch stops before the next file, and its rows reach the next run."""
+    import streamlit as st
+
+    from dashboard.keys import BATCH_ROWS
+    from dashboard.run_control import RunControl, wait_for_stopping_run
+    from tests.test_run_control import StreamlitRerun
+
+    def draw(position, count, name, done, total):
+        if position == 1 and done == 1:
+            raise StreamlitRerun  # Stop clicked as the second file finished
+
+    inputs = expand_inputs([(f"f{index}.png", invoice_png) for index in range(4)])
+    with pytest.raises(StreamlitRerun):
+        with RunControl() as control:
+            rows = run_batch(inputs, _fake_ocr, None, control.quiet(draw), should_stop=control.should_stop)
+            control.save({BATCH_ROWS: list(rows)})
+    wait_for_stopping_run()
+    assert [row.stopped for row in st.session_state[BATCH_ROWS]] == [False, False, True, True]
+
+
+def _corrected(text):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(corrected=text.upper(), changes=1, rejected_chunks=0, to_json=dict)

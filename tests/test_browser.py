@@ -203,3 +203,26 @@ def test_a_deep_link_as_the_first_request_still_goes_through_the_router(browser,
         sidebar = page.locator("[data-testid='stSidebar']")
         assert "Release model" in sidebar.inner_text()
         assert sidebar.get_by_role("link", name="Models & resources").count() == 1
+
+
+def test_stop_ends_a_batch_after_the_file_being_read_and_keeps_the_rows_done(app_url, browser, tmp_path):
+    """A click mid-batch used to end the script run and lose every row; Stop now keeps them."""
+    files = []
+    for index in range(8):  # each its own content: a page read once is not read again
+        path = tmp_path / f"invoice-{index}.png"
+        lines = samples.INVOICE_LINES + [f"Reference {index:04d}"]
+        path.write_bytes(samples.to_bytes(samples.add_scan_noise(samples.render_lines(lines))))
+        files.append(str(path))
+    page = open_app_page(browser, app_url, "Batch")
+    page.locator("[data-testid='stMain'] input[type=file]").set_input_files(files)
+    page.get_by_role("button", name="Process 8 upload(s)").click()
+    page.get_by_text("File 2 of 8").wait_for()
+    page.get_by_role("button", name="Stop").click()
+    summary = page.get_by_text("Stopped:")
+    summary.wait_for()
+    wait_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    text = summary.inner_text()
+    read, not_processed = int(text.split(" read")[0].split()[-1]), int(text.split("Stopped: ")[1].split()[0])
+    assert read >= 1 and not_processed >= 1 and read + not_processed == 8, text
+    page.get_by_role("button", name="Download everything (.zip)").wait_for()

@@ -60,6 +60,9 @@ def test_a_dropped_line_with_numbers_is_named_as_a_line(policy):
     assert decision.reasons == ("'Toner cartridge 1 $60.00' → '' not applied: a line with numbers (1, $60.00) dropped",)
     decision = refused(raw, raw.replace("\nTotal: $100.00", ""), policy)
     assert "a line with numbers ($100.00) dropped" in decision.reasons[0]
+    longer = "ACME Supplies Ltd., 12 Harbour Road\n" + raw + "\nThank you for your business, see you soon."
+    decision = refused(longer, longer.replace("Printer paper A4 2 $40.00\nToner cartridge 1 $60.00\n", ""), policy)
+    assert "2 lines with numbers (A4, 2, $40.00, 1, $60.00) dropped" in decision.reasons[0]
     decision = refused("Total $5.00 paid", "Total paid", policy)  # inside a line: the number is named
     assert decision.reasons == ("number $5.00 removed",)
 

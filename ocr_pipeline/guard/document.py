@@ -49,7 +49,10 @@ class ModelRecord:
     def describe(self, policy: GuardPolicy) -> str:
         """One line for a reviewer: the record, and what it earned."""
         if self.share is None:
-            return "The model changed nothing the guard counts towards its record on this document."
+            return (
+                "The model's changes on this document held no sure repair, and no invention, to judge it by: "
+                "its guesses needed the per-chunk budget."
+            )
         rest = "; no OCR misreading explains the rest" if self.invented else ""
         record = (
             f"{self.share:.0%} of the characters the model changed on this document are sure repairs "

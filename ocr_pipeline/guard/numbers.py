@@ -192,7 +192,8 @@ class NumberProtection:
                 if any(a_start < end and start < a_end for a_start, a_end in self.addresses):
                     return not_applied(old, new, "e-mail and web addresses must stay as in the OCR text")
                 if not new.strip() and self._whole_line(start, end):
-                    return not_applied(old, new, f"a line with numbers ({', '.join(_numbers(old))}) dropped")
+                    lines = "a line" if "\n" not in old else f"{old.count(chr(10)) + 1} lines"
+                    return not_applied(old, new, f"{lines} with numbers ({', '.join(_numbers(old))}) dropped")
                 return _number_reason(old, new)
         return None
 

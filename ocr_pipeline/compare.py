@@ -34,6 +34,8 @@ def figures(contender: Contender, ground_truth: str | None = None) -> dict:
         "changes": result.changes,
         "rejected chunks": result.rejected_chunks,
         "numbers touched": numbers_touched(result.raw, result.corrected),
+        "sure repairs": f"{result.record_share:.0%}" if result.record_share is not None else "",
+        "good record": result.good_record,
         "seconds": round(result.seconds, 2),
         "tokens/s": round(result.tokens_per_second, 1),
     }

@@ -23,7 +23,7 @@ from .llm.base import Generation, GenerationBackend
 from .chunking import DEFAULT_TOKEN_BUDGET, Chunk, chunk_text, document_text, max_new_tokens_for
 from .diff import changed_word_count
 from .errors import TextInputError
-from .guard import GuardPolicy, apply_guard, get_policy, guard_document, strip_chatter
+from .guard import GuardedDocument, GuardPolicy, apply_guard, get_policy, guard_document, strip_chatter
 from .prompts import Prompt, build_messages, get_prompt
 from .textinput import check_text
 from .throughput import Throughput, describe_seconds
@@ -143,7 +143,9 @@ class CorrectionResult:
     seconds: float
     tokens_per_second: float
     warnings: list[str]
-    record: str = ""  # the model's record on the document, and what it earned (guard/document.py)
+    record: str = ""  # the model's record on the document, and what it earned (guard/document.py), in a line
+    record_share: float | None = None  # the share of its changed characters that are sure repairs
+    good_record: bool = False  # its guesses went without the per-chunk budget
 
     @property
     def corrected(self) -> str:
@@ -201,6 +203,8 @@ class CorrectionResult:
             "tokens_per_second": self.tokens_per_second,
             "warnings": list(self.warnings),
             "record": self.record,
+            "record_share": self.record_share,
+            "good_record": self.good_record,
         }
 
     def to_markdown(self) -> str:
@@ -312,7 +316,7 @@ def correct_text(
                 )
             )
 
-    ordered, record = guard_chunks([results[chunk.index] for chunk in chunks], policy)
+    ordered, guarded = guard_chunks([results[chunk.index] for chunk in chunks], policy)
     return CorrectionResult(
         raw=raw,
         chunks=ordered,
@@ -322,14 +326,16 @@ def correct_text(
         seconds=time.perf_counter() - started,
         tokens_per_second=new_tokens / generation_seconds if generation_seconds > 0 else 0.0,
         warnings=_warnings(ordered),
-        record=record,
+        record=guarded.record.describe(policy) if policy.enabled and guarded.decisions else "",
+        record_share=guarded.record.share,
+        good_record=guarded.good_record,
     )
 
 
-def guard_chunks(chunks: Sequence[ChunkResult], policy: str | GuardPolicy) -> tuple[list[ChunkResult], str]:
+def guard_chunks(chunks: Sequence[ChunkResult], policy: str | GuardPolicy) -> tuple[list[ChunkResult], GuardedDocument]:
     """The chunks decided again as one document under `policy` (each chunk was guarded alone as its
     answer came): the model's record on the whole document may let more of its guesses through.
-    Returns the chunks and the record in one line ("" where the policy keeps none)."""
+    Returns the chunks and the guard's view of the document (the record, and whether it was good)."""
     policy = get_policy(policy)
     answered = [chunk for chunk in chunks if chunk.candidate is not None]
     guarded = guard_document([(chunk.raw, chunk.candidate) for chunk in answered], policy)
@@ -339,8 +345,7 @@ def guard_chunks(chunks: Sequence[ChunkResult], policy: str | GuardPolicy) -> tu
         )
         for chunk, decision in zip(answered, guarded.decisions)
     }
-    record = guarded.record.describe(policy) if policy.enabled and answered else ""
-    return [decided.get(chunk.index, chunk) for chunk in chunks], record
+    return [decided.get(chunk.index, chunk) for chunk in chunks], guarded
 
 
 def _generate(

@@ -160,8 +160,17 @@ def test_compare_runs_prompts_side_by_side_and_exports(invoice_png):
     assert_no_exception(app)
     table = app.dataframe[0].value
     assert len(table) == 3
-    assert {"changes", "rejected chunks", "numbers touched", "seconds", "tokens/s"} <= set(table.columns)
+    assert {
+        "changes",
+        "rejected chunks",
+        "numbers touched",
+        "sure repairs",
+        "good record",
+        "seconds",
+        "tokens/s",
+    } <= set(table.columns)
     assert table["numbers touched"].eq(0).all()  # the strict guard never lets a number change
+    assert not table["good record"].any()  # the tiny random model earns none
     app.radio(key="compare.winner").set_value(table["run"][1]).run()
     labels = {button.proto.label for button in app.get("download_button")}
     assert labels == {"Comparison (.md)", "Comparison (.json)"}

@@ -337,6 +337,12 @@ def test_the_model_s_record_on_the_whole_document_decides_its_guesses():
     assert result.chunks[-1].text == GUESS[1] and result.chunks[-1].status == "accepted"
     assert result.corrected == "\n\n".join(candidate for _, candidate in CAREFUL + [GUESS])
     assert "a good record" in result.record and f"- Record: {result.record}" in result.to_markdown()
-    assert result.to_json()["record"] == result.record
+    assert result.good_record and result.record_share == 1.0
+    assert {key: result.to_json()[key] for key in ("record", "record_share", "good_record")} == {
+        "record": result.record,
+        "record_share": 1.0,
+        "good_record": True,
+    }
     inventing = correct_text(text, ScriptedBackend(lambda chunk: "Something else entirely was written here."))
     assert "needed the per-chunk budget" in inventing.record and inventing.corrected == text
+    assert not inventing.good_record and inventing.record_share == 0.0

@@ -149,8 +149,8 @@ def run_batch(
 ) -> Iterator[BatchRow]:
     """One row per input, in order: `ocr(document, data, on_page=...)`, then `correct(text)` if given.
 
-    `correct` returns a `CorrectionResult` (`corrected`, `changes`, `rejected_chunks` and
-    `to_json()`); `after_file` runs after every file (the dashboard releases the model there).
+    `correct` returns a `CorrectionResult` (`corrected`, `changes`, `rejected_chunks`, `warnings`
+    and `to_json()`); `after_file` runs after every file (the dashboard releases the model there).
     With `concurrency` above 1 (a server that batches), up to that many files are corrected at
     once while the next ones are read; rows still come in input order. A failure is recorded in
     its row and the batch goes on. Once `should_stop()` says True, asked before each file, the
@@ -230,6 +230,7 @@ def _add_correction(row: BatchRow, corrected) -> None:
     row.corrected_text = corrected.corrected
     row.changes = corrected.changes
     row.rejected_chunks = corrected.rejected_chunks
+    row.warnings += corrected.warnings  # a correction stopped part-way, a chunk that failed: not a clean row
     row.report["correction"] = corrected.to_json()
 
 

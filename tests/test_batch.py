@@ -108,7 +108,7 @@ def test_with_a_server_several_files_are_corrected_at_once_and_rows_keep_their_o
         time.sleep(0.3)
         with lock:
             running[0] -= 1
-        return SimpleNamespace(corrected=text.upper(), changes=1, rejected_chunks=0, to_json=dict)
+        return SimpleNamespace(corrected=text.upper(), changes=1, rejected_chunks=0, warnings=[], to_json=dict)
 
     inputs = expand_inputs([(f"f{index}.png", invoice_png) for index in range(4)] + [("bad.png", b"nope")])
     rows = list(run_batch(inputs, _fake_ocr, correct, concurrency=3))
@@ -184,4 +184,17 @@ def test_an_interrupt_in_the_batch_s_progress_stops_it_after_that_file(invoice_p
 def _corrected(text):
     from types import SimpleNamespace
 
-    return SimpleNamespace(corrected=text.upper(), changes=1, rejected_chunks=0, to_json=dict)
+    return SimpleNamespace(corrected=text.upper(), changes=1, rejected_chunks=0, warnings=[], to_json=dict)
+
+
+def test_a_correction_stopped_part_way_is_a_warning_in_its_row(invoice_png):
+    """A file whose chunks were not all corrected must not look like a clean row with 0 changes."""
+    from ocr_pipeline.correction import correct_text
+    from tests.test_correction import DOCUMENT, ScriptedBackend, fix_look_alikes
+
+    def stopped_correction(text):  # Stop pressed before the file's first chunk
+        return correct_text(DOCUMENT, ScriptedBackend(fix_look_alikes), token_budget=8, should_stop=lambda: True)
+
+    [row] = run_batch(expand_inputs([("a.png", invoice_png)]), _fake_ocr, stopped_correction)
+    assert row.changes == 0 and row.rejected_chunks == 0 and not row.error
+    assert "Stopped: 0 of 4 chunks were corrected" in row.summary()["warnings"]

@@ -6,9 +6,10 @@ most chunks of a good model's document are such. A model shows what it is worth 
 document: where at least `record_share` of the characters it changed are sure repairs rather than
 inventions (changes no OCR misreading explains, chunks rewritten whole), over at least
 `record_evidence` characters of sure repairs, it has a good record there, and its guesses need no
-budget, but for joins and splits; a guess that another dictionary word explains better is refused
-instead (alternatives.py). A model that invents is held to the budget on the whole document. The
-rules that protect numbers, names, negations and meaning are the same either way.
+budget, but for joins, splits and one known word for another; a guess that another dictionary word
+explains better is refused instead (alternatives.py). A model that invents is held to the budget on
+the whole document. The rules that protect numbers, names, negations and meaning are the same
+either way.
 """
 
 from __future__ import annotations

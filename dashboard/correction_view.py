@@ -201,6 +201,14 @@ def refusals(result: CorrectionResult) -> None:
     for chunk in refused:
         st.markdown(f"**Chunk {chunk.index + 1}** (page {chunk.page}) — {VERDICT_ICONS[chunk.status]}")
         st.markdown("\n".join(f"- {reason}" for reason in chunk.reasons))
+        if chunk.candidate is not None and chunk.candidate != chunk.guarded:
+            # what was refused, to see: a reason alone ("rewrite: 84% changed") does not show the
+            # invented total or the dropped lines the guard kept out
+            with st.expander("What the model proposed, against the OCR text", expanded=len(refused) <= 2):
+                if chunk.candidate.strip():
+                    st.html(inline_html(chunk.raw, chunk.candidate))
+                else:
+                    st.caption("The model's answer was empty.")
 
 
 def with_overrides(result: CorrectionResult, overrides: dict[int, bool]) -> CorrectionResult:

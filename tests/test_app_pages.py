@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import os
 import zipfile
 from pathlib import Path
@@ -357,3 +358,39 @@ def test_the_batch_corrector_reports_each_chunk_done(tiny_model_dir):
     )
     result = correct("Dear Sir,\n\nthe rneeting is on Monday.")
     assert concurrency == 1 and done and done[-1] == (len(result.chunks), len(result.chunks))
+
+
+def test_what_the_guard_refused_shows_what_the_model_proposed():
+    """A reason alone ('a line with numbers dropped') does not show what was kept out: the proposal does."""
+
+    def script():
+        import streamlit as st
+
+        from dashboard import correction_view
+        from ocr_pipeline.correction import correct_text
+        from ocr_pipeline.llm.base import Generation
+
+        class Inventive:  # drops the first page's lines; answers nothing on the second page
+            name = "inventive"
+            supports_batching = False
+
+            def count_tokens(self, text):
+                return len(text.split())
+
+            def generate(self, requests, max_new_tokens, on_token=None):
+                text = requests[0][-1]["content"]
+                answer = "" if "Signed" in text else "Total due: $1,440.00"
+                return [Generation(answer, new_tokens=3, seconds=0.01)]
+
+        document = ["Invoice 12345\nTota1: $100.00", "Signed by the chair."]
+        st.session_state.result = correct_text(document, Inventive())
+        correction_view.refusals(st.session_state.result)
+
+    app = AppTest.from_function(script, default_timeout=60).run()
+    assert_no_exception(app)
+    result = app.session_state["result"]
+    assert result.corrected == "Invoice 12345\nTota1: $100.00\n\f\nSigned by the chair."  # both kept as read
+    assert [expander.label for expander in app.expander] == ["What the model proposed, against the OCR text"] * 2
+    proposal = re.sub(r"<[^>]+>", "", app.expander[0].get("html")[0].proto.body)  # the text, both sides
+    assert "12345" in proposal and "due:" in proposal  # what was dropped beside what was invented
+    assert app.expander[1].caption[0].value == "The model's answer was empty."

@@ -13,7 +13,7 @@ import json
 import time
 import zipfile
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import PurePosixPath
@@ -26,6 +26,9 @@ from .filenames import safe_member_path, safe_name
 
 MAX_ZIP_ENTRIES = 500
 MAX_ZIP_UNPACKED_BYTES = 1024 * 1024 * 1024
+# how often a batch waiting on a server's corrections says how far they are: a page draws only from its own
+# thread, and notices Stop only when it draws
+CORRECTION_POLL_SECONDS = 0.25
 
 
 @dataclass
@@ -146,6 +149,7 @@ def run_batch(
     after_file: Callable[[], None] | None = None,
     concurrency: int = 1,
     should_stop: Callable[[], bool] | None = None,
+    on_correcting: Callable[[int, int], None] | None = None,
 ) -> Iterator[BatchRow]:
     """One row per input, in order: `ocr(document, data, on_page=...)`, then `correct(text)` if given.
 
@@ -154,10 +158,13 @@ def run_batch(
     With `concurrency` above 1 (a server that batches), up to that many files are corrected at
     once while the next ones are read; rows still come in input order. A failure is recorded in
     its row and the batch goes on. Once `should_stop()` says True, asked before each file, the
-    files not yet started are rows that say so; the files done keep their rows.
+    files not yet started are rows that say so; the files done keep their rows. While the batch
+    waits for those corrections, `on_correcting(files corrected, files sent)` is told every
+    `CORRECTION_POLL_SECONDS`, in the caller's thread.
     """
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix="batch") if correct and concurrency > 1 else None
     pending: deque[tuple[BatchRow, float, Future | None]] = deque()
+    sent: list[Future] = []
     try:
         for position, item in enumerate(inputs):
 
@@ -178,6 +185,7 @@ def run_batch(
                             _recorded(row, partial(_correct_into, row, correct, text))
                         else:
                             future = pool.submit(correct, text)
+                            sent.append(future)
                 finally:
                     if after_file is not None and pool is None:
                         after_file()
@@ -186,6 +194,12 @@ def run_batch(
             while pending and (pending[0][2] is None or pending[0][2].done()):
                 yield _finished(*pending.popleft())
         while pending:
+            correction = pending[0][2]
+            if correction is not None and not correction.done():
+                if on_correcting:
+                    on_correcting(sum(future.done() for future in sent), len(sent))
+                wait([correction], timeout=CORRECTION_POLL_SECONDS)
+                continue
             yield _finished(*pending.popleft())
     finally:
         if pool is not None:

@@ -89,8 +89,19 @@ elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:r
             model_state.release("released (Batch: after each file)")
 
         after_file = release_after_file if also_correct and release_each else None
+
+        def show_corrections(done: int, sent: int) -> None:
+            pages_bar.progress(done / max(sent, 1), text=f"Correcting on the server: {done} of {sent} file(s) done")
+
         rows = run_batch(
-            inputs, ocr, correct, control.quiet(show_progress), after_file, concurrency, should_stop=control.should_stop
+            inputs,
+            ocr,
+            correct,
+            control.quiet(show_progress),
+            after_file,
+            concurrency,
+            should_stop=control.should_stop,
+            on_correcting=control.quiet(show_corrections),
         )
         control.save({keys.BATCH_ROWS: list(rows)})
 

@@ -1,6 +1,7 @@
 """Batches: every upload and every zip entry becomes a row; archives are read one entry at a time."""
 
 import io
+import time
 import tracemalloc
 import zipfile
 
@@ -198,3 +199,55 @@ def test_a_correction_stopped_part_way_is_a_warning_in_its_row(invoice_png):
     [row] = run_batch(expand_inputs([("a.png", invoice_png)]), _fake_ocr, stopped_correction)
     assert row.changes == 0 and row.rejected_chunks == 0 and not row.error
     assert "Stopped: 0 of 4 chunks were corrected" in row.summary()["warnings"]
+
+
+def test_while_a_server_corrects_the_batch_says_how_far_and_stop_reaches_the_corrections(invoice_png):
+    """A server's corrections run in worker threads, which may not draw: the batch, waiting for them in
+    the page's thread, reports files corrected there, and a Stop raised where that is drawn ends each
+    correction after its chunk running."""
+    import threading
+
+    import streamlit as st
+
+    from dashboard.keys import BATCH_ROWS
+    from dashboard.run_control import RunControl, wait_for_stopping_run
+    from ocr_pipeline.correction import correct_text
+    from tests.test_correction import DOCUMENT, ScriptedBackend
+    from tests.test_run_control import StreamlitRerun
+
+    page_thread, reports = threading.current_thread(), []
+
+    def draw(done, sent):
+        assert threading.current_thread() is page_thread
+        reports.append((done, sent))
+        if len(reports) == 3:
+            raise StreamlitRerun  # Stop clicked while the server corrects
+
+    inputs = expand_inputs([(f"f{index}.png", invoice_png) for index in range(3)])
+    with pytest.raises(StreamlitRerun):
+        with RunControl() as control:
+
+            def answer_once_stopped(chunk):  # a slow server: no chunk is done before Stop is clicked
+                deadline = time.monotonic() + 5
+                while not control.should_stop() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                return chunk
+
+            def correct(text):  # 4 chunks, Stop checked before each, as the page's corrector does
+                backend = ScriptedBackend(answer_once_stopped)
+                return correct_text(DOCUMENT, backend, token_budget=8, should_stop=control.should_stop)
+
+            rows = run_batch(
+                inputs,
+                _fake_ocr,
+                correct,
+                concurrency=3,
+                on_correcting=control.quiet(draw),
+                should_stop=control.should_stop,
+            )
+            control.save({BATCH_ROWS: list(rows)})
+    wait_for_stopping_run()
+    assert reports[0] == (0, 3)  # three files sent, none corrected yet
+    rows = st.session_state[BATCH_ROWS]
+    assert [row.stopped for row in rows] == [False] * 3 and not any(row.error for row in rows)  # every file was read
+    assert all("Stopped: 1 of 4 chunks" in row.summary()["warnings"] for row in rows)  # ... its correction cut short

@@ -13,6 +13,7 @@ from ocr_pipeline.correction import CorrectionResult, check_length, correct_text
 from ocr_pipeline.diff import inline_html, side_by_side_html
 from ocr_pipeline.guard import POLICIES
 from ocr_pipeline.errors import TextInputError
+from ocr_pipeline.prompts import suggest_prompt
 from ocr_pipeline.textinput import check_text, decode_text
 from ocr_pipeline.throughput import describe_seconds
 
@@ -332,9 +333,9 @@ def downloads(result: CorrectionResult, context: dict, stem: str, key: str) -> N
         )
 
 
-def correct_section(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
+def correct_section(slot: str, ocr_text: str, file_name: str, context: dict, handwritten: bool = False) -> None:
     """The Correct page's second half: prompt, Correct, and everything about the result."""
-    prompt = prompt_view.picker(slot)
+    prompt = prompt_view.picker(slot, suggestion=suggest_prompt(ocr_text, handwritten))
     # one row that wraps on a narrow window, where a column beside the prompt cut "Correct" to "Cor…"
     with st.container(horizontal=True, vertical_alignment="bottom"):
         guard = st.selectbox(

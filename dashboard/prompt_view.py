@@ -24,9 +24,16 @@ def library() -> dict[str, Prompt]:
         return dict(prompts.PRESETS)
 
 
-def picker(slot: str, label: str = "Prompt", default: str = DEFAULT_PROMPT) -> Prompt:
-    """Pick a prompt and edit its instruction; an edited instruction becomes `<name>-edited`."""
+def picker(
+    slot: str, label: str = "Prompt", default: str = DEFAULT_PROMPT, suggestion: tuple[str, str] | None = None
+) -> Prompt:
+    """Pick a prompt and edit its instruction; an edited instruction becomes `<name>-edited`.
+
+    `suggestion`, the preset that suits the document and why (`prompts.suggest_prompt`), is the first
+    choice, and is named where the user's choice (kept across files) is another."""
     available = library()
+    if suggestion:
+        default = suggestion[0]
     # not under `{slot}.`, where one file's work lives: a new file clears that (session.set_file), and
     # the prompt is the user's choice across files; cleared inside the uploader's callback, the
     # selectbox's own callback then found its key gone and the page crashed on the second upload
@@ -49,6 +56,8 @@ def picker(slot: str, label: str = "Prompt", default: str = DEFAULT_PROMPT) -> P
     base = available[chosen]
     if text_key not in st.session_state:
         reset_text()
+    if suggestion and chosen != suggestion[0]:
+        st.caption(f"This document suits the **{suggestion[0]}** prompt ({suggestion[1]}).")
     if base.description:
         st.caption(base.description)
     instruction = st.text_area(

@@ -260,6 +260,38 @@ def load_custom_prompts() -> dict[str, Prompt]:
     return prompts
 
 
+# What tells a document's kind from its OCR text, for the preset that suits it (`suggest_prompt`).
+_AMOUNT = re.compile(r"[$€£¥₹]\s?\d|\b\d{1,3}(?:[,.]\d{3})*[.,]\d{2}\b")
+_MONEY_WORDS = re.compile(
+    r"\b(?:total|subtotal|sub-total|invoice|receipt|tax|vat|gst|cash|change|amount|balance|due|qty|price)\b",
+    re.IGNORECASE,
+)
+_DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ml|mL|IU|units?|tablets?|capsules?|drops)\b")
+_MEDICAL_WORDS = re.compile(
+    r"\b(?:patient|prescription|prescribed|dosage|dose|tablets?|daily|b\.?i\.?d|t\.?i\.?d|diagnosis|mmol)\b",
+    re.IGNORECASE,
+)
+_CELL_GAP = re.compile(r"(?<=\S)(?: {2,}|\t+)(?=\S)")  # between two cells of a line
+
+
+def suggest_prompt(text: str, handwritten: bool = False) -> tuple[str, str]:
+    """The preset that suits a document, from its OCR text (and whether it was read as handwriting),
+    with the reason in a few words: a letter corrected with the invoice prompt's example may come
+    back with an invoice's words in it."""
+    if handwritten:
+        return "handwritten", "read as handwriting"
+    doses, medical_words = len(_DOSE.findall(text)), len(_MEDICAL_WORDS.findall(text))
+    if doses and doses + medical_words >= 3:
+        return "medical", f"{doses} dose(s) and {medical_words} medical word(s)"
+    amounts, money_words = len(_AMOUNT.findall(text)), len(_MONEY_WORDS.findall(text))
+    if amounts >= 4 or (amounts >= 2 and money_words):
+        return "financial", f"{amounts} amounts and {money_words} word(s) such as 'total'"
+    rows = sum(len(_CELL_GAP.findall(line)) >= 2 for line in text.splitlines())
+    if rows >= 3:
+        return "table", f"{rows} lines in columns"
+    return "general", "no amounts, doses or columns to keep"
+
+
 def all_prompts() -> dict[str, Prompt]:
     """Presets first, then the team's prompts (raises PromptFileError if prompts.json is broken)."""
     return {**PRESETS, **load_custom_prompts()}

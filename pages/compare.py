@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import correction_view, document_view, model_state, prompt_view
 from dashboard.run_control import RunControl
 from ocr_pipeline.compare import Contender, comparison_json, comparison_markdown, figures
-from ocr_pipeline.prompts import PRESETS
+from ocr_pipeline.prompts import PRESETS, suggest_prompt
 
 SLOT = "compare"
 LETTERS = "ABCD"
@@ -47,13 +47,15 @@ ground_truth = st.text_area(
     "Ground truth (optional): gives CER/WER per run", key=f"{SLOT}.truth", persist_state="session", height=80
 )
 
-defaults = list(PRESETS)
+suggested, why = suggest_prompt(ocr_text, st.session_state[f"{SLOT}.ocr"].mode == "handwritten")
+st.caption(f"This document suits the **{suggested}** prompt ({why}): A starts with it, the others with the rest.")
+defaults = [suggested, *(name for name in PRESETS if name != suggested)]
 columns = st.columns(int(count), gap="medium")
 setups = []
 for position, column in enumerate(columns):
     with column:
         st.markdown(f"### {LETTERS[position]}")
-        prompt = prompt_view.picker(f"{SLOT}.{position}", default=defaults[(position + 1) % len(defaults)])
+        prompt = prompt_view.picker(f"{SLOT}.{position}", default=defaults[position])
         model = second_model if two_models and second_model and position % 2 else None
         choice = model_state.current_choice(model)
         st.caption(f"Model: {choice.label}")

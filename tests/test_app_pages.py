@@ -157,6 +157,12 @@ def test_compare_runs_prompts_side_by_side_and_exports(invoice_png):
     app.file_uploader[0].set_value(("invoice.png", invoice_png, "image/png")).run()
     app.button(key="compare:run_ocr").click().run()
     app.number_input(key="compare.count").set_value(3).run()
+    # the prompt that suits an invoice first, then the others: not a medical prompt for a letter
+    assert [app.selectbox(key=f"prompt:compare.{column}").value for column in range(3)] == [
+        "financial",
+        "general",
+        "medical",
+    ]
     app.button(key="compare:run").click().run()
     assert_no_exception(app)
     table = app.dataframe[0].value

@@ -6,7 +6,7 @@ from dashboard import resources, sidebar
 from dashboard.boundary import guarded
 from dashboard.run_control import wait_for_stopping_run
 
-st.set_page_config(page_title="OCR Correction Studio", page_icon=":material/document_scanner:", layout="wide")
+st.set_page_config(page_title="OCR Correction Studio", page_icon="🧾", layout="wide")
 wait_for_stopping_run()  # a click that stopped a correction: show what it did, sidebar included
 resources.warm_up()
 

@@ -136,6 +136,22 @@ def test_evaluate_tells_why_a_file_is_no_model_outputs(app_url, browser, tmp_pat
     assert page.locator("[data-testid='stException']").count() == 0
 
 
+def test_no_page_asks_anything_of_another_host(app_url, browser):
+    """The dashboard serves itself offline: a Material icon as the favicon was fetched from
+    fonts.gstatic.com, which an air-gapped machine cannot resolve (no favicon, console errors)."""
+    page = open_page(browser)
+    elsewhere = []
+    page.on("request", lambda request: elsewhere.append(request.url) if request.url.startswith("http") else None)
+    page.goto(app_url)
+    wait_idle(page)
+    for title in ["Compare prompts", "Batch", "Evaluate", "Models & resources", "Demo", "Correct"]:
+        page.get_by_role("link", name=title).click()
+        page.get_by_role("heading", name=title if title != "Correct" else "Correct a document").first.wait_for()
+        wait_idle(page)
+    elsewhere = [url for url in elsewhere if not url.startswith(app_url)]
+    assert elsewhere == []
+
+
 @pytest.mark.parametrize(("title", "name"), [("Batch", "batch"), ("Models & resources", "models")])
 def test_every_page_opens_without_error(app_url, browser, title, name):
     page = open_app_page(browser, app_url, title)

@@ -255,10 +255,12 @@ def load_custom_prompts() -> dict[str, Prompt]:
             prompts[name] = Prompt.from_dict(name, entry)
         except PromptError as error:
             raise _file_error(path, str(error)) from error
-        if name in PRESETS:
+        if name in PRESETS or name == AUTO_PROMPT:
             raise _file_error(path, f"'{name}' is a preset name; rename that entry")
     return prompts
 
+
+AUTO_PROMPT = "auto"  # not a prompt: the command line's word for the preset that suits each document
 
 # What tells a document's kind from its OCR text, for the preset that suits it (`suggest_prompt`).
 _AMOUNT = re.compile(r"[$€£¥₹]\s?\d|\b\d{1,3}(?:[,.]\d{3})*[.,]\d{2}\b")
@@ -284,12 +286,21 @@ def suggest_prompt(text: str, handwritten: bool = False) -> tuple[str, str]:
     if doses and doses + medical_words >= 3:
         return "medical", f"{doses} dose(s) and {medical_words} medical word(s)"
     amounts, money_words = len(_AMOUNT.findall(text)), len(_MONEY_WORDS.findall(text))
-    if amounts >= 4 or (amounts >= 2 and money_words):
-        return "financial", f"{amounts} amounts and {money_words} word(s) such as 'total'"
+    if amounts >= 4 or (amounts and amounts + money_words >= 3):  # `Invoice ... Total due: $1O0.00`
+        return "financial", f"{amounts} amount(s) and {money_words} word(s) such as 'total'"
     rows = sum(len(_CELL_GAP.findall(line)) >= 2 for line in text.splitlines())
     if rows >= 3:
         return "table", f"{rows} lines in columns"
     return "general", "no amounts, doses or columns to keep"
+
+
+def choose_prompt(name: str, text: str, handwritten: bool = False) -> tuple[Prompt, str]:
+    """The prompt `name` names, and why it was chosen: for `auto`, the preset that suits `text`
+    (`suggest_prompt`) and its reason; for any other name, that prompt and ''."""
+    if name != AUTO_PROMPT:
+        return get_prompt(name), ""
+    suggested, why = suggest_prompt(text, handwritten)
+    return PRESETS[suggested], why
 
 
 def all_prompts() -> dict[str, Prompt]:
@@ -311,6 +322,10 @@ def save_prompt(prompt: Prompt) -> Path:
     """Add or replace a team prompt; the previous file is kept as prompts.json.bak."""
     if prompt.name in PRESETS:
         raise PromptError(f"'{prompt.name}' is a preset prompt and cannot be replaced; choose another name.")
+    if prompt.name == AUTO_PROMPT:
+        raise PromptError(
+            f"'{AUTO_PROMPT}' stands for the preset that suits each document on the command line; choose another name."
+        )
     prompts = load_custom_prompts()
     prompts[prompt.name] = prompt
     return _write(prompts)

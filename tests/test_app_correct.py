@@ -230,12 +230,13 @@ def test_a_model_that_cannot_be_found_is_explained(invoice_png, monkeypatch):
     assert any("no such file or folder" in message for message in messages(app)), messages(app)
 
 
-def test_the_prompt_follows_the_document_and_names_the_one_that_suits_it(letter_pdf, invoice_png):
+def test_the_prompt_follows_the_document_and_names_the_one_that_suits_it(invoice_png):
+    note = samples.to_bytes(samples.render_lines(["Dear Anna,", "the meeting moved to Friday.", "Thanks, Tom"]))
     app = start()
-    app.file_uploader[0].set_value(("letter.pdf", letter_pdf, "application/pdf")).run()
+    app.file_uploader[0].set_value(("note.png", note, "image/png")).run()
     app.button(key="correct:run_ocr").click().run()
     assert_no_exception(app)
-    assert app.selectbox(key="prompt:correct").value == "general"  # a letter: no invoice's example for it
+    assert app.selectbox(key="prompt:correct").value == "general"  # a note: no invoice's example for it
     assert not [caption for caption in app.caption if "suits the" in caption.value]
     app.selectbox(key="prompt:correct").set_value("medical").run()
     app.file_uploader[0].set_value(("invoice.png", invoice_png, "image/png")).run()

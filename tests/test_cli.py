@@ -73,7 +73,7 @@ def test_correct_json_has_raw_corrected_chunks_and_verdicts(tiny_model_dir, ocr_
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) >= {"raw", "corrected", "chunks", "model", "prompt", "seconds", "tokens_per_second"}
     assert payload["raw"] == ocr_text_file.read_text()
-    assert payload["prompt"] == "general" and payload["guard"] == "strict"
+    assert payload["prompt"] == "financial" and payload["guard"] == "strict"  # auto: an invoice's amounts
     assert all({"raw", "candidate", "accepted", "reasons"} <= set(chunk) for chunk in payload["chunks"])
     # whatever the random model wrote, the guard keeps every number of the OCR text
     for number in ("12345", "2023-07-15"):
@@ -184,11 +184,34 @@ def test_run_ocrs_then_corrects_each_file(files, tiny_model_dir, capsys):
             "--json",
         ]
     )
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    output = capsys.readouterr()
+    rows = [json.loads(line) for line in output.out.splitlines()]
     assert status == 1
     assert rows[0]["engine"] == "rapidocr"
     assert "12345" in rows[0]["correction"]["corrected"]
+    assert rows[0]["correction"]["prompt"] == "financial"
+    assert f"{files / 'invoice.png'}: prompt financial (" in output.err  # chosen per file, and said
     assert "error" in rows[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "prompt", "expected", "said"),
+    [
+        ("Dear Anna,\nthe meeting moved to Friday.\n", "auto", "general", "prompt general (no amounts"),
+        ("CAFE\nTea 2.50\nCake 3.20\nTOTAL 5.70\n", "auto", "financial", "prompt financial (3 amount(s)"),
+        ("CAFE\nTea 2.50\nCake 3.20\nTOTAL 5.70\n", "table", "table", ""),  # named: used as it is
+    ],
+)
+def test_correct_picks_the_prompt_that_suits_the_text_unless_one_is_named(
+    text, prompt, expected, said, tiny_model_dir, tmp_path, capsys
+):
+    path = tmp_path / "text.txt"
+    path.write_text(text)
+    arguments = ["correct", "--text-file", str(path), "--model", str(tiny_model_dir), "--prompt", prompt, "--json"]
+    assert main(arguments) == 0
+    output = capsys.readouterr()
+    assert json.loads(output.out)["prompt"] == expected
+    assert (said in output.err) if said else ("prompt " not in output.err)
 
 
 def test_models_lists_presets_and_the_demo_file(capsys):

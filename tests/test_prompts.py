@@ -14,6 +14,7 @@ from ocr_pipeline.prompts import (
     PromptFileError,
     all_prompts,
     build_messages,
+    choose_prompt,
     delete_prompt,
     get_prompt,
     load_custom_prompts,
@@ -198,3 +199,15 @@ def test_a_copied_file_is_how_a_team_shares_prompts(home, tmp_path_factory, monk
 def test_the_suggested_prompt_follows_the_document(text, handwritten, expected):
     name, why = suggest_prompt(text, handwritten)
     assert name == expected and name in PRESETS and why
+
+
+def test_auto_is_no_name_for_a_team_prompt():
+    """On the command line `auto` is the preset that suits each document: a prompt so named would be unreachable."""
+    with pytest.raises(PromptError, match="'auto' stands for the preset that suits each document"):
+        save_prompt(Prompt("auto", "Fix the OCR errors."))
+
+
+def test_choose_prompt_names_a_prompt_or_suits_the_text():
+    assert choose_prompt("table", "Tea 2.50\nTOTAL 2.50") == (PRESETS["table"], "")
+    prompt, why = choose_prompt("auto", "Tea 2.50\nTOTAL 2.50")
+    assert prompt is PRESETS["financial"] and "2 amount(s)" in why

@@ -16,6 +16,13 @@ def prompt_name(value: str) -> str:
     return value
 
 
+def prompt_name_or_auto(value: str) -> str:
+    """`auto` (the preset that suits each document), or a prompt that exists."""
+    from ..prompts import AUTO_PROMPT
+
+    return value if value == AUTO_PROMPT else prompt_name(value)
+
+
 def gpu_layers_type(value: str) -> int | str:
     """A number of layers (0 or more), 'all' or 'auto'; anything else is bad usage (exit 2)."""
     if value in ("all", "auto"):
@@ -31,7 +38,9 @@ def positive_int(value: str) -> int:
     return int(value)
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, auto_prompt: bool = False) -> None:
+    """The model, backend, prompt and guard options; `auto_prompt`: the prompt defaults to the preset that
+    suits each document (the benchmarks keep one prompt for every document, named)."""
     from ..guard import POLICIES
     from ..llm.factory import BACKEND_CHOICES
     from ..llm.placement import QUANTIZATIONS
@@ -64,9 +73,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prompt",
-        type=prompt_name,
-        default="general",
-        help="prompt name: a preset or a team prompt (default: general)",
+        type=prompt_name_or_auto if auto_prompt else prompt_name,
+        default="auto" if auto_prompt else "general",
+        help="prompt name: a preset or a team prompt"
+        + (
+            ", or auto: the preset that suits each document (amounts: financial, doses: medical, columns: "
+            "table, handwriting: handwritten, else general; named on stderr) (default: auto)"
+            if auto_prompt
+            else " (default: general)"
+        ),
     )
     parser.add_argument(
         "--max-chars",

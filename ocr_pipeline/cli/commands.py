@@ -46,14 +46,23 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def chosen_prompt(name: str, text: str, handwritten: bool = False, file_name: str = ""):
+    """The prompt to correct `text` with; where `auto` chose it, stderr says which and why."""
+    from ..prompts import choose_prompt
+
+    prompt, why = choose_prompt(name, text, handwritten)
+    if why:
+        print(f"{file_name + ': ' if file_name else ''}prompt {prompt.name} ({why})", file=sys.stderr)
+    return prompt
+
+
 def cmd_correct(args: argparse.Namespace) -> int:
     from ..correction import check_length
-    from ..prompts import get_prompt
 
     text = read_input_text(args.text_file)
     check_length(text, args.max_chars)
-    prompt = get_prompt(args.prompt)
     backend = load_backend(args)
+    prompt = chosen_prompt(args.prompt, text)
     stream = (lambda index, piece: print(piece, end="", file=sys.stderr, flush=True)) if args.stream else None
     with stop_on_first_interrupt() as stop:
         result = correct(text, backend, prompt, args, stop, on_token=stream)
@@ -72,9 +81,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     read are skipped."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from ..prompts import get_prompt
-
-    prompt = get_prompt(args.prompt)
     backend = None
     corrections: ThreadPoolExecutor | None = None
     queued: list[tuple[str, object, Future | Exception]] = []  # (file, OCR result, correction or error)
@@ -112,6 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     backend = backend or load_backend(args)
                     corrections = corrections or ThreadPoolExecutor(max_workers=backend.concurrency)
                     pages = [page.text for page in ocr.pages]
+                    prompt = chosen_prompt(args.prompt, ocr.text, ocr.mode == "handwritten", file_name)
                     queued.append((file_name, ocr, corrections.submit(correct, pages, backend, prompt, args, stop)))
                 except (PipelineError, OSError) as error:
                     queued.append((file_name, None, error))
@@ -191,13 +198,13 @@ def add_commands(commands) -> None:
     correct = commands.add_parser("correct", help="correct OCR text with a language model, under the guard")
     correct.add_argument("--text-file", metavar="F", help="the text to correct; '-' or absent: standard input")
     correct.add_argument("--stream", action="store_true", help="echo generated tokens to stderr as they come")
-    add_model_arguments(correct)
+    add_model_arguments(correct, auto_prompt=True)
     correct.set_defaults(handler=cmd_correct)
 
     run = commands.add_parser("run", help="OCR files, then correct their text")
     run.add_argument("files", nargs="+", metavar="FILE")
     add_ocr_arguments(run)
-    add_model_arguments(run)
+    add_model_arguments(run, auto_prompt=True)
     run.set_defaults(handler=cmd_run)
 
     from ..guard import POLICIES

@@ -192,7 +192,6 @@ class DemoSample:
     file_name: str
     data: bytes
     mode: str  # the OCR mode: printed or handwritten
-    prompt: str  # the correction prompt that suits it
     ground_truth: str
 
 
@@ -205,7 +204,6 @@ def demo_documents() -> list[DemoSample]:
             "noisy_invoice.png",
             to_bytes(add_scan_noise(render_lines(INVOICE_LINES))),
             "printed",
-            "financial",
             "\n".join(INVOICE_LINES),
         ),
         DemoSample(
@@ -213,14 +211,12 @@ def demo_documents() -> list[DemoSample]:
             "receipt.jpg",
             to_bytes(render_lines(RECEIPT_LINES, size=30, width=760), "JPEG"),
             "printed",
-            "financial",
             "\n".join(RECEIPT_LINES),
         ),
         DemoSample(
             "Handwritten-style note",
             "note.png",
             to_bytes(render_note()),
-            "handwritten",
             "handwritten",
             "\n".join(NOTE_LINES),
         ),
@@ -229,7 +225,6 @@ def demo_documents() -> list[DemoSample]:
             "letter.pdf",
             pdf_bytes([render_lines(page) for page in LETTER_PAGES]),
             "printed",
-            "general",
             letter,
         ),
     ]

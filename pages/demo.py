@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from dashboard import correction_view, document_view, keys, model_state, prompt_view, resources, session
+from dashboard import correction_view, document_view, keys, model_state, resources, session
 from dashboard.run_control import RunControl
 from ocr_pipeline import samples
 from ocr_pipeline.metrics import cer
+from ocr_pipeline.prompts import AUTO_PROMPT, choose_prompt
 
 SLOT = "demo"
 
@@ -44,7 +45,7 @@ if st.button(f"Run “{title}” end to end", type="primary", key="demo:run", ic
     with RunControl() as control:
         correction_view.run(
             ocr_result.text,
-            prompt_view.library()[sample.prompt],
+            choose_prompt(AUTO_PROMPT, ocr_result.text, sample.mode == "handwritten")[0],
             model_state.demo_choice(),
             "Demo",
             "strict",
@@ -72,7 +73,7 @@ with ocr_column:
     if truth:
         st.metric("Character error rate", f"{cer(ocr_result.text, truth):.1%}")
 with corrected_column:
-    st.markdown(f"**Corrected** · {result.model}")
+    st.markdown(f"**Corrected** · {result.model}, {result.prompt} prompt")
     st.code(result.corrected, language=None, wrap_lines=True)
     if truth:
         correction_view.error_rate("Character error rate", cer(ocr_result.text, truth), cer(result.corrected, truth))

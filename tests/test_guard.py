@@ -5,6 +5,7 @@ import json
 import random
 
 import pytest
+from rapidfuzz.distance import Levenshtein
 
 from ocr_pipeline.guard import LENIENT, OFF, POLICIES, STRICT, GuardPolicy, apply_guard, get_policy, strip_chatter
 from ocr_pipeline.metrics import cer
@@ -139,6 +140,24 @@ def test_rewrite_is_refused_with_the_share_of_characters_changed(policy):
     assert any(r.startswith("rewrite: ") and f"(limit {limit:.0%})" in r for r in decision.reasons)
 
 
+@pytest.mark.parametrize("policy", BOTH)
+def test_a_line_the_ocr_garbled_badly_is_judged_change_by_change_over_the_rewrite_limit(policy):
+    """73% of the characters change, nearly all of them sure repairs (case slips, words glued): no rewrite."""
+    raw = "TiE wAtenlooBnidgEnobbEnY."
+    assert Levenshtein.distance(raw, "THE WATERLOO BRIDGE ROBBERY.") / len(raw) > get_policy(policy).max_edit_ratio
+    assert apply_guard(raw, "THE WATERLOO BRIDGE ROBBERY.", policy).text == "THE WATERLOO BRIDGE ROBBERY."
+    # ... but where the glued words become others, little of the change is a sure repair: a rewrite again
+    assert refused(raw, "THE WATERLOO BRIDGE MURDER.", policy).reasons[0].startswith("rewrite: ")
+
+
+def test_over_the_rewrite_limit_a_candidate_with_few_sure_repairs_is_refused_whole():
+    raw = "tie citv baiuk robbcry."  # small letters: capitals everywhere is no repair of this line
+    decision = refused(raw, "THE CITY BANK ROBBERY.")
+    assert decision.reasons[0].startswith("rewrite: 83% of characters changed")
+    off = dataclasses.replace(STRICT, name="whole", rewrite_repair_share=None)  # the limit alone, as before
+    assert refused("TiE wAtenlooBnidgEnobbEnY.", "THE WATERLOO BRIDGE ROBBERY.", off).reasons[0].startswith("rewrite:")
+
+
 def test_length_change_is_refused_with_its_size():
     raw = "The committee met on Monday."
     decision = refused(raw, raw + " It was a long and fruitful meeting.")
@@ -258,7 +277,7 @@ def test_policies_are_frozen_named_presets():
         STRICT.max_edit_ratio = 0.9
     with pytest.raises(ValueError, match="Unknown guard policy 'loose'"):
         get_policy("loose")
-    custom = GuardPolicy("tight", max_edit_ratio=0.1)
+    custom = GuardPolicy("tight", max_edit_ratio=0.1, rewrite_repair_share=None)
     refused("The cornmittee met on Monday", "The committee met on Sunday", custom)
 
 

@@ -1,7 +1,8 @@
 """The guard's decision on one chunk: how a candidate's units become the text.
 
 A candidate that is no correction at all (most of its characters, or its length, changed) is
-refused whole. Otherwise each unit of change (units.py) is checked against the number protection
+refused whole, unless a tenth of what it changes (`rewrite_repair_share`) is sure repairs: a line
+the OCR garbled needs many changes. Otherwise each unit of change (units.py) is checked against the number protection
 (numbers.py) and the line breaks, then judged (repairs.py): a sure repair is applied; a guess is
 applied only while the chunk's sure repairs cover it — the characters guesses change may not
 exceed `guess_budget` times those the sure repairs change, so that even if every guess is wrong,
@@ -78,8 +79,15 @@ def judge_candidate(raw: str, candidate: str, policy: GuardPolicy) -> JudgedCand
     if candidate == raw:
         return JudgedCandidate(raw, candidate)
     rewrite = _rewrite_reasons(raw, candidate, policy)
-    if rewrite:
+    if rewrite and policy.rewrite_repair_share is None:
         return JudgedCandidate(raw, candidate, rewrite=tuple(rewrite))
+    judged = _judge_units(raw, candidate, policy)
+    if rewrite and judged.repaired < policy.rewrite_repair_share * Levenshtein.distance(raw, candidate):
+        return JudgedCandidate(raw, candidate, rewrite=tuple(rewrite))
+    return judged
+
+
+def _judge_units(raw: str, candidate: str, policy: GuardPolicy) -> JudgedCandidate:
     words = Word.all_in(raw)
     protection = NumberProtection(raw, words)
     context = Context(raw, words, protection.beside_number)

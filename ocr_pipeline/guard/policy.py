@@ -26,6 +26,9 @@ class GuardPolicy:
     enabled: bool = True
     max_edit_ratio: float = 0.6  # character edits per OCR character above which a candidate is a rewrite
     max_length_change: float = 0.5  # relative length change above which a candidate is a rewrite
+    # ... unless its sure repairs make at least this share of the characters it changes: a line the OCR
+    # garbled badly needs many changes, and such a candidate is judged change by change
+    rewrite_repair_share: float | None = 0.1
     model_trust: float = 2.0
     name_trust: float = 2.0  # the most a proposal earns where it changes a name: lenient trusts words more, not names
     repair_score: float = 1.0

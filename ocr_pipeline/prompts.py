@@ -28,6 +28,7 @@ MAX_DESCRIPTION_CHARS = 200
 MAX_EXAMPLES = 6
 MAX_EXAMPLE_CHARS = 2000
 FILE_VERSION = 1
+AUTO_PROMPT = "auto"  # not a prompt: the command line's word for the preset that suits each document
 
 _SLUG = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{MAX_NAME_LENGTH - 1}}}")
 
@@ -255,12 +256,12 @@ def load_custom_prompts() -> dict[str, Prompt]:
             prompts[name] = Prompt.from_dict(name, entry)
         except PromptError as error:
             raise _file_error(path, str(error)) from error
-        if name in PRESETS or name == AUTO_PROMPT:
+        if name in PRESETS:
             raise _file_error(path, f"'{name}' is a preset name; rename that entry")
+        if name == AUTO_PROMPT:
+            raise _file_error(path, f"'{name}' stands for the preset that suits each document; rename that entry")
     return prompts
 
-
-AUTO_PROMPT = "auto"  # not a prompt: the command line's word for the preset that suits each document
 
 # What tells a document's kind from its OCR text, for the preset that suits it (`suggest_prompt`).
 _AMOUNT = re.compile(r"[$€£¥₹]\s?\d|\b\d{1,3}(?:[,.]\d{3})*[.,]\d{2}\b")

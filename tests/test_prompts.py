@@ -146,6 +146,7 @@ def test_no_file_means_no_team_prompts():
         ('{"version": 1, "prompts": {"legal": {"instruction": ""}}}', "non-empty instruction"),
         ('{"version": 1, "prompts": {"legal": {"instruction": "x", "colour": "red"}}}', "unknown fields"),
         ('{"version": 1, "prompts": {"general": {"instruction": "x"}}}', "preset name"),
+        ('{"version": 1, "prompts": {"auto": {"instruction": "x"}}}', "stands for the preset that suits each"),
         (b"\xff\xfe\x00garbage", "cannot be read"),
     ],
 )

@@ -48,7 +48,7 @@ ground_truth = st.text_area(
 )
 
 suggested, why = suggest_prompt(ocr_text, st.session_state[f"{SLOT}.ocr"].mode == "handwritten")
-st.caption(f"This document suits the **{suggested}** prompt ({why}): A starts with it, the others with the rest.")
+st.caption(f"This document suits the **{suggested}** prompt ({why}).")  # A's first choice; the rest follow
 defaults = [suggested, *(name for name in PRESETS if name != suggested)]
 columns = st.columns(int(count), gap="medium")
 setups = []

@@ -2,8 +2,8 @@
 
 A candidate that is no correction at all (most of its characters, or its length, changed) is
 refused whole, unless a tenth of what it changes (`rewrite_repair_share`) is sure repairs: a line
-the OCR garbled needs many changes. Otherwise each unit of change (units.py) is checked against the number protection
-(numbers.py) and the line breaks, then judged (repairs.py): a sure repair is applied; a guess is
+the OCR garbled needs many changes. Otherwise each unit of change (units.py) is checked against
+the number protection (numbers.py) and the line breaks, then judged (repairs.py): a sure repair is applied; a guess is
 applied only while the chunk's sure repairs cover it — the characters guesses change may not
 exceed `guess_budget` times those the sure repairs change, so that even if every guess is wrong,
 the chunk cannot end up further from the truth than the OCR text, provided the sure repairs are

@@ -182,13 +182,19 @@ def corrector(
     return correct, backend.concurrency
 
 
-def diff_tabs(old: str, new: str, key: str) -> None:
-    """Side by side and inline, word-level with character detail; insertions green, deletions red."""
-    side, inline = st.tabs(["Side by side", "Inline"], key=f"{key}:tabs")
-    with side:
+def diff_tabs(old: str, new: str, key: str, answer: str | None = None) -> None:
+    """Side by side and inline, word-level with character detail; insertions green, deletions red.
+    With the model's `answer` where the guard refused some of it, a third tab shows all it proposed."""
+    shown_answer = answer is not None and answer != new
+    tabs = st.tabs(["Side by side", "Inline"] + (["The model's answer"] if shown_answer else []), key=f"{key}:tabs")
+    with tabs[0]:
         st.html(side_by_side_html(old, new))
-    with inline:
+    with tabs[1]:
         st.html(inline_html(old, new))
+    if shown_answer:
+        with tabs[2]:
+            st.caption("Everything the model proposed, before the guard, against the OCR text.")
+            st.html(inline_html(old, answer))
 
 
 def refusals(result: CorrectionResult) -> None:
@@ -399,7 +405,7 @@ def review(slot: str, ocr_text: str, file_name: str, context: dict) -> None:
     )
     figures[2].metric("Time", f"{result.seconds:.1f} s")
     figures[3].metric("Speed", f"{result.tokens_per_second:.1f} tok/s")
-    diff_tabs(result.raw, final.corrected, key=f"{slot}.diff")
+    diff_tabs(result.raw, final.corrected, key=f"{slot}.diff", answer=result.answer)
     st.subheader("Final text")
     st.code(final.corrected, language=None, wrap_lines=True)
     quality(final, slot)

@@ -152,6 +152,12 @@ class CorrectionResult:
         return "".join(chunk.text + chunk.separator for chunk in self.chunks)
 
     @property
+    def answer(self) -> str:
+        """The model's whole answer before the guard: each chunk's candidate, or its OCR text where it has none."""
+        answers = (chunk.raw if chunk.candidate is None else chunk.candidate for chunk in self.chunks)
+        return "".join(text + chunk.separator for text, chunk in zip(answers, self.chunks))
+
+    @property
     def changes(self) -> int:
         """Words that differ between the OCR text and the corrected text."""
         return changed_word_count(self.raw, self.corrected)

@@ -166,6 +166,10 @@ def test_correction_shows_figures_diff_verdicts_and_final_text(corrected_app):
     assert set(figures) >= {"Words changed", "Chunks refused", "Time", "Speed"}
     diff = [element.proto.body for element in app.html]
     assert any("ocr-diff-columns" in body for body in diff) and any('class="ocr-diff"' in body for body in diff)
+    result = app.session_state["correct.result"]
+    assert result.answer != result.corrected  # the random model's answer was refused: a tab shows all of it
+    assert [tab.label for tab in app.tabs][:3] == ["Side by side", "Inline", "The model's answer"]
+    assert app.tabs[2].caption[0].value.startswith("Everything the model proposed, before the guard")
     table = app.dataframe[0].value
     assert {"chunk", "verdict", "accept", "reasons", "OCR text", "model's answer"} <= set(table.columns)
     assert table["verdict"].str.contains("rejected|partial|accepted|unchanged").all()

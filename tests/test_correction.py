@@ -179,6 +179,19 @@ def test_a_failing_chunk_keeps_its_ocr_text_and_the_rest_goes_on():
         assert any("Chunk 3 (page 1)" in warning and "out of memory" in warning for warning in result.warnings)
 
 
+def test_the_answer_is_what_the_model_proposed_before_the_guard():
+    class FailsOnMoney(ScriptedBackend):  # no answer for the chunk with the amount: its OCR text stands in
+        def generate(self, requests, max_new_tokens, on_token=None):
+            if "$" in requests[0][-1]["content"]:
+                raise RuntimeError("server gone")
+            return super().generate(requests, max_new_tokens, on_token)
+
+    result = correct(FailsOnMoney(lambda chunk: fix_look_alikes(chunk).replace("Monday", "Sunday")))
+    assert "Sunday" in result.answer and "Sunday" not in result.corrected  # a day changed: the guard refused it
+    assert "The committee was held" in result.answer and "Tota1 paid: $1O0.00" in result.answer
+    assert result.answer.count("\n\n") == DOCUMENT.count("\n\n")  # the document's separators, as read
+
+
 def test_a_person_can_override_a_decision():
     result = correct(ScriptedBackend(lambda chunk: fix_look_alikes(chunk).replace("$100.00", "$1000.00")))
     accepted = result.override(2, True)

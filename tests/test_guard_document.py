@@ -108,6 +108,16 @@ def test_with_a_good_record_joins_splits_and_known_words_for_others_still_need_t
         assert guarded.good_record and guarded.decisions[-1].text == chunk[0], chunk
 
 
+def test_with_a_good_record_those_guesses_get_a_larger_budget():
+    """One sure repair (`Tbe`) pays for one known word made another alone, for two with a good record."""
+    chunk = ("Tbe advancements and improvements", "The advancement and improvement")
+    assert apply_guard(*chunk).text == "The advancement and improvements"  # budget 1: one character
+    guarded = guard_document(CAREFUL + [chunk])
+    assert guarded.good_record and guarded.decisions[-1].text == chunk[1]  # `good_record_budget`: 2
+    tight = dataclasses.replace(STRICT, name="tight", good_record_budget=1.0)
+    assert guard_document(CAREFUL + [chunk], tight).decisions[-1].text == "The advancement and improvements"
+
+
 def test_lenient_and_off_keep_no_record():
     assert not guard_document(CAREFUL + [GUESS], LENIENT).good_record
     assert guard_document(CAREFUL + [GUESS], LENIENT).decisions[-1].text == GUESS[1]  # no budget anyway

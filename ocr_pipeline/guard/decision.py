@@ -11,8 +11,9 @@ right; everything else keeps the OCR text, with its reason. One kind of guess ne
 stray fragments removed (`en`, `| th`) from a chunk that has a sure repair, for a chunk the OCR is
 known to have misread is where its debris lies, and nine in ten such removals are right
 (docs/benchmarks.md). Where the model has a good record on the document (document.py), its
-guesses need no budget either, but for joins, splits and one known word for another, and a guess
-that another dictionary word explains better (alternatives.py) is refused instead.
+guesses need no budget either, but for joins, splits and one known word for another, which get a
+larger one (`good_record_budget`), and a guess that another dictionary word explains better
+(alternatives.py) is refused instead.
 """
 
 from __future__ import annotations
@@ -154,7 +155,10 @@ def _take_guesses_within_budget(judged, policy: GuardPolicy, good_record: bool):
             edits.append((unit.start, unit.end, unit.new))
             budget += Levenshtein.distance(old, unit.new)
     free_debris = policy.debris_in_noisy_chunks and budget > 0
-    budget = float("inf") if policy.guess_budget is None else budget * policy.guess_budget
+    if policy.guess_budget is None:
+        budget = float("inf")
+    else:
+        budget *= max(policy.guess_budget, policy.good_record_budget) if good_record else policy.guess_budget
     guesses = sorted((item for item in judged if item[2].level == GUESS), key=lambda item: -(item[2].score or 0.0))
     for unit, old, verdict in guesses:
         better = _better_explanation(old, unit.new, policy) if good_record else None

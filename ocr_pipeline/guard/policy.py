@@ -34,6 +34,9 @@ class GuardPolicy:
     repair_score: float = 1.0
     guess_score: float = -4.0
     guess_budget: float | None = 1.0  # characters guesses may change per character of sure repairs; None: any
+    # ... where the model has a good record on the document, for the guesses that still need a budget there
+    # (joins, splits, one known word for another)
+    good_record_budget: float = 2.0
     debris_in_noisy_chunks: bool = True  # stray fragments go without budget where the chunk has a sure repair
     guess_known_words: bool = True  # may a known word become another as a guess (not only as a sure repair)
     known_word_context: float = 0.5  # ... or where its neighbours prefer the new word by this much (log10 odds)

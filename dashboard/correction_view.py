@@ -13,7 +13,7 @@ from ocr_pipeline.correction import CorrectionResult, check_length, correct_text
 from ocr_pipeline.diff import inline_html, side_by_side_html
 from ocr_pipeline.guard import POLICIES
 from ocr_pipeline.errors import TextInputError
-from ocr_pipeline.prompts import suggest_prompt
+from ocr_pipeline.prompts import AUTO_PROMPT, choose_prompt, suggest_prompt
 from ocr_pipeline.textinput import check_text, decode_text
 from ocr_pipeline.throughput import describe_seconds
 
@@ -160,10 +160,12 @@ def corrector(
     who: str,
     on_chunk: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    handwritten: bool = False,
 ) -> tuple[Callable[[str], CorrectionResult], int]:
     """`text -> CorrectionResult` for the batch, and how many files it can take at once (a server: several).
 
-    The model is loaded now, in the page's own thread; one generation at a time in process.
+    `prompt` None: each text gets the preset that suits it (`prompts.suggest_prompt`; `handwritten`: it
+    was read as handwriting). The model is loaded now, in the page's own thread; one generation at a time in process.
     `on_chunk(done, total)` is told of each chunk done where files are corrected one at a time, in
     the page's thread; a server's files run in worker threads, which may not draw. Once
     `should_stop()` says True, a file's remaining chunks keep their OCR text (marked stopped)."""
@@ -172,9 +174,10 @@ def corrector(
     progress = (lambda done, total, chunk: on_chunk(done, total)) if on_chunk and backend.concurrency == 1 else None
 
     def correct(text: str) -> CorrectionResult:
+        chosen = prompt or choose_prompt(AUTO_PROMPT, text, handwritten)[0]
         with resources.turn(backend, who):
             result = correct_text(
-                text, backend, prompt, throughput=speed, on_progress=progress, should_stop=should_stop
+                text, backend, chosen, throughput=speed, on_progress=progress, should_stop=should_stop
             )
         speed.save()
         return result

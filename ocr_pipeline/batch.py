@@ -45,6 +45,7 @@ class BatchRow:
     engine: str = ""
     characters: int = 0
     changes: int | None = None  # None where correction was not run
+    prompt: str | None = None  # the prompt the correction used: with "the one that suits each file", per file
     rejected_chunks: int | None = None
     seconds: float = 0.0
     error: str = ""
@@ -61,6 +62,7 @@ class BatchRow:
             "pages": self.pages,
             "engine": self.engine,
             "characters": self.characters,
+            "prompt": self.prompt,
             "changes": self.changes,
             "rejected chunks": self.rejected_chunks,
             "seconds": round(self.seconds, 2),
@@ -153,8 +155,8 @@ def run_batch(
 ) -> Iterator[BatchRow]:
     """One row per input, in order: `ocr(document, data, on_page=...)`, then `correct(text)` if given.
 
-    `correct` returns a `CorrectionResult` (`corrected`, `changes`, `rejected_chunks`, `warnings`
-    and `to_json()`); `after_file` runs after every file (the dashboard releases the model there).
+    `correct` returns a `CorrectionResult` (`corrected`, `prompt`, `changes`, `rejected_chunks`,
+    `warnings` and `to_json()`); `after_file` runs after every file (the dashboard releases the model there).
     With `concurrency` above 1 (a server that batches), up to that many files are corrected at
     once while the next ones are read; rows still come in input order. A failure is recorded in
     its row and the batch goes on. Once `should_stop()` says True, asked before each file, the
@@ -242,6 +244,7 @@ def _correct_into(row: BatchRow, correct: Callable[[str], object], text: str) ->
 
 def _add_correction(row: BatchRow, corrected) -> None:
     row.corrected_text = corrected.corrected
+    row.prompt = corrected.prompt
     row.changes = corrected.changes
     row.rejected_chunks = corrected.rejected_chunks
     row.warnings += corrected.warnings  # a correction stopped part-way, a chunk that failed: not a clean row

@@ -24,7 +24,7 @@ with st.container(horizontal=True):
         "Correct with the model",
         key="batch.correct",
         persist_state="session",
-        help=f"Uses {model_state.current_choice().label} and the prompt picked below.",
+        help=f"Uses {model_state.current_choice().label} and the prompt below.",
     )
     release_each = st.toggle(
         "Release the model after each file",
@@ -33,7 +33,15 @@ with st.container(horizontal=True):
         disabled=not also_correct,
         help="Slower, but keeps memory low between files.",
     )
-prompt = prompt_view.picker("batch") if also_correct else None
+suited = also_correct and st.toggle(
+    "The prompt that suits each file",
+    value=True,
+    key="batch.suited_prompt",
+    persist_state="session",
+    help="Amounts: financial; doses: medical; columns: table; handwriting: handwritten; else general. "
+    "The table says which each file got. Off: one prompt for every file.",
+)
+prompt = prompt_view.picker("batch") if also_correct and not suited else None
 
 if not uploads:  # the uploader forgets its files on another page; the session keeps the last batch's rows
     last_batch = keys.BATCH_ROWS in st.session_state
@@ -74,7 +82,7 @@ elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:r
         if also_correct:
             with st.spinner(f"Preparing {model_state.current_choice().label}…"):
                 correct, concurrency = correction_view.corrector(
-                    prompt,
+                    prompt,  # None: the one that suits each file
                     model_state.current_choice(),
                     "Batch",
                     control.quiet(
@@ -83,6 +91,7 @@ elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:r
                         )
                     ),
                     should_stop=control.should_stop,
+                    handwritten=sidebar.mode() == "handwritten",
                 )
 
         def release_after_file() -> None:
@@ -119,7 +128,7 @@ if rows:
     else:
         st.success(summary, icon=":material/check_circle:")
     table = pd.DataFrame([row.summary() for row in rows])
-    uncorrected = [column for column in ("changes", "rejected chunks") if table[column].isna().all()]
+    uncorrected = [column for column in ("prompt", "changes", "rejected chunks") if table[column].isna().all()]
     st.dataframe(table.drop(columns=uncorrected), hide_index=True, width="stretch")
     st.download_button(
         "Download everything (.zip)",

@@ -68,6 +68,7 @@ def test_batch_can_correct_and_release_after_each_file(invoice_png):
     assert list(table["error"]) == ["", ""]
     assert messages(app, "success") == ["2 file(s): 2 read, 0 failed, 0 with warnings (see the table)."]
     assert table["changes"].notna().all() and table["rejected chunks"].notna().all()
+    assert list(table["prompt"]) == ["financial", "financial"]  # the one that suits each invoice
     from dashboard.model_state import ledger
 
     assert not ledger().loaded  # released after the last file
@@ -364,6 +365,22 @@ def test_the_batch_corrector_reports_each_chunk_done(tiny_model_dir):
     )
     result = correct("Dear Sir,\n\nthe rneeting is on Monday.")
     assert concurrency == 1 and done and done[-1] == (len(result.chunks), len(result.chunks))
+
+
+def test_a_batch_gives_each_file_the_prompt_that_suits_it_or_the_one_picked(invoice_png):
+    note = samples.to_bytes(samples.render_lines(["Dear Anna,", "the meeting moved to Friday.", "Thanks, Tom"]))
+    app = start("pages/batch.py")
+    app.file_uploader[0].set_value([("invoice.png", invoice_png, "image/png"), ("note.png", note, "image/png")]).run()
+    app.toggle(key="batch.correct").set_value(True).run()
+    assert app.toggle(key="batch.suited_prompt").value
+    assert "prompt:batch" not in [box.key for box in app.selectbox]  # no picker: each file gets its own
+    app.button(key="batch:run").click().run()
+    assert_no_exception(app)
+    assert list(app.dataframe[0].value["prompt"]) == ["financial", "general"]
+    app.toggle(key="batch.suited_prompt").set_value(False).run()
+    app.selectbox(key="prompt:batch").set_value("table").run()
+    app.button(key="batch:run").click().run()
+    assert list(app.dataframe[0].value["prompt"]) == ["table", "table"]
 
 
 def test_what_the_guard_refused_shows_what_the_model_proposed():

@@ -109,7 +109,9 @@ def test_with_a_server_several_files_are_corrected_at_once_and_rows_keep_their_o
         time.sleep(0.3)
         with lock:
             running[0] -= 1
-        return SimpleNamespace(corrected=text.upper(), changes=1, rejected_chunks=0, warnings=[], to_json=dict)
+        return SimpleNamespace(
+            corrected=text.upper(), prompt="general", changes=1, rejected_chunks=0, warnings=[], to_json=dict
+        )
 
     inputs = expand_inputs([(f"f{index}.png", invoice_png) for index in range(4)] + [("bad.png", b"nope")])
     rows = list(run_batch(inputs, _fake_ocr, correct, concurrency=3))
@@ -185,7 +187,9 @@ def test_an_interrupt_in_the_batch_s_progress_stops_it_after_that_file(invoice_p
 def _corrected(text):
     from types import SimpleNamespace
 
-    return SimpleNamespace(corrected=text.upper(), changes=1, rejected_chunks=0, warnings=[], to_json=dict)
+    return SimpleNamespace(
+        corrected=text.upper(), prompt="general", changes=1, rejected_chunks=0, warnings=[], to_json=dict
+    )
 
 
 def test_a_correction_stopped_part_way_is_a_warning_in_its_row(invoice_png):

@@ -160,12 +160,12 @@ def corrector(
     who: str,
     on_chunk: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    handwritten: bool = False,
+    mode: str = "printed",
 ) -> tuple[Callable[[str], CorrectionResult], int]:
     """`text -> CorrectionResult` for the batch, and how many files it can take at once (a server: several).
 
-    `prompt` None: each text gets the preset that suits it (`prompts.suggest_prompt`; `handwritten`: it
-    was read as handwriting). The model is loaded now, in the page's own thread; one generation at a time in process.
+    `prompt` None: each text gets the preset that suits it (`prompts.suggest_prompt`, the texts read in
+    OCR `mode`). The model is loaded now, in the page's own thread; one generation at a time in process.
     `on_chunk(done, total)` is told of each chunk done where files are corrected one at a time, in
     the page's thread; a server's files run in worker threads, which may not draw. Once
     `should_stop()` says True, a file's remaining chunks keep their OCR text (marked stopped)."""
@@ -174,7 +174,7 @@ def corrector(
     progress = (lambda done, total, chunk: on_chunk(done, total)) if on_chunk and backend.concurrency == 1 else None
 
     def correct(text: str) -> CorrectionResult:
-        chosen = prompt or choose_prompt(AUTO_PROMPT, text, handwritten)[0]
+        chosen = prompt or choose_prompt(AUTO_PROMPT, text, mode)[0]
         with resources.turn(backend, who):
             result = correct_text(
                 text, backend, chosen, throughput=speed, on_progress=progress, should_stop=should_stop
@@ -342,9 +342,9 @@ def downloads(result: CorrectionResult, context: dict, stem: str, key: str) -> N
         )
 
 
-def correct_section(slot: str, ocr_text: str, file_name: str, context: dict, handwritten: bool = False) -> None:
+def correct_section(slot: str, ocr_text: str, file_name: str, context: dict, mode: str = "printed") -> None:
     """The Correct page's second half: prompt, Correct, and everything about the result."""
-    prompt = prompt_view.picker(slot, suggestion=suggest_prompt(ocr_text, handwritten))
+    prompt = prompt_view.picker(slot, suggestion=suggest_prompt(ocr_text, mode))
     # one row that wraps on a narrow window, where a column beside the prompt cut "Correct" to "Cor…"
     with st.container(horizontal=True, vertical_alignment="bottom"):
         guard = st.selectbox(

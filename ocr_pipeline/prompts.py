@@ -277,11 +277,11 @@ _MEDICAL_WORDS = re.compile(
 _CELL_GAP = re.compile(r"(?<=\S)(?: {2,}|\t+)(?=\S)")  # between two cells of a line
 
 
-def suggest_prompt(text: str, handwritten: bool = False) -> tuple[str, str]:
-    """The preset that suits a document, from its OCR text (and whether it was read as handwriting),
-    with the reason in a few words: a letter corrected with the invoice prompt's example may come
-    back with an invoice's words in it."""
-    if handwritten:
+def suggest_prompt(text: str, mode: str = "printed") -> tuple[str, str]:
+    """The preset that suits a document, from its OCR text and the OCR mode it was read in, with the
+    reason in a few words: a letter corrected with the invoice prompt's example may come back with
+    an invoice's words in it."""
+    if mode == "handwritten":
         return "handwritten", "read as handwriting"
     doses, medical_words = len(_DOSE.findall(text)), len(_MEDICAL_WORDS.findall(text))
     if doses and doses + medical_words >= 3:
@@ -295,12 +295,12 @@ def suggest_prompt(text: str, handwritten: bool = False) -> tuple[str, str]:
     return "general", "no amounts, doses or columns to keep"
 
 
-def choose_prompt(name: str, text: str, handwritten: bool = False) -> tuple[Prompt, str]:
+def choose_prompt(name: str, text: str, mode: str = "printed") -> tuple[Prompt, str]:
     """The prompt `name` names, and why it was chosen: for `auto`, the preset that suits `text`
     (`suggest_prompt`) and its reason; for any other name, that prompt and ''."""
     if name != AUTO_PROMPT:
         return get_prompt(name), ""
-    suggested, why = suggest_prompt(text, handwritten)
+    suggested, why = suggest_prompt(text, mode)
     return PRESETS[suggested], why
 
 

@@ -91,7 +91,7 @@ elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:r
                         )
                     ),
                     should_stop=control.should_stop,
-                    handwritten=sidebar.mode() == "handwritten",
+                    mode=sidebar.mode(),
                 )
 
         def release_after_file() -> None:

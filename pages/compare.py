@@ -47,7 +47,7 @@ ground_truth = st.text_area(
     "Ground truth (optional): gives CER/WER per run", key=f"{SLOT}.truth", persist_state="session", height=80
 )
 
-suggested, why = suggest_prompt(ocr_text, st.session_state[f"{SLOT}.ocr"].mode == "handwritten")
+suggested, why = suggest_prompt(ocr_text, st.session_state[f"{SLOT}.ocr"].mode)
 st.caption(f"This document suits the **{suggested}** prompt ({why}).")  # A's first choice; the rest follow
 defaults = [suggested, *(name for name in PRESETS if name != suggested)]
 columns = st.columns(int(count), gap="medium")

@@ -41,6 +41,4 @@ if ocr_text:
         "engine_reason": ocr_result.engine_reason,
         "ocr_seconds": round(sum(page.seconds for page in ocr_result.pages), 3),
     }
-    correction_view.correct_section(
-        SLOT, ocr_text, user_file.name, context, handwritten=ocr_result.mode == "handwritten"
-    )
+    correction_view.correct_section(SLOT, ocr_text, user_file.name, context, mode=ocr_result.mode)

@@ -45,7 +45,7 @@ if st.button(f"Run “{title}” end to end", type="primary", key="demo:run", ic
     with RunControl() as control:
         correction_view.run(
             ocr_result.text,
-            choose_prompt(AUTO_PROMPT, ocr_result.text, sample.mode == "handwritten")[0],
+            choose_prompt(AUTO_PROMPT, ocr_result.text, sample.mode)[0],
             model_state.demo_choice(),
             "Demo",
             "strict",

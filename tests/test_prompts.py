@@ -186,19 +186,19 @@ def test_a_copied_file_is_how_a_team_shares_prompts(home, tmp_path_factory, monk
 
 
 @pytest.mark.parametrize(
-    ("text", "handwritten", "expected"),
+    ("text", "mode", "expected"),
     [
-        ("CORNER CAFE\nFlat white 4.50\nCroissant 3.20\nTOTAL 7.70\nCASH 10.00", False, "financial"),
-        ("Estate valued at £60,605.\nShe left £1,000 each to £2,000 and £500.", False, "financial"),
-        ("Patient: J. Doe\nAmoxicillin 500 mg three times daily\nParacetamol 1 g as needed", False, "medical"),
-        ("Item    Qty    Price\nPaper    2    forty\nToner    1    sixty\nPens    10    five", False, "table"),
-        ("Dear Anna,\nthe meeting moved to Friday at 10:30 in room 4B.", False, "general"),
-        ("Your account shows a balance of $56.20 for February.", False, "general"),  # one amount: a letter
-        ("Dear Anna,\nthe meeting moved to Friday.", True, "handwritten"),
+        ("CORNER CAFE\nFlat white 4.50\nCroissant 3.20\nTOTAL 7.70\nCASH 10.00", "printed", "financial"),
+        ("Estate valued at £60,605.\nShe left £1,000 each to £2,000 and £500.", "printed", "financial"),
+        ("Patient: J. Doe\nAmoxicillin 500 mg three times daily\nParacetamol 1 g as needed", "printed", "medical"),
+        ("Item    Qty    Price\nPaper    2    forty\nToner    1    sixty\nPens    10    five", "printed", "table"),
+        ("Dear Anna,\nthe meeting moved to Friday at 10:30 in room 4B.", "printed", "general"),
+        ("Your account shows a balance of $56.20 for February.", "printed", "general"),  # one amount: a letter
+        ("Dear Anna,\nthe meeting moved to Friday.", "handwritten", "handwritten"),
     ],
 )
-def test_the_suggested_prompt_follows_the_document(text, handwritten, expected):
-    name, why = suggest_prompt(text, handwritten)
+def test_the_suggested_prompt_follows_the_document(text, mode, expected):
+    name, why = suggest_prompt(text, mode)
     assert name == expected and name in PRESETS and why
 
 

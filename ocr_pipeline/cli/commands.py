@@ -46,11 +46,11 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def chosen_prompt(name: str, text: str, handwritten: bool = False, file_name: str = ""):
+def chosen_prompt(name: str, text: str, mode: str = "printed", file_name: str = ""):
     """The prompt to correct `text` with; where `auto` chose it, stderr says which and why."""
     from ..prompts import choose_prompt
 
-    prompt, why = choose_prompt(name, text, handwritten)
+    prompt, why = choose_prompt(name, text, mode)
     if why:
         print(f"{file_name + ': ' if file_name else ''}prompt {prompt.name} ({why})", file=sys.stderr)
     return prompt
@@ -118,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     backend = backend or load_backend(args)
                     corrections = corrections or ThreadPoolExecutor(max_workers=backend.concurrency)
                     pages = [page.text for page in ocr.pages]
-                    prompt = chosen_prompt(args.prompt, ocr.text, ocr.mode == "handwritten", file_name)
+                    prompt = chosen_prompt(args.prompt, ocr.text, ocr.mode, file_name)
                     queued.append((file_name, ocr, corrections.submit(correct, pages, backend, prompt, args, stop)))
                 except (PipelineError, OSError) as error:
                     queued.append((file_name, None, error))

@@ -16,14 +16,25 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from . import metrics
 from .llm.base import Generation, GenerationBackend
 from .chunking import DEFAULT_TOKEN_BUDGET, Chunk, chunk_text, document_text, max_new_tokens_for
 from .diff import changed_word_count
 from .errors import TextInputError
-from .guard import GuardedDocument, GuardPolicy, apply_guard, get_policy, guard_document, strip_chatter
+from .guard import (
+    GuardedDocument,
+    GuardPolicy,
+    JudgedCandidate,
+    apply_guard,
+    decide,
+    decide_document,
+    get_policy,
+    guard_document,
+    judge_candidate,
+    strip_chatter,
+)
 from .prompts import Prompt, build_messages, get_prompt
 from .textinput import check_text
 from .throughput import Throughput, describe_seconds
@@ -279,6 +290,7 @@ def correct_text(
     batch_size = max(1, batch_size) if backend.supports_batching else 1
 
     results: dict[int, ChunkResult] = {}
+    judged: dict[int, JudgedCandidate] = {}  # each answer judged once, as it comes; decided again as a document
 
     def finish(result: ChunkResult) -> None:
         results[result.index] = result
@@ -308,7 +320,11 @@ def correct_text(
             if throughput is not None:
                 throughput.record(chunk.tokens, batch_seconds / len(batch))
             candidate = strip_chatter(outcome.text, chunk.text)
-            decision = apply_guard(chunk.text, candidate, policy)
+            if policy.enabled:
+                judged[chunk.index] = judge_candidate(chunk.text, candidate, policy)
+                decision = decide(judged[chunk.index], policy)
+            else:
+                decision = apply_guard(chunk.text, candidate, policy)
             new_tokens += outcome.new_tokens
             finish(
                 _result(
@@ -322,7 +338,7 @@ def correct_text(
                 )
             )
 
-    ordered, guarded = guard_chunks([results[chunk.index] for chunk in chunks], policy)
+    ordered, guarded = guard_chunks([results[chunk.index] for chunk in chunks], policy, judged)
     return CorrectionResult(
         raw=raw,
         chunks=ordered,
@@ -338,13 +354,22 @@ def correct_text(
     )
 
 
-def guard_chunks(chunks: Sequence[ChunkResult], policy: str | GuardPolicy) -> tuple[list[ChunkResult], GuardedDocument]:
+def guard_chunks(
+    chunks: Sequence[ChunkResult], policy: str | GuardPolicy, judged: Mapping[int, JudgedCandidate] | None = None
+) -> tuple[list[ChunkResult], GuardedDocument]:
     """The chunks decided again as one document under `policy` (each chunk was guarded alone as its
     answer came): the model's record on the whole document may let more of its guesses through.
-    Returns the chunks and the guard's view of the document (the record, and whether it was good)."""
+    `judged`: the chunks' answers already judged under `policy`, by chunk index; the others are judged
+    here. Returns the chunks and the guard's view of the document (the record, and whether it was good)."""
     policy = get_policy(policy)
     answered = [chunk for chunk in chunks if chunk.candidate is not None]
-    guarded = guard_document([(chunk.raw, chunk.candidate) for chunk in answered], policy)
+    if policy.enabled:
+        judged = judged or {}
+        guarded = decide_document(
+            [judged.get(c.index) or judge_candidate(c.raw, c.candidate, policy) for c in answered], policy
+        )
+    else:
+        guarded = guard_document([(chunk.raw, chunk.candidate) for chunk in answered], policy)
     decided = {
         chunk.index: dataclasses.replace(
             chunk, guarded=decision.text, accepted=decision.accepted, reasons=decision.reasons

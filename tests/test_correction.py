@@ -192,6 +192,17 @@ def test_the_answer_is_what_the_model_proposed_before_the_guard():
     assert result.answer.count("\n\n") == DOCUMENT.count("\n\n")  # the document's separators, as read
 
 
+def test_each_answer_is_judged_once_and_decided_again_as_a_document(monkeypatch):
+    import ocr_pipeline.correction as correction
+
+    judged = []
+    judge = correction.judge_candidate
+    monkeypatch.setattr(correction, "judge_candidate", lambda *args: judged.append(args[0]) or judge(*args))
+    result = correct(ScriptedBackend(fix_look_alikes))
+    assert sorted(judged) == sorted(chunk.raw for chunk in result.chunks if chunk.candidate is not None)
+    assert result.corrected == TRUTH and result.record  # the document's decision, from those judgements
+
+
 def test_a_person_can_override_a_decision():
     result = correct(ScriptedBackend(lambda chunk: fix_look_alikes(chunk).replace("$100.00", "$1000.00")))
     accepted = result.override(2, True)

@@ -21,8 +21,8 @@ likely the OCR was to print the old text for it, from misreadings counted on rea
 """
 
 from .chatter import strip_chatter
-from .decision import GuardDecision, apply_guard
-from .document import GuardedDocument, ModelRecord, guard_by_document, guard_document
+from .decision import GuardDecision, JudgedCandidate, apply_guard, decide, judge_candidate
+from .document import GuardedDocument, ModelRecord, decide_document, guard_by_document, guard_document
 from .numbers import LOOKALIKE_DIGITS, PROTECTED_SYMBOLS
 from .policy import LENIENT, OFF, POLICIES, STRICT, GuardPolicy, get_policy
 
@@ -36,10 +36,14 @@ __all__ = [
     "GuardDecision",
     "GuardPolicy",
     "GuardedDocument",
+    "JudgedCandidate",
     "ModelRecord",
     "apply_guard",
+    "decide",
+    "decide_document",
     "get_policy",
     "guard_by_document",
     "guard_document",
+    "judge_candidate",
     "strip_chatter",
 ]

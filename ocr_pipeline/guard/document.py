@@ -82,7 +82,12 @@ def guard_document(pairs: Sequence[tuple[str, str]], policy: str | GuardPolicy =
     policy = get_policy(policy)
     if not policy.enabled:
         return GuardedDocument([apply_guard(raw, candidate, policy) for raw, candidate in pairs], ModelRecord(), False)
-    judged = [judge_candidate(raw, candidate, policy) for raw, candidate in pairs]
+    return decide_document([judge_candidate(raw, candidate, policy) for raw, candidate in pairs], policy)
+
+
+def decide_document(judged: Sequence[JudgedCandidate], policy: GuardPolicy) -> GuardedDocument:
+    """The decisions on a document's chunks already judged under an enabled `policy` (`judge_candidate`):
+    a correction judges each chunk as its answer comes, and need not judge it again."""
     record = ModelRecord.of(judged)
     good = record.good(policy)
     return GuardedDocument([decide(j, policy, good) for j in judged], record, good)

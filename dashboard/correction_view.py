@@ -164,8 +164,9 @@ def corrector(
 ) -> tuple[Callable[[str], CorrectionResult], int]:
     """`text -> CorrectionResult` for the batch, and how many files it can take at once (a server: several).
 
-    `prompt` None: each text gets the preset that suits it (`prompts.suggest_prompt`, the texts read in
-    OCR `mode`). The model is loaded now, in the page's own thread; one generation at a time in process.
+    `prompt` None: each text gets the preset that suits it (`prompts.suggest_prompt`, the texts read
+    in OCR `mode`). The model is loaded now, in the page's own thread; one generation at a time in
+    process.
     `on_chunk(done, total)` is told of each chunk done where files are corrected one at a time, in
     the page's thread; a server's files run in worker threads, which may not draw. Once
     `should_stop()` says True, a file's remaining chunks keep their OCR text (marked stopped)."""

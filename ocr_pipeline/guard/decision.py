@@ -1,19 +1,19 @@
 """The guard's decision on one chunk: how a candidate's units become the text.
 
-A candidate that is no correction at all (most of its characters, or its length, changed) is
-refused whole, unless a tenth of what it changes (`rewrite_repair_share`) is sure repairs: a line
-the OCR garbled needs many changes. Otherwise each unit of change (units.py) is checked against
-the number protection (numbers.py) and the line breaks, then judged (repairs.py): a sure repair is applied; a guess is
-applied only while the chunk's sure repairs cover it — the characters guesses change may not
-exceed `guess_budget` times those the sure repairs change, so that even if every guess is wrong,
+A candidate that is no correction at all (most of its characters, or its length, changed) is refused
+whole, unless a tenth of what it changes (`rewrite_repair_share`) is sure repairs: a line the OCR
+garbled needs many changes. Otherwise each unit of change (units.py) is checked against the number
+protection (numbers.py) and the line breaks, then judged (repairs.py): a sure repair is applied; a
+guess is applied only while the chunk's sure repairs cover it — the characters guesses change may
+not exceed `guess_budget` times those the sure repairs change, so that even if every guess is wrong,
 the chunk cannot end up further from the truth than the OCR text, provided the sure repairs are
-right; everything else keeps the OCR text, with its reason. One kind of guess needs no budget:
-stray fragments removed (`en`, `| th`) from a chunk that has a sure repair, for a chunk the OCR is
-known to have misread is where its debris lies, and nine in ten such removals are right
-(docs/benchmarks.md). Where the model has a good record on the document (document.py), its
-guesses need no budget either, but for joins, splits and one known word for another, which get a
-larger one (`good_record_budget`), and a guess that another dictionary word explains better
-(alternatives.py) is refused instead.
+right; everything else keeps the OCR text, with its reason. One kind of guess needs no budget: stray
+fragments removed (`en`, `| th`) from a chunk that has a sure repair, for a chunk the OCR is known
+to have misread is where its debris lies, and nine in ten such removals are right
+(docs/benchmarks.md). Where the model has a good record on the document (document.py), its guesses
+need no budget either, but for joins, splits and one known word for another, which get a larger one
+(`good_record_budget`), and a guess that another dictionary word explains better (alternatives.py)
+is refused instead.
 """
 
 from __future__ import annotations

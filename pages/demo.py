@@ -79,6 +79,6 @@ with corrected_column:
         correction_view.error_rate("Character error rate", cer(ocr_result.text, truth), cer(result.corrected, truth))
 
 st.subheader("What changed")
-correction_view.diff_tabs(ocr_result.text, result.corrected, key=f"{slot}.diff", answer=result.answer)
+correction_view.diff_tabs(ocr_result.text, result.corrected, key=f"{slot}.diff")  # proposals: under refusals
 st.subheader("What the guard refused")
 correction_view.refusals(result)

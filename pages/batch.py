@@ -53,7 +53,8 @@ if not uploads:  # the uploader forgets its files on another page; the session k
     )
 elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:run", icon=":material/play_arrow:"):
     inputs = expand_inputs((upload.name, upload.getvalue()) for upload in uploads)
-    st.button(
+    stop = st.empty()  # gone once the batch is done: a Stop beside a finished table stops nothing
+    stop.button(
         "Stop",
         key="batch:stop",
         icon=":material/stop_circle:",
@@ -113,6 +114,8 @@ elif st.button(f"Process {len(uploads)} upload(s)", type="primary", key="batch:r
             on_correcting=control.quiet(show_corrections),
         )
         control.save({keys.BATCH_ROWS: list(rows)})
+        if not control.interrupted:
+            stop.empty()
 
 rows = st.session_state.get(keys.BATCH_ROWS)
 if rows:
